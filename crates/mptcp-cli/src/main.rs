@@ -1,0 +1,35 @@
+//! `mptcp`: Multipath TCP tools. Each subcommand lives in its own module.
+
+mod analyze;
+mod progress;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Multipath TCP (RFC 8684) tools.
+#[derive(Debug, Parser)]
+#[command(name = "mptcp", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Reconstruct and verify the MPTCP connections in a capture (pcap or pcapng).
+    Analyze(analyze::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Analyze(args) => analyze::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("mptcp: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
