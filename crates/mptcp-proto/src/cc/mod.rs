@@ -1,0 +1,151 @@
+//! Congestion control: a public, object-safe trait designed for Multipath TCP
+//! from the start.
+//!
+//! One controller instance serves one connection and every subflow of it (a
+//! plain TCP connection is a connection with one subflow, id 0). Each call
+//! names the subflow it is about and shows the controller every subflow's
+//! window, RTT, MSS and bytes in flight, so coupled algorithms (LIA, OLIA,
+//! BALIA, wVegas) fit without changing the trait. Uncoupled ones (Reno, CUBIC)
+//! keep one independent state per subflow and ignore the others.
+
+mod cubic;
+mod reno;
+
+pub use cubic::Cubic;
+pub use reno::Reno;
+
+use crate::time::{Duration, Instant};
+
+/// A subflow of a connection, as congestion control names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct SubflowId(pub u32);
+
+/// What a controller may see of each subflow of its connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubflowView {
+    /// Which subflow.
+    pub id: SubflowId,
+    /// Its congestion window, bytes.
+    pub cwnd: u64,
+    /// Its smoothed RTT (zero before the first sample).
+    pub srtt: Duration,
+    /// The smallest RTT it has seen (zero before the first sample).
+    pub min_rtt: Duration,
+    /// Its sender MSS.
+    pub mss: u32,
+    /// Bytes in flight on it.
+    pub in_flight: u64,
+    /// A backup subflow.
+    pub backup: bool,
+}
+
+/// What one ACK did on a subflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AckInfo {
+    /// Bytes newly acknowledged (cumulatively or by SACK).
+    pub bytes_acked: u64,
+    /// An RTT sample taken from this ACK, if any.
+    pub rtt: Option<Duration>,
+    /// Smoothed RTT after this ACK.
+    pub srtt: Duration,
+    /// Smallest RTT seen.
+    pub min_rtt: Duration,
+    /// Bytes in flight after this ACK.
+    pub in_flight: u64,
+    /// The sender had less data than the window allowed (the window was not
+    /// the limit, so it should not grow on this evidence).
+    pub app_limited: bool,
+    /// The subflow is in loss recovery (windows do not grow then).
+    pub in_recovery: bool,
+    /// The sender MSS.
+    pub mss: u32,
+}
+
+/// A congestion controller for one connection's subflows.
+///
+/// Object-safe so a user can plug in their own (`Box<dyn CongestionControl>`).
+pub trait CongestionControl: Send + core::fmt::Debug {
+    /// The stable name (`reno`, `cubic`, `lia`, ...).
+    fn name(&self) -> &'static str;
+    /// A subflow starts (its handshake completed); `mss` is its sender MSS.
+    fn on_subflow_added(&mut self, sf: SubflowId, now: Instant, mss: u32);
+    /// A subflow is gone.
+    fn on_subflow_removed(&mut self, sf: SubflowId);
+    /// An ACK acknowledged data on `sf`. `all` shows every subflow, `sf` included.
+    fn on_ack(&mut self, sf: SubflowId, now: Instant, ack: &AckInfo, all: &[SubflowView]);
+    /// Loss was detected on `sf` (once per window of data: the start of a
+    /// recovery episode). `in_flight` is the bytes in flight when it was found.
+    fn on_congestion_event(&mut self, sf: SubflowId, now: Instant, in_flight: u64, all: &[SubflowView]);
+    /// The retransmission timer expired on `sf`.
+    fn on_rto(&mut self, sf: SubflowId, now: Instant, in_flight: u64);
+    /// The congestion window of `sf`, bytes.
+    fn window(&self, sf: SubflowId) -> u64;
+    /// The slow-start threshold of `sf`, bytes (`u64::MAX` before the first loss).
+    fn ssthresh(&self, sf: SubflowId) -> u64;
+}
+
+/// The names of the controllers this crate builds.
+pub const NAMES: &[&str] = &["cubic", "reno"];
+
+/// Builds a controller by its stable name.
+pub fn by_name(name: &str) -> Option<Box<dyn CongestionControl>> {
+    match name {
+        "reno" => Some(Box::new(Reno::default())),
+        "cubic" => Some(Box::new(Cubic::default())),
+        _ => None,
+    }
+}
+
+/// RFC 6928: the initial window, ten segments (capped in bytes as the RFC says).
+pub(crate) fn initial_window(mss: u32) -> u64 {
+    let mss = u64::from(mss.max(1));
+    (10 * mss).min((2 * mss).max(14_600)).max(2 * mss)
+}
+
+/// Per-subflow state kept in a small vector indexed by subflow id.
+#[derive(Debug, Clone)]
+pub(crate) struct PerSubflow<T> {
+    slots: Vec<Option<T>>,
+}
+
+impl<T> Default for PerSubflow<T> {
+    fn default() -> Self {
+        PerSubflow { slots: Vec::new() }
+    }
+}
+
+impl<T> PerSubflow<T> {
+    pub(crate) fn insert(&mut self, sf: SubflowId, v: T) {
+        let i = sf.0 as usize;
+        if self.slots.len() <= i {
+            self.slots.resize_with(i + 1, || None);
+        }
+        self.slots[i] = Some(v);
+    }
+    pub(crate) fn remove(&mut self, sf: SubflowId) {
+        if let Some(s) = self.slots.get_mut(sf.0 as usize) {
+            *s = None;
+        }
+    }
+    pub(crate) fn get(&self, sf: SubflowId) -> Option<&T> {
+        self.slots.get(sf.0 as usize).and_then(Option::as_ref)
+    }
+    pub(crate) fn get_mut(&mut self, sf: SubflowId) -> Option<&mut T> {
+        self.slots.get_mut(sf.0 as usize).and_then(Option::as_mut)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_build() {
+        for n in NAMES {
+            assert_eq!(by_name(n).map(|c| c.name()), Some(*n));
+        }
+        assert!(by_name("bogus").is_none());
+        assert_eq!(initial_window(1460), 14_600);
+        assert_eq!(initial_window(536), 5_360);
+    }
+}

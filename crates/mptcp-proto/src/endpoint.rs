@@ -1,0 +1,484 @@
+//! The endpoint: owns the connections of one host, demultiplexes packets by
+//! 4-tuple, answers SYNs on listening ports, and resets strays.
+
+use crate::cc::{self, CongestionControl};
+use crate::error::Error;
+use crate::tcp::conn::{CcCtx, ConnEvent, State, TcpConn};
+use crate::tcp::isn::IsnGenerator;
+use crate::tcp::segment::Segment;
+use crate::tcp::{CloseReason, ConnStats, TcpConfig};
+use crate::time::Instant;
+use mptcp_wire::ip::{IpPacket, PROTO_TCP, emit_ip_header};
+use mptcp_wire::tcp::{Flags, TcpPacket, tcp_checksum};
+use rustc_hash::{FxHashMap, FxHashSet};
+use sha2::{Digest, Sha256};
+use std::collections::VecDeque;
+use std::net::{IpAddr, SocketAddr};
+
+/// A connection's handle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub u32);
+
+/// What the endpoint tells the application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// An active open completed.
+    Connected(ConnId),
+    /// A connection to a listening port completed its handshake.
+    Accepted {
+        /// The new connection.
+        id: ConnId,
+        /// Our address.
+        local: SocketAddr,
+        /// The peer's.
+        remote: SocketAddr,
+    },
+    /// Data (or the end of the stream) can be read.
+    Readable(ConnId),
+    /// Send buffer space freed after a short write.
+    Writable(ConnId),
+    /// The connection is gone; its id stays valid until the application
+    /// closes it (to read what is left, and the reason).
+    Closed {
+        /// Which.
+        id: ConnId,
+        /// Why.
+        reason: CloseReason,
+    },
+}
+
+/// Settings of an endpoint.
+#[derive(Debug, Clone)]
+pub struct EndpointConfig {
+    /// Largest IP packet, bytes (the MSS follows from it).
+    pub mtu: usize,
+    /// TCP settings for every connection.
+    pub tcp: TcpConfig,
+    /// Ephemeral port range for active opens (inclusive).
+    pub ephemeral_ports: (u16, u16),
+    /// IP TTL / hop limit of sent packets.
+    pub hop_limit: u8,
+}
+
+impl Default for EndpointConfig {
+    fn default() -> Self {
+        EndpointConfig { mtu: 1500, tcp: TcpConfig::default(), ephemeral_ports: (49_152, 65_535), hop_limit: 64 }
+    }
+}
+
+/// Counters of what the endpoint dropped or answered, named after the
+/// kernel's TCP MIB where one exists.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct EndpointStats {
+    /// Packets received.
+    pub in_packets: u64,
+    /// Packets that were not IP/TCP for us, or malformed (`InErrs`).
+    pub in_errs: u64,
+    /// TCP checksum failures (`InCsumErrors`).
+    pub in_csum_errors: u64,
+    /// RSTs sent for segments to no connection (`OutRsts`).
+    pub out_rsts: u64,
+    /// Packets sent.
+    pub out_packets: u64,
+}
+
+struct Slot {
+    conn: TcpConn,
+    cc: Box<dyn CongestionControl>,
+    /// The application knows this id (it opened it, or was told of it).
+    announced: bool,
+    passive: bool,
+    queued: bool,
+}
+
+/// A RST to a segment that matched no connection (RFC 9293 §3.10.7.1).
+#[derive(Debug, Clone, Copy)]
+struct Reset {
+    local: SocketAddr,
+    remote: SocketAddr,
+    seq: u32,
+    ack: Option<u32>,
+}
+
+/// One host's TCP: the sans-IO entry point.
+///
+/// Call discipline: after `handle`, `handle_timeout` or any call on a
+/// connection (`write`, `read`, `close`...), drain `poll_transmit` until it
+/// returns None and `poll_event` likewise; then sleep until `poll_timeout`.
+pub struct Endpoint {
+    cfg: EndpointConfig,
+    addrs: Vec<IpAddr>,
+    listeners: FxHashSet<u16>,
+    slots: Vec<Option<Slot>>,
+    free: Vec<u32>,
+    by_tuple: FxHashMap<(SocketAddr, SocketAddr), ConnId>,
+    isn: IsnGenerator,
+    rng: u64,
+    events: VecDeque<Event>,
+    resets: VecDeque<Reset>,
+    queue: VecDeque<ConnId>,
+    stats: EndpointStats,
+}
+
+impl core::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Endpoint").field("addrs", &self.addrs).field("connections", &self.by_tuple.len()).finish()
+    }
+}
+
+impl Endpoint {
+    /// An endpoint; `seed` makes its ISN secret and port choices (and so the
+    /// whole run) reproducible.
+    pub fn new(cfg: EndpointConfig, seed: u64) -> Self {
+        let secret: [u8; 32] = Sha256::digest(seed.to_be_bytes()).into();
+        Endpoint {
+            cfg,
+            addrs: Vec::new(),
+            listeners: FxHashSet::default(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            by_tuple: FxHashMap::default(),
+            isn: IsnGenerator::new(secret),
+            rng: seed ^ 0x9e37_79b9_7f4a_7c15,
+            events: VecDeque::new(),
+            resets: VecDeque::new(),
+            queue: VecDeque::new(),
+            stats: EndpointStats::default(),
+        }
+    }
+
+    /// Adds an address this stack owns.
+    pub fn add_address(&mut self, addr: IpAddr) {
+        if !self.addrs.contains(&addr) {
+            self.addrs.push(addr);
+        }
+    }
+
+    /// The addresses this stack owns.
+    pub fn addresses(&self) -> &[IpAddr] {
+        &self.addrs
+    }
+
+    /// Accepts connections to `port` on every owned address.
+    pub fn listen(&mut self, port: u16) -> Result<(), Error> {
+        if !self.listeners.insert(port) {
+            return Err(Error::AddrInUse);
+        }
+        Ok(())
+    }
+
+    /// Stops accepting on `port`.
+    pub fn unlisten(&mut self, port: u16) {
+        self.listeners.remove(&port);
+    }
+
+    /// Counters.
+    pub fn stats_endpoint(&self) -> &EndpointStats {
+        &self.stats
+    }
+
+    fn next_random(&mut self) -> u64 {
+        // SplitMix64: enough for port choice, deterministic by seed.
+        self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn new_cc(&self) -> Box<dyn CongestionControl> {
+        cc::by_name(&self.cfg.tcp.cc).unwrap_or_else(|| Box::new(cc::Cubic::default()))
+    }
+
+    fn insert(&mut self, conn: TcpConn, passive: bool) -> ConnId {
+        let key = (conn.local(), conn.remote());
+        let slot = Slot { conn, cc: self.new_cc(), announced: !passive, passive, queued: false };
+        let id = match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize] = Some(slot);
+                ConnId(i)
+            }
+            None => {
+                self.slots.push(Some(slot));
+                ConnId(self.slots.len() as u32 - 1)
+            }
+        };
+        self.by_tuple.insert(key, id);
+        self.mark(id);
+        id
+    }
+
+    /// Opens a connection from `local` (an owned address) to `remote`.
+    pub fn connect(&mut self, now: Instant, local: IpAddr, remote: SocketAddr) -> Result<ConnId, Error> {
+        if !self.addrs.contains(&local) {
+            return Err(Error::AddrNotAvailable);
+        }
+        if local.is_ipv4() != remote.is_ipv4() {
+            return Err(Error::InvalidState("local and remote addresses of different families"));
+        }
+        let (lo, hi) = self.cfg.ephemeral_ports;
+        let span = u64::from(hi.saturating_sub(lo)) + 1;
+        let start = self.next_random() % span;
+        let port = (0..span)
+            .map(|i| lo + ((start + i) % span) as u16)
+            .find(|&p| !self.by_tuple.contains_key(&(SocketAddr::new(local, p), remote)))
+            .ok_or(Error::NoPorts)?;
+        let local = SocketAddr::new(local, port);
+        let iss = self.isn.isn(now, local, remote);
+        let conn = TcpConn::connect(&self.cfg.tcp, local, remote, iss, self.cfg.mtu);
+        Ok(self.insert(conn, false))
+    }
+
+    fn slot(&self, id: ConnId) -> Result<&Slot, Error> {
+        self.slots.get(id.0 as usize).and_then(Option::as_ref).ok_or(Error::NoSuchConnection)
+    }
+
+    fn slot_mut(&mut self, id: ConnId) -> Result<&mut Slot, Error> {
+        self.slots.get_mut(id.0 as usize).and_then(Option::as_mut).ok_or(Error::NoSuchConnection)
+    }
+
+    fn mark(&mut self, id: ConnId) {
+        if let Ok(s) = self.slot_mut(id)
+            && !s.queued
+        {
+            s.queued = true;
+            self.queue.push_back(id);
+        }
+    }
+
+    /// Queues bytes to send; returns how many fit (0 when the buffer is full).
+    pub fn write(&mut self, id: ConnId, data: &[u8]) -> Result<usize, Error> {
+        let n = self.slot_mut(id)?.conn.write(data)?;
+        self.mark(id);
+        Ok(n)
+    }
+
+    /// Reads bytes: `Ok(0)` is the end of the stream, `Err(WouldBlock)` means none yet.
+    pub fn read(&mut self, id: ConnId, buf: &mut [u8]) -> Result<usize, Error> {
+        let r = self.slot_mut(id)?.conn.read(buf);
+        self.mark(id);
+        r
+    }
+
+    /// Bytes readable now on `id`.
+    pub fn readable(&self, id: ConnId) -> usize {
+        self.slot(id).map_or(0, |s| s.conn.readable())
+    }
+
+    /// Room in `id`'s send buffer.
+    pub fn send_buffer_free(&self, id: ConnId) -> usize {
+        self.slot(id).map_or(0, |s| s.conn.send_buffer_free())
+    }
+
+    /// Half-close: a FIN follows the queued data.
+    pub fn shutdown(&mut self, id: ConnId) -> Result<(), Error> {
+        self.slot_mut(id)?.conn.shutdown()?;
+        self.mark(id);
+        self.collect(id);
+        Ok(())
+    }
+
+    /// Closes `id`; the endpoint forgets it once the close completes.
+    pub fn close(&mut self, id: ConnId) {
+        if let Ok(s) = self.slot_mut(id) {
+            s.conn.close();
+            self.mark(id);
+            self.collect(id);
+        }
+    }
+
+    /// Resets `id` now.
+    pub fn abort(&mut self, id: ConnId) {
+        if let Ok(s) = self.slot_mut(id) {
+            s.conn.abort();
+            self.mark(id);
+            self.collect(id);
+        }
+    }
+
+    /// Counters and state of `id`.
+    pub fn stats(&self, id: ConnId) -> Option<ConnStats> {
+        self.slot(id).ok().map(|s| s.conn.stats(&*s.cc))
+    }
+
+    /// State of `id`.
+    pub fn state(&self, id: ConnId) -> Option<State> {
+        self.slot(id).ok().map(|s| s.conn.state())
+    }
+
+    /// Local address of `id`.
+    pub fn local_addr(&self, id: ConnId) -> Option<SocketAddr> {
+        self.slot(id).ok().map(|s| s.conn.local())
+    }
+
+    /// Remote address of `id`.
+    pub fn remote_addr(&self, id: ConnId) -> Option<SocketAddr> {
+        self.slot(id).ok().map(|s| s.conn.remote())
+    }
+
+    /// Connections held.
+    pub fn connection_count(&self) -> usize {
+        self.by_tuple.len()
+    }
+
+    /// Moves a connection's events to the endpoint's queue, and forgets the
+    /// connection once it is closed and nobody needs it.
+    fn collect(&mut self, id: ConnId) {
+        let Ok(slot) = self.slot_mut(id) else { return };
+        let mut out: arrayvec::ArrayVec<Event, 8> = arrayvec::ArrayVec::new();
+        let mut overflow = Vec::new();
+        while let Some(e) = slot.conn.poll_event() {
+            let ev = match e {
+                ConnEvent::Connected if slot.passive => {
+                    slot.announced = true;
+                    Event::Accepted { id, local: slot.conn.local(), remote: slot.conn.remote() }
+                }
+                ConnEvent::Connected => Event::Connected(id),
+                ConnEvent::Readable => Event::Readable(id),
+                ConnEvent::Writable => Event::Writable(id),
+                ConnEvent::Closed(reason) => Event::Closed { id, reason },
+            };
+            if !slot.announced {
+                continue;
+            }
+            if let Err(e) = out.try_push(ev) {
+                overflow.push(e.element());
+            }
+        }
+        let done = slot.conn.state() == State::Closed
+            && (slot.conn.app_closed() || !slot.announced)
+            && !slot.conn.wants_transmit();
+        let key = (slot.conn.local(), slot.conn.remote());
+        self.events.extend(out);
+        self.events.extend(overflow);
+        if done {
+            self.by_tuple.remove(&key);
+            self.slots[id.0 as usize] = None;
+            self.free.push(id.0);
+        }
+    }
+
+    /// Next event for the application.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Feeds one IPv4 or IPv6 packet received at `now`.
+    pub fn handle(&mut self, now: Instant, packet: &[u8]) {
+        self.stats.in_packets += 1;
+        let Ok(ip) = IpPacket::parse(packet) else {
+            self.stats.in_errs += 1;
+            return;
+        };
+        if ip.protocol != PROTO_TCP || ip.fragment || !self.addrs.contains(&ip.dst) {
+            self.stats.in_errs += 1;
+            return;
+        }
+        let Ok(tcp) = TcpPacket::new_checked(ip.payload) else {
+            self.stats.in_errs += 1;
+            return;
+        };
+        if !tcp.verify_checksum(ip.src, ip.dst) {
+            self.stats.in_csum_errors += 1;
+            return;
+        }
+        let seg = Segment::parse(&tcp);
+        let local = SocketAddr::new(ip.dst, tcp.dst_port());
+        let remote = SocketAddr::new(ip.src, tcp.src_port());
+        if let Some(&id) = self.by_tuple.get(&(local, remote)) {
+            if let Ok(slot) = self.slot_mut(id) {
+                let mut ctx = CcCtx { cc: &mut *slot.cc, others: &[] };
+                slot.conn.on_segment(now, &seg, &mut ctx);
+            }
+            self.mark(id);
+            self.collect(id);
+            return;
+        }
+        let f = seg.flags;
+        if f.syn() && !f.ack() && !f.rst() && self.listeners.contains(&local.port()) {
+            let iss = self.isn.isn(now, local, remote);
+            let conn = TcpConn::accept(&self.cfg.tcp, local, remote, iss, self.cfg.mtu, &seg, now);
+            self.insert(conn, true);
+            return;
+        }
+        if !f.rst() {
+            // RFC 9293 §3.10.7.1: no connection: reset.
+            let reset = if f.ack() {
+                Reset { local, remote, seq: seg.ack.0, ack: None }
+            } else {
+                Reset { local, remote, seq: 0, ack: Some((seg.seq + seg.seq_len()).0) }
+            };
+            if self.resets.len() < 1024 {
+                self.resets.push_back(reset);
+            }
+        }
+    }
+
+    /// When `handle_timeout` should next be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.slots.iter().flatten().filter_map(|s| s.conn.next_timeout()).min()
+    }
+
+    /// Runs the timers due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        for i in 0..self.slots.len() {
+            let id = ConnId(i as u32);
+            let Some(slot) = self.slots[i].as_mut() else { continue };
+            if slot.conn.next_timeout().is_some_and(|t| t <= now) {
+                let mut ctx = CcCtx { cc: &mut *slot.cc, others: &[] };
+                slot.conn.on_timeout(now, &mut ctx);
+                self.mark(id);
+                self.collect(id);
+            }
+        }
+    }
+
+    /// Writes the next IP packet to send into `buf` (at least `mtu` bytes);
+    /// returns its length, or None when nothing is due.
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        if let Some(r) = self.resets.pop_front() {
+            self.stats.out_rsts += 1;
+            return self.emit_reset(r, buf);
+        }
+        while let Some(id) = self.queue.pop_front() {
+            let hop_limit = self.cfg.hop_limit;
+            let Some(slot) = self.slots.get_mut(id.0 as usize).and_then(Option::as_mut) else { continue };
+            let (src, dst) = (slot.conn.local().ip(), slot.conn.remote().ip());
+            let ip_len = if src.is_ipv4() { 20 } else { 40 };
+            let mut ctx = CcCtx { cc: &mut *slot.cc, others: &[] };
+            let seg_len = buf.get_mut(ip_len..).and_then(|b| slot.conn.poll_transmit(now, &mut ctx, b));
+            match seg_len {
+                Some(n) => {
+                    // Still queued: round-robin between connections with output.
+                    self.queue.push_back(id);
+                    emit_ip_header(src, dst, PROTO_TCP, hop_limit, n, buf).ok()?;
+                    self.collect(id);
+                    self.stats.out_packets += 1;
+                    return Some(ip_len + n);
+                }
+                None => {
+                    slot.queued = false;
+                    self.collect(id);
+                }
+            }
+        }
+        None
+    }
+
+    fn emit_reset(&mut self, r: Reset, buf: &mut [u8]) -> Option<usize> {
+        let ip_len = if r.local.is_ipv4() { 20 } else { 40 };
+        let seg = buf.get_mut(ip_len..ip_len + 20)?;
+        seg[0..2].copy_from_slice(&r.local.port().to_be_bytes());
+        seg[2..4].copy_from_slice(&r.remote.port().to_be_bytes());
+        seg[4..8].copy_from_slice(&r.seq.to_be_bytes());
+        seg[8..12].copy_from_slice(&r.ack.unwrap_or(0).to_be_bytes());
+        seg[12] = 5 << 4;
+        seg[13] = if r.ack.is_some() { (Flags::RST | Flags::ACK).0 } else { Flags::RST.0 };
+        seg[14..20].copy_from_slice(&[0; 6]);
+        let c = tcp_checksum(r.local.ip(), r.remote.ip(), seg);
+        seg[16..18].copy_from_slice(&c.to_be_bytes());
+        emit_ip_header(r.local.ip(), r.remote.ip(), PROTO_TCP, self.cfg.hop_limit, 20, buf).ok()?;
+        self.stats.out_packets += 1;
+        Some(ip_len + 20)
+    }
+}

@@ -1,0 +1,614 @@
+//! One TCP connection (RFC 9293), sans-IO: segments in, segments out, time
+//! passed in. The endpoint demultiplexes and owns the IP layer; congestion
+//! control is lent on each call (for MPTCP it belongs to the connection that
+//! owns the subflow).
+
+mod input;
+mod output;
+mod timers;
+
+use super::config::TcpConfig;
+use super::recv_buf::RecvBuffer;
+use super::rtt::RttEstimator;
+use super::send_buf::SendBuffer;
+use super::sent::Scoreboard;
+use super::seq::Seq;
+use crate::cc::{CongestionControl, SubflowId, SubflowView};
+use crate::time::{Duration, Instant};
+use serde::Serialize;
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+
+/// The connection states of RFC 9293 §3.3.2 (LISTEN lives in the endpoint).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum State {
+    /// SYN sent, waiting for the SYN/ACK.
+    SynSent,
+    /// SYN received (and SYN/ACK sent), waiting for the ACK.
+    SynReceived,
+    /// Open both ways.
+    Established,
+    /// We closed; our FIN is not acknowledged yet.
+    FinWait1,
+    /// We closed and our FIN was acknowledged; the peer has not closed.
+    FinWait2,
+    /// The peer closed; we have not.
+    CloseWait,
+    /// Both closed at once; our FIN is not acknowledged yet.
+    Closing,
+    /// The peer closed, then we did; waiting for the ACK of our FIN.
+    LastAck,
+    /// Both closed; waiting 2 MSL for stray segments.
+    TimeWait,
+    /// Gone.
+    Closed,
+}
+
+/// Why a connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CloseReason {
+    /// Both sides closed.
+    Normal,
+    /// The peer reset it.
+    Reset,
+    /// Retransmissions went unanswered.
+    TimedOut,
+    /// The peer refused the connection (RST to our SYN).
+    Refused,
+    /// We aborted it (or closed with unread data, which resets it).
+    Aborted,
+}
+
+/// What the connection tells its owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnEvent {
+    /// The handshake completed.
+    Connected,
+    /// Bytes (or the end of the stream) can be read.
+    Readable,
+    /// Room freed in the send buffer after a write fell short.
+    Writable,
+    /// The connection is gone.
+    Closed(CloseReason),
+}
+
+/// Counters and state for people and tools.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnStats {
+    /// State.
+    pub state: State,
+    /// Local address.
+    pub local: String,
+    /// Remote address.
+    pub remote: String,
+    /// Payload bytes sent (retransmissions excluded).
+    pub bytes_sent: u64,
+    /// Payload bytes acknowledged by the peer.
+    pub bytes_acked: u64,
+    /// Payload bytes received in order.
+    pub bytes_received: u64,
+    /// Payload bytes retransmitted.
+    pub retransmitted_bytes: u64,
+    /// Segments retransmitted.
+    pub retransmits: u64,
+    /// Retransmission timeouts.
+    pub timeouts: u64,
+    /// Tail loss probes sent.
+    pub tail_loss_probes: u64,
+    /// Loss recovery episodes entered.
+    pub recoveries: u64,
+    /// Segments sent and received.
+    pub segments_sent: u64,
+    /// See `segments_sent`.
+    pub segments_received: u64,
+    /// Smoothed RTT, microseconds.
+    pub srtt_us: u64,
+    /// RTT variation, microseconds.
+    pub rttvar_us: u64,
+    /// Smallest RTT, microseconds.
+    pub min_rtt_us: u64,
+    /// Current RTO, microseconds.
+    pub rto_us: u64,
+    /// Congestion window, bytes.
+    pub cwnd: u64,
+    /// Slow-start threshold, bytes (null before the first loss).
+    pub ssthresh: Option<u64>,
+    /// Sender MSS.
+    pub mss: u32,
+    /// Peer's window, bytes.
+    pub snd_wnd: u64,
+    /// Our advertised window, bytes.
+    pub rcv_wnd: u64,
+    /// Bytes in flight.
+    pub in_flight: u64,
+    /// Segments dropped by PAWS, by the window check, or by RFC 5961.
+    pub dropped_segments: u64,
+    /// Challenge ACKs sent (RFC 5961).
+    pub challenge_acks: u64,
+}
+
+/// Timestamp state (RFC 7323).
+#[derive(Debug, Clone, Copy)]
+struct Timestamps {
+    /// TS.Recent: the peer's TSval to echo.
+    recent: u32,
+}
+
+/// One TCP connection.
+#[derive(Debug)]
+pub struct TcpConn {
+    local: SocketAddr,
+    remote: SocketAddr,
+    cfg: TcpConfig,
+    state: State,
+    sf: SubflowId,
+
+    // Send sequence space (RFC 9293 §3.3.1).
+    iss: Seq,
+    snd_una: Seq,
+    /// One past the highest sequence number sent.
+    snd_nxt: Seq,
+    snd_wnd: u64,
+    max_snd_wnd: u64,
+    snd_wl1: Seq,
+    snd_wl2: Seq,
+    /// The peer's window scale shift (applied to its window field).
+    snd_shift: u8,
+    send_buf: SendBuffer,
+    /// The application shut down its side: a FIN follows the data.
+    fin_queued: bool,
+    /// Sequence number of our FIN, once sent.
+    fin_seq: Option<Seq>,
+    /// When our SYN was first sent and how often, for RTT and retries.
+    syn_sent_at: Option<Instant>,
+    syn_xmits: u32,
+    /// A SYN or SYN/ACK is due.
+    syn_due: bool,
+
+    // Receive sequence space.
+    irs: Seq,
+    rcv_nxt: Seq,
+    /// Our window scale shift.
+    rcv_shift: u8,
+    recv_buf: RecvBuffer,
+    /// Right edge of the last advertised window (never moved left).
+    rcv_adv_edge: Seq,
+    fin_received: bool,
+
+    // Negotiated.
+    mss: u32,
+    our_mss: u16,
+    /// Largest TCP segment (header, options, payload) the path's MTU carries.
+    max_segment: usize,
+    ts: Option<Timestamps>,
+    /// Added to our timestamp clock so each connection starts at an unguessable value.
+    ts_offset: u32,
+    sack_ok: bool,
+    /// Both SYNs carried window scale.
+    ws_ok: bool,
+
+    // Recovery.
+    rtt: RttEstimator,
+    board: Scoreboard,
+    recovery_point: Option<Seq>,
+    /// The recovery episode began with an RTO: slow start, not fast recovery.
+    rto_recovery: bool,
+    rto_deadline: Option<Instant>,
+    rto_count: u32,
+    tlp_deadline: Option<Instant>,
+    tlp_due: bool,
+    rack_deadline: Option<Instant>,
+    /// The window was the limit on the last send attempt (not the application).
+    cwnd_limited: bool,
+
+    // Acknowledgments.
+    ack_due: bool,
+    unacked_segments: u32,
+    delack_deadline: Option<Instant>,
+
+    // Zero-window probing.
+    persist_deadline: Option<Instant>,
+    persist_backoff: u32,
+    probe_due: bool,
+
+    // Keepalive.
+    last_received: Instant,
+    keepalive_deadline: Option<Instant>,
+    keepalive_probes: u32,
+    keepalive_due: bool,
+
+    time_wait_deadline: Option<Instant>,
+    /// Our abort's RST (SEQ = SND.NXT, with ACK) is due.
+    rst_due: bool,
+    /// A RST answering an unacceptable ACK (SEQ = that ACK, no ACK bit) is due.
+    rst_reply: Option<Seq>,
+    app_closed: bool,
+    write_blocked: bool,
+    challenge_window: (Instant, u32),
+    close_reason: Option<CloseReason>,
+    events: VecDeque<ConnEvent>,
+    stats: ConnStats,
+}
+
+/// Congestion control lent to a connection for one call.
+pub struct CcCtx<'a> {
+    /// The controller of the connection that owns this subflow.
+    pub cc: &'a mut dyn CongestionControl,
+    /// The other subflows of that connection (empty for plain TCP).
+    pub others: &'a [SubflowView],
+}
+
+impl TcpConn {
+    fn new(cfg: &TcpConfig, local: SocketAddr, remote: SocketAddr, iss: u32, mtu: usize, state: State) -> Self {
+        let ip_overhead = if local.is_ipv4() { 20 } else { 40 };
+        let our_mss = (mtu.saturating_sub(ip_overhead + 20)).clamp(64, 65_495) as u16;
+        let iss = Seq(iss);
+        let rcv_shift = if cfg.window_scaling { shift_for(cfg.recv_buffer) } else { 0 };
+        let stats = ConnStats {
+            state,
+            local: local.to_string(),
+            remote: remote.to_string(),
+            bytes_sent: 0,
+            bytes_acked: 0,
+            bytes_received: 0,
+            retransmitted_bytes: 0,
+            retransmits: 0,
+            timeouts: 0,
+            tail_loss_probes: 0,
+            recoveries: 0,
+            segments_sent: 0,
+            segments_received: 0,
+            srtt_us: 0,
+            rttvar_us: 0,
+            min_rtt_us: 0,
+            rto_us: 0,
+            cwnd: 0,
+            ssthresh: None,
+            mss: 0,
+            snd_wnd: 0,
+            rcv_wnd: 0,
+            in_flight: 0,
+            dropped_segments: 0,
+            challenge_acks: 0,
+        };
+        TcpConn {
+            local,
+            remote,
+            cfg: cfg.clone(),
+            state,
+            sf: SubflowId(0),
+            iss,
+            snd_una: iss,
+            snd_nxt: iss,
+            snd_wnd: 0,
+            max_snd_wnd: 0,
+            snd_wl1: Seq(0),
+            snd_wl2: Seq(0),
+            snd_shift: 0,
+            send_buf: SendBuffer::new(cfg.send_buffer, iss + 1),
+            fin_queued: false,
+            fin_seq: None,
+            syn_sent_at: None,
+            syn_xmits: 0,
+            syn_due: true,
+            irs: Seq(0),
+            rcv_nxt: Seq(0),
+            rcv_shift,
+            recv_buf: RecvBuffer::new(cfg.recv_buffer, cfg.max_ooo_ranges),
+            rcv_adv_edge: Seq(0),
+            fin_received: false,
+            mss: 536,
+            our_mss,
+            max_segment: mtu.saturating_sub(ip_overhead).max(HEADER_MIN),
+            ts: None,
+            ts_offset: iss.0.rotate_left(13) ^ 0x5bd1_e995,
+            sack_ok: false,
+            ws_ok: false,
+            rtt: RttEstimator::new(cfg.initial_rto, cfg.min_rto, cfg.max_rto),
+            board: Scoreboard::default(),
+            recovery_point: None,
+            rto_recovery: false,
+            rto_deadline: None,
+            rto_count: 0,
+            tlp_deadline: None,
+            tlp_due: false,
+            rack_deadline: None,
+            cwnd_limited: false,
+            ack_due: false,
+            unacked_segments: 0,
+            delack_deadline: None,
+            persist_deadline: None,
+            persist_backoff: 0,
+            probe_due: false,
+            last_received: Instant::ZERO,
+            keepalive_deadline: None,
+            keepalive_probes: 0,
+            keepalive_due: false,
+            time_wait_deadline: None,
+            rst_due: false,
+            rst_reply: None,
+            app_closed: false,
+            write_blocked: false,
+            challenge_window: (Instant::ZERO, 0),
+            close_reason: None,
+            events: VecDeque::new(),
+            stats,
+        }
+    }
+
+    /// An active open: the first call to `poll_transmit` sends the SYN.
+    pub fn connect(cfg: &TcpConfig, local: SocketAddr, remote: SocketAddr, iss: u32, mtu: usize) -> Self {
+        Self::new(cfg, local, remote, iss, mtu, State::SynSent)
+    }
+
+    /// A passive open from a received SYN: the SYN/ACK is due.
+    pub fn accept(
+        cfg: &TcpConfig,
+        local: SocketAddr,
+        remote: SocketAddr,
+        iss: u32,
+        mtu: usize,
+        syn: &super::segment::Segment<'_>,
+        now: Instant,
+    ) -> Self {
+        let mut c = Self::new(cfg, local, remote, iss, mtu, State::SynReceived);
+        c.take_syn(syn, now);
+        c
+    }
+
+    /// The subflow id congestion control knows this connection by.
+    pub fn set_subflow_id(&mut self, sf: SubflowId) {
+        self.sf = sf;
+    }
+
+    /// Local address.
+    pub fn local(&self) -> SocketAddr {
+        self.local
+    }
+    /// Remote address.
+    pub fn remote(&self) -> SocketAddr {
+        self.remote
+    }
+    /// State.
+    pub fn state(&self) -> State {
+        self.state
+    }
+    /// Why it closed, once closed.
+    pub fn close_reason(&self) -> Option<CloseReason> {
+        self.close_reason
+    }
+    /// The application released it (close or abort).
+    pub fn app_closed(&self) -> bool {
+        self.app_closed
+    }
+    /// Next event for the owner.
+    pub fn poll_event(&mut self) -> Option<ConnEvent> {
+        self.events.pop_front()
+    }
+
+    /// What congestion control sees of this subflow.
+    pub fn view(&self, cc: &dyn CongestionControl) -> SubflowView {
+        SubflowView {
+            id: self.sf,
+            cwnd: cc.window(self.sf),
+            srtt: self.rtt.srtt(),
+            min_rtt: self.rtt.min_rtt(),
+            mss: self.mss,
+            in_flight: self.board.pipe(),
+            backup: false,
+        }
+    }
+
+    /// Counters and state.
+    pub fn stats(&self, cc: &dyn CongestionControl) -> ConnStats {
+        let mut s = self.stats.clone();
+        s.state = self.state;
+        s.srtt_us = self.rtt.srtt().as_micros();
+        s.rttvar_us = self.rtt.rttvar().as_micros();
+        s.min_rtt_us = self.rtt.min_rtt().as_micros();
+        s.rto_us = self.rtt.rto().as_micros();
+        s.cwnd = cc.window(self.sf);
+        let ss = cc.ssthresh(self.sf);
+        s.ssthresh = (ss != u64::MAX).then_some(ss);
+        s.mss = self.mss;
+        s.snd_wnd = self.snd_wnd;
+        s.rcv_wnd = u64::from(self.rcv_adv_edge - self.rcv_nxt);
+        s.in_flight = self.board.pipe();
+        s
+    }
+
+    /// Queues application bytes; returns how many fit.
+    pub fn write(&mut self, data: &[u8]) -> Result<usize, crate::Error> {
+        match self.state {
+            State::SynSent | State::SynReceived | State::Established | State::CloseWait => {}
+            _ => return Err(crate::Error::NotConnected),
+        }
+        if self.fin_queued {
+            return Err(crate::Error::InvalidState("the sending side is shut down"));
+        }
+        let n = self.send_buf.write(data);
+        if n < data.len() {
+            self.write_blocked = true;
+        }
+        Ok(n)
+    }
+
+    /// Reads in-order bytes. `Ok(0)` is the end of the stream.
+    pub fn read(&mut self, out: &mut [u8]) -> Result<usize, crate::Error> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        let before = self.recv_buf.window();
+        let n = self.recv_buf.read(out);
+        if n > 0 {
+            // RFC 1122 §4.2.3.3: tell the peer once the window opened by
+            // min(half the buffer, one MSS) or more (here: two MSS).
+            let advertised = (self.rcv_adv_edge - self.rcv_nxt) as usize;
+            let now_free = self.recv_buf.window();
+            let step = (2 * self.mss as usize).min(self.cfg.recv_buffer / 2);
+            if now_free >= advertised + step && before < now_free {
+                self.ack_due = true;
+            }
+            return Ok(n);
+        }
+        if self.fin_received {
+            return Ok(0);
+        }
+        match self.state {
+            State::Closed => Err(crate::Error::NotConnected),
+            _ => Err(crate::Error::WouldBlock),
+        }
+    }
+
+    /// Bytes readable now.
+    pub fn readable(&self) -> usize {
+        self.recv_buf.readable()
+    }
+
+    /// Room in the send buffer.
+    pub fn send_buffer_free(&self) -> usize {
+        self.send_buf.free()
+    }
+
+    /// Half-close: a FIN follows the queued data.
+    pub fn shutdown(&mut self) -> Result<(), crate::Error> {
+        match self.state {
+            State::SynSent => {
+                self.enter_closed(CloseReason::Aborted);
+                Ok(())
+            }
+            State::SynReceived | State::Established | State::CloseWait => {
+                self.fin_queued = true;
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Full close. With unread data the connection is reset instead
+    /// (RFC 2525 §2.17, as Linux does).
+    pub fn close(&mut self) {
+        self.app_closed = true;
+        if self.recv_buf.readable() > 0 && !matches!(self.state, State::Closed | State::TimeWait) {
+            self.abort();
+            return;
+        }
+        let _ = self.shutdown();
+    }
+
+    /// Reset now.
+    pub fn abort(&mut self) {
+        self.app_closed = true;
+        match self.state {
+            State::Closed | State::TimeWait | State::SynSent => self.enter_closed(CloseReason::Aborted),
+            _ => {
+                self.rst_due = true;
+                self.enter_closed(CloseReason::Aborted);
+            }
+        }
+    }
+
+    fn set_state(&mut self, s: State) {
+        tracing::trace!(local = %self.local, remote = %self.remote, from = ?self.state, to = ?s, "tcp state");
+        self.state = s;
+    }
+
+    fn enter_closed(&mut self, reason: CloseReason) {
+        if self.state == State::Closed {
+            return;
+        }
+        self.set_state(State::Closed);
+        self.close_reason = Some(reason);
+        self.rto_deadline = None;
+        self.tlp_deadline = None;
+        self.rack_deadline = None;
+        self.delack_deadline = None;
+        self.persist_deadline = None;
+        self.keepalive_deadline = None;
+        self.time_wait_deadline = None;
+        self.events.push_back(ConnEvent::Closed(reason));
+    }
+
+    /// The effective congestion window for sending.
+    fn cwnd(&self, cc: &CcCtx<'_>) -> u64 {
+        cc.cc.window(self.sf).max(u64::from(self.mss))
+    }
+
+    /// Payload room in a data segment: the MSS less the SACK option, if one rides along.
+    fn payload_room(&self) -> u64 {
+        let sack = if self.sack_ok && self.recv_buf.has_ooo() {
+            let max = if self.ts.is_some() { 3 } else { 4 };
+            4 + 8 * self.recv_buf.ooo_ranges().min(max) as u64
+        } else {
+            0
+        };
+        u64::from(self.mss).saturating_sub(sack).max(1)
+    }
+
+    /// The reordering window of RACK: a quarter of the minimum RTT (RFC 8985 §6.2).
+    fn reo_wnd(&self) -> Duration {
+        Duration::from_micros(self.rtt.min_rtt().as_micros() / 4)
+    }
+
+    /// Our timestamp clock: milliseconds plus the connection's offset.
+    fn ts_now(&self, now: Instant) -> u32 {
+        ((now.as_micros() / 1000) as u32).wrapping_add(self.ts_offset)
+    }
+
+    /// Takes the options of the peer's SYN (or SYN/ACK).
+    fn take_syn(&mut self, syn: &super::segment::Segment<'_>, now: Instant) {
+        self.irs = syn.seq;
+        self.rcv_nxt = syn.seq + 1;
+        self.rcv_adv_edge = self.rcv_nxt;
+        self.last_received = now;
+        // RFC 9293 §3.7.1: without the option, 536 (IPv4) / 1220 (IPv6).
+        let default_mss = if self.local.is_ipv4() { 536 } else { 1220 };
+        self.mss = u32::from(syn.mss.unwrap_or(default_mss).min(self.our_mss)).max(64);
+        match syn.wscale {
+            // RFC 7323 §2.3: a shift above 14 is used as 14.
+            Some(s) if self.cfg.window_scaling => {
+                self.snd_shift = s.min(14);
+                self.ws_ok = true;
+            }
+            _ => self.rcv_shift = 0,
+        }
+        self.sack_ok = self.cfg.sack && syn.sack_permitted;
+        if self.cfg.timestamps
+            && let Some((tsval, _)) = syn.timestamps
+        {
+            self.ts = Some(Timestamps { recent: tsval });
+            // The MSS excludes options; every segment now carries 12 bytes of them.
+            self.mss = self.mss.saturating_sub(12).max(64);
+        }
+        // The window in a SYN is never scaled (RFC 7323 §2.2).
+        self.snd_wnd = u64::from(syn.window);
+        self.max_snd_wnd = self.snd_wnd;
+        self.snd_wl1 = syn.seq;
+        self.snd_wl2 = syn.ack;
+    }
+
+    /// The handshake completed: congestion control starts for this subflow.
+    fn established(&mut self, now: Instant, cc: &mut CcCtx<'_>) {
+        self.set_state(State::Established);
+        cc.cc.on_subflow_added(self.sf, now, self.mss);
+        self.syn_due = false;
+        self.rto_deadline = None;
+        self.rto_count = 0;
+        self.events.push_back(ConnEvent::Connected);
+        self.arm_keepalive(now);
+    }
+}
+
+/// The smallest TCP segment we will build, whatever the MTU says.
+const HEADER_MIN: usize = 128;
+
+/// The smallest window-scale shift that lets a 16-bit field carry `buffer`.
+fn shift_for(buffer: usize) -> u8 {
+    let mut s = 0u8;
+    while s < 14 && (buffer >> s) > 65_535 {
+        s += 1;
+    }
+    s
+}

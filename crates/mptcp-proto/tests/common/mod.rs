@@ -1,0 +1,302 @@
+//! Two endpoints joined by a seeded impairing link, with a virtual clock:
+//! the in-memory pair the TCP tests run on.
+
+#![allow(dead_code)]
+
+use mptcp_proto::{ConnId, Duration, Endpoint, EndpointConfig, Event, Instant};
+use std::collections::{BTreeMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+
+/// SplitMix64, seeded: the link's randomness.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    /// True with probability `p`.
+    pub fn chance(&mut self, p: f64) -> bool {
+        let x = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        p > 0.0 && x < p
+    }
+}
+
+/// One direction of a link.
+#[derive(Debug, Clone)]
+pub struct LinkConfig {
+    /// One-way propagation delay.
+    pub delay: Duration,
+    /// Bits per second (0: unlimited).
+    pub rate_bps: u64,
+    /// Drop-tail queue, bytes (only with a rate).
+    pub queue_bytes: usize,
+    /// Random loss probability.
+    pub loss: f64,
+    /// Probability that a packet is held back by `reorder_extra`.
+    pub reorder: f64,
+    pub reorder_extra: Duration,
+    /// Probability that a packet is delivered twice.
+    pub duplicate: f64,
+}
+
+impl Default for LinkConfig {
+    fn default() -> Self {
+        LinkConfig {
+            delay: Duration::from_millis(5),
+            rate_bps: 0,
+            queue_bytes: 0,
+            loss: 0.0,
+            reorder: 0.0,
+            reorder_extra: Duration::ZERO,
+            duplicate: 0.0,
+        }
+    }
+}
+
+/// Packets in flight on one direction, by arrival time.
+#[derive(Debug, Default)]
+pub struct Link {
+    pub cfg: LinkConfig,
+    in_flight: BTreeMap<(Instant, u64), Vec<u8>>,
+    seq: u64,
+    /// When the transmitter is free again (rate limiting).
+    busy_until: Instant,
+    pub sent: u64,
+    pub dropped: u64,
+    pub delivered: u64,
+    pub bytes_delivered: u64,
+}
+
+impl Link {
+    pub fn new(cfg: LinkConfig) -> Self {
+        Link { cfg, ..Default::default() }
+    }
+
+    pub fn send(&mut self, now: Instant, pkt: Vec<u8>, rng: &mut Rng) {
+        self.sent += 1;
+        if rng.chance(self.cfg.loss) {
+            self.dropped += 1;
+            return;
+        }
+        let mut depart = now;
+        if self.cfg.rate_bps > 0 {
+            let start = self.busy_until.max(now);
+            let backlog_bytes = (start - now).as_micros() as u128 * self.cfg.rate_bps as u128 / 8_000_000;
+            if backlog_bytes as usize + pkt.len() > self.cfg.queue_bytes.max(pkt.len()) {
+                self.dropped += 1;
+                return;
+            }
+            let tx = Duration::from_micros((pkt.len() as u64 * 8 * 1_000_000).div_ceil(self.cfg.rate_bps));
+            self.busy_until = start + tx;
+            depart = self.busy_until;
+        }
+        let mut arrive = depart + self.cfg.delay;
+        if rng.chance(self.cfg.reorder) {
+            arrive += self.cfg.reorder_extra;
+        }
+        if rng.chance(self.cfg.duplicate) {
+            self.seq += 1;
+            self.in_flight.insert((arrive + Duration::from_micros(1), self.seq), pkt.clone());
+        }
+        self.seq += 1;
+        self.in_flight.insert((arrive, self.seq), pkt);
+    }
+
+    pub fn next_arrival(&self) -> Option<Instant> {
+        self.in_flight.keys().next().map(|k| k.0)
+    }
+
+    pub fn take_due(&mut self, now: Instant) -> Vec<Vec<u8>> {
+        let mut out = vec![];
+        while let Some(e) = self.in_flight.first_entry() {
+            if e.key().0 > now {
+                break;
+            }
+            let p = e.remove();
+            self.delivered += 1;
+            self.bytes_delivered += p.len() as u64;
+            out.push(p);
+        }
+        out
+    }
+}
+
+/// Client (A) and server (B) with a link each way.
+pub struct Pair {
+    pub a: Endpoint,
+    pub b: Endpoint,
+    pub a_addr: IpAddr,
+    pub b_addr: IpAddr,
+    pub ab: Link,
+    pub ba: Link,
+    pub now: Instant,
+    pub rng: Rng,
+    pub a_events: VecDeque<Event>,
+    pub b_events: VecDeque<Event>,
+    buf: Vec<u8>,
+}
+
+impl Pair {
+    pub fn new(cfg: EndpointConfig, link: LinkConfig, seed: u64) -> Self {
+        Self::with_links(cfg.clone(), cfg, link.clone(), link, seed)
+    }
+
+    pub fn with_links(cfg_a: EndpointConfig, cfg_b: EndpointConfig, ab: LinkConfig, ba: LinkConfig, seed: u64) -> Self {
+        let a_addr: IpAddr = "10.0.0.1".parse().unwrap();
+        let b_addr: IpAddr = "10.0.0.2".parse().unwrap();
+        let mut a = Endpoint::new(cfg_a, seed);
+        let mut b = Endpoint::new(cfg_b, seed.wrapping_add(1));
+        a.add_address(a_addr);
+        b.add_address(b_addr);
+        Pair {
+            a,
+            b,
+            a_addr,
+            b_addr,
+            ab: Link::new(ab),
+            ba: Link::new(ba),
+            now: Instant::ZERO,
+            rng: Rng::new(seed ^ 0xabcdef),
+            a_events: VecDeque::new(),
+            b_events: VecDeque::new(),
+            buf: vec![0u8; 65_536],
+        }
+    }
+
+    pub fn server(&self, port: u16) -> SocketAddr {
+        SocketAddr::new(self.b_addr, port)
+    }
+
+    /// Drains both endpoints' output onto the links and their events into the queues.
+    pub fn flush(&mut self) {
+        while let Some(n) = self.a.poll_transmit(self.now, &mut self.buf) {
+            self.ab.send(self.now, self.buf[..n].to_vec(), &mut self.rng);
+        }
+        while let Some(n) = self.b.poll_transmit(self.now, &mut self.buf) {
+            self.ba.send(self.now, self.buf[..n].to_vec(), &mut self.rng);
+        }
+        while let Some(e) = self.a.poll_event() {
+            self.a_events.push_back(e);
+        }
+        while let Some(e) = self.b.poll_event() {
+            self.b_events.push_back(e);
+        }
+    }
+
+    /// The next instant anything happens, if anything will.
+    pub fn next_time(&self) -> Option<Instant> {
+        [self.ab.next_arrival(), self.ba.next_arrival(), self.a.poll_timeout(), self.b.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Advances to the next event and processes it. False when nothing is left.
+    pub fn step(&mut self) -> bool {
+        self.flush();
+        let Some(t) = self.next_time() else { return false };
+        self.now = self.now.max(t);
+        for p in self.ab.take_due(self.now) {
+            self.b.handle(self.now, &p);
+        }
+        for p in self.ba.take_due(self.now) {
+            self.a.handle(self.now, &p);
+        }
+        if self.a.poll_timeout().is_some_and(|t| t <= self.now) {
+            self.a.handle_timeout(self.now);
+        }
+        if self.b.poll_timeout().is_some_and(|t| t <= self.now) {
+            self.b.handle_timeout(self.now);
+        }
+        self.flush();
+        true
+    }
+
+    /// Steps until `done` holds or `limit` of virtual time passes; returns whether it held.
+    pub fn run_until(&mut self, limit: Duration, mut done: impl FnMut(&mut Pair) -> bool) -> bool {
+        let end = self.now + limit;
+        loop {
+            if done(self) {
+                return true;
+            }
+            if self.now > end || !self.step() {
+                return done(self);
+            }
+        }
+    }
+}
+
+/// The test pattern: byte i of a stream seeded `s`.
+pub fn pattern(i: u64, s: u8) -> u8 {
+    (i.wrapping_mul(7) as u8).wrapping_add(s)
+}
+
+/// One side of a bulk transfer: writes `total` pattern bytes then shuts down,
+/// reads and checks everything the peer sends.
+#[derive(Debug, Default)]
+pub struct Bulk {
+    pub total: u64,
+    pub written: u64,
+    pub read: u64,
+    pub eof: bool,
+    pub corrupt: bool,
+    pub shut: bool,
+    pub tx_seed: u8,
+    pub rx_seed: u8,
+}
+
+impl Bulk {
+    pub fn new(total: u64, tx_seed: u8, rx_seed: u8) -> Self {
+        Bulk { total, tx_seed, rx_seed, ..Default::default() }
+    }
+
+    /// Moves data through `ep` for connection `id`; returns whether it did anything.
+    pub fn pump(&mut self, ep: &mut Endpoint, id: ConnId) -> bool {
+        let mut progressed = false;
+        let mut chunk = [0u8; 16_384];
+        while self.written < self.total {
+            let n = (self.total - self.written).min(chunk.len() as u64) as usize;
+            for (i, b) in chunk[..n].iter_mut().enumerate() {
+                *b = pattern(self.written + i as u64, self.tx_seed);
+            }
+            match ep.write(id, &chunk[..n]) {
+                Ok(0) | Err(_) => break,
+                Ok(w) => {
+                    self.written += w as u64;
+                    progressed = true;
+                }
+            }
+        }
+        if self.written == self.total && !self.shut && ep.shutdown(id).is_ok() {
+            self.shut = true;
+            progressed = true;
+        }
+        loop {
+            match ep.read(id, &mut chunk) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(n) => {
+                    for (i, &b) in chunk[..n].iter().enumerate() {
+                        if b != pattern(self.read + i as u64, self.rx_seed) {
+                            self.corrupt = true;
+                        }
+                    }
+                    self.read += n as u64;
+                    progressed = true;
+                }
+                Err(_) => break,
+            }
+        }
+        progressed
+    }
+}
