@@ -58,11 +58,20 @@ pub struct EndpointConfig {
     pub ephemeral_ports: (u16, u16),
     /// IP TTL / hop limit of sent packets.
     pub hop_limit: u8,
+    /// Use this ISN for every connection instead of RFC 6528's keyed hash.
+    /// Predictable, so insecure: for tests and reproducible captures only.
+    pub fixed_isn: Option<u32>,
 }
 
 impl Default for EndpointConfig {
     fn default() -> Self {
-        EndpointConfig { mtu: 1500, tcp: TcpConfig::default(), ephemeral_ports: (49_152, 65_535), hop_limit: 64 }
+        EndpointConfig {
+            mtu: 1500,
+            tcp: TcpConfig::default(),
+            ephemeral_ports: (49_152, 65_535),
+            hop_limit: 64,
+            fixed_isn: None,
+        }
     }
 }
 
@@ -223,10 +232,24 @@ impl Endpoint {
             .map(|i| lo + ((start + i) % span) as u16)
             .find(|&p| !self.by_tuple.contains_key(&(SocketAddr::new(local, p), remote)))
             .ok_or(Error::NoPorts)?;
-        let local = SocketAddr::new(local, port);
-        let iss = self.isn.isn(now, local, remote);
+        self.connect_from(now, SocketAddr::new(local, port), remote)
+    }
+
+    /// Opens a connection from a given local address and port.
+    pub fn connect_from(&mut self, now: Instant, local: SocketAddr, remote: SocketAddr) -> Result<ConnId, Error> {
+        if !self.addrs.contains(&local.ip()) {
+            return Err(Error::AddrNotAvailable);
+        }
+        if self.by_tuple.contains_key(&(local, remote)) {
+            return Err(Error::AddrInUse);
+        }
+        let iss = self.iss(now, local, remote);
         let conn = TcpConn::connect(&self.cfg.tcp, local, remote, iss, self.cfg.mtu);
         Ok(self.insert(conn, false))
+    }
+
+    fn iss(&self, now: Instant, local: SocketAddr, remote: SocketAddr) -> u32 {
+        self.cfg.fixed_isn.unwrap_or_else(|| self.isn.isn(now, local, remote))
     }
 
     fn slot(&self, id: ConnId) -> Result<&Slot, Error> {
@@ -396,7 +419,7 @@ impl Endpoint {
         }
         let f = seg.flags;
         if f.syn() && !f.ack() && !f.rst() && self.listeners.contains(&local.port()) {
-            let iss = self.isn.isn(now, local, remote);
+            let iss = self.iss(now, local, remote);
             let conn = TcpConn::accept(&self.cfg.tcp, local, remote, iss, self.cfg.mtu, &seg, now);
             self.insert(conn, true);
             return;

@@ -53,15 +53,16 @@ impl CongestionControl for Reno {
 
     fn on_congestion_event(&mut self, sf: SubflowId, _now: Instant, in_flight: u64, _all: &[SubflowView]) {
         let Some(s) = self.subflows.get_mut(sf) else { return };
-        // RFC 5681 (4): ssthresh = max(FlightSize / 2, 2 * SMSS).
-        s.ssthresh = (in_flight / 2).max(2 * s.mss);
+        // RFC 5681 (4): ssthresh = max(FlightSize / 2, 2 * SMSS); the flight
+        // is at most the window (the rest was SACKed or lost before).
+        s.ssthresh = (in_flight.min(s.cwnd) / 2).max(2 * s.mss);
         s.cwnd = s.ssthresh;
         s.acked_in_ca = 0;
     }
 
     fn on_rto(&mut self, sf: SubflowId, _now: Instant, in_flight: u64) {
         let Some(s) = self.subflows.get_mut(sf) else { return };
-        s.ssthresh = (in_flight / 2).max(2 * s.mss);
+        s.ssthresh = (in_flight.min(s.cwnd) / 2).max(2 * s.mss);
         // RFC 5681 §3.1: the loss window is one segment.
         s.cwnd = s.mss;
         s.acked_in_ca = 0;

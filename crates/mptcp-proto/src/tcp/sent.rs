@@ -48,6 +48,15 @@ pub struct AckOutcome {
     pub fin_acked: bool,
 }
 
+/// What one pass of loss detection found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Losses {
+    /// Bytes newly deemed lost.
+    pub bytes: u64,
+    /// One of them had been retransmitted already: the retransmission was lost too.
+    pub retransmission_lost: bool,
+}
+
 /// The scoreboard.
 #[derive(Debug, Default)]
 pub struct Scoreboard {
@@ -191,12 +200,12 @@ impl Scoreboard {
     }
 
     /// RFC 8985 §6.2 step 5: marks lost the segments sent before the most
-    /// recently delivered one by more than `reo_wnd`. Returns the bytes newly
+    /// recently delivered one by more than `reo_wnd`. Returns what was newly
     /// marked and, if some segment is not lost yet only because too little
     /// time passed, when to look again.
-    pub fn detect_losses(&mut self, now: Instant, reo_wnd: Duration) -> (u64, Option<Instant>) {
-        let Some(xmit) = self.rack_xmit else { return (0, None) };
-        let mut marked = 0;
+    pub fn detect_losses(&mut self, now: Instant, reo_wnd: Duration) -> (Losses, Option<Instant>) {
+        let mut marked = Losses::default();
+        let Some(xmit) = self.rack_xmit else { return (marked, None) };
         let mut timer: Option<Instant> = None;
         let deadline_pad = self.rack_rtt + reo_wnd;
         for s in self.segs.iter_mut() {
@@ -211,7 +220,8 @@ impl Scoreboard {
                 s.lost = true;
                 self.lost += 1;
                 self.pipe -= s.len();
-                marked += s.len();
+                marked.bytes += s.len();
+                marked.retransmission_lost |= s.xmits > 1;
             } else {
                 timer = Some(timer.map_or(deadline, |t| t.min(deadline)));
             }
@@ -265,10 +275,10 @@ mod tests {
         assert_eq!(out.newly_acked, 30);
         assert_eq!(b.pipe(), 10);
         let (marked, timer) = b.detect_losses(Instant::from_micros(1_000), Duration::from_micros(250));
-        assert_eq!(marked, 0, "not yet: within rtt + reo_wnd of its send");
+        assert_eq!(marked.bytes, 0, "not yet: within rtt + reo_wnd of its send");
         let t = timer.unwrap();
         let (marked, _) = b.detect_losses(t, Duration::from_micros(250));
-        assert_eq!(marked, 10);
+        assert_eq!(marked, Losses { bytes: 10, retransmission_lost: false });
         assert_eq!(b.first_lost().map(|s| s.0), Some(Seq(100)));
         b.retransmitted(Seq(100), t);
         assert_eq!(b.pipe(), 10);

@@ -61,10 +61,15 @@ impl Default for LinkConfig {
     }
 }
 
+/// Decides, for each packet, whether the link drops it (tests' scalpel).
+pub type Filter = Box<dyn FnMut(&[u8]) -> bool>;
+
 /// Packets in flight on one direction, by arrival time.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Link {
     pub cfg: LinkConfig,
+    /// Drops the packets for which it returns true.
+    pub filter: Option<Filter>,
     in_flight: BTreeMap<(Instant, u64), Vec<u8>>,
     seq: u64,
     /// When the transmitter is free again (rate limiting).
@@ -82,6 +87,12 @@ impl Link {
 
     pub fn send(&mut self, now: Instant, pkt: Vec<u8>, rng: &mut Rng) {
         self.sent += 1;
+        if let Some(f) = self.filter.as_mut()
+            && f(&pkt)
+        {
+            self.dropped += 1;
+            return;
+        }
         if rng.chance(self.cfg.loss) {
             self.dropped += 1;
             return;
@@ -235,6 +246,19 @@ impl Pair {
 }
 
 /// The test pattern: byte i of a stream seeded `s`.
+/// The TCP flags of an IPv4 packet (tests build IPv4 pairs).
+pub fn tcp_flags(pkt: &[u8]) -> u8 {
+    let ihl = usize::from(pkt[0] & 0x0f) * 4;
+    pkt[ihl + 13]
+}
+
+/// The TCP payload length of an IPv4 packet.
+pub fn tcp_payload_len(pkt: &[u8]) -> usize {
+    let ihl = usize::from(pkt[0] & 0x0f) * 4;
+    let off = usize::from(pkt[ihl + 12] >> 4) * 4;
+    pkt.len() - ihl - off
+}
+
 pub fn pattern(i: u64, s: u8) -> u8 {
     (i.wrapping_mul(7) as u8).wrapping_add(s)
 }

@@ -234,8 +234,10 @@ impl TcpConn {
             self.recovery_point = None;
             self.rto_recovery = false;
         }
-        if marked > 0 && self.recovery_point.is_none() {
-            self.enter_recovery(now, cc);
+        // A new episode on the first loss, and again when a retransmission is
+        // lost: the window was still too large (RFC 6675 §5, as Linux reacts).
+        if marked.bytes > 0 && (self.recovery_point.is_none() || marked.retransmission_lost) {
+            self.enter_recovery(now, marked.bytes, cc);
         }
         if out.newly_acked > 0 {
             let info = AckInfo {
@@ -268,18 +270,17 @@ impl TcpConn {
         true
     }
 
-    fn enter_recovery(&mut self, now: Instant, cc: &mut CcCtx<'_>) {
+    /// Starts a loss-recovery episode: congestion control reduces once. The
+    /// flight size it is given is what was in the network before the losses
+    /// just found (RFC 6675's pipe: SACKed bytes are not in flight).
+    pub(super) fn enter_recovery(&mut self, now: Instant, just_lost: u64, cc: &mut CcCtx<'_>) {
         self.recovery_point = Some(self.snd_nxt);
+        self.rto_recovery = false;
         self.stats.recoveries += 1;
         let view = self.view(&*cc.cc);
         let mut all: arrayvec::ArrayVec<_, 9> = cc.others.iter().copied().take(8).collect();
         all.push(view);
-        cc.cc.on_congestion_event(self.sf, now, self.board.pipe() + self.lost_bytes_hint(), &all);
-    }
-
-    /// Flight size before the losses just marked, for ssthresh (RFC 5681 (4)).
-    fn lost_bytes_hint(&self) -> u64 {
-        u64::from(self.snd_nxt - self.snd_una).saturating_sub(self.board.pipe())
+        cc.cc.on_congestion_event(self.sf, now, self.board.pipe() + just_lost, &all);
     }
 
     /// Payload: into the receive buffer, and decide when to acknowledge.

@@ -50,8 +50,8 @@ impl TcpConn {
             self.rack_deadline = None;
             let (marked, timer) = self.board.detect_losses(now, self.reo_wnd());
             self.rack_deadline = timer;
-            if marked > 0 && self.recovery_point.is_none() {
-                self.enter_recovery_from_timer(now, cc);
+            if marked.bytes > 0 && (self.recovery_point.is_none() || marked.retransmission_lost) {
+                self.enter_recovery(now, marked.bytes, cc);
             }
         }
         if self.tlp_deadline.is_some_and(|t| t <= now) {
@@ -75,16 +75,6 @@ impl TcpConn {
         }
     }
 
-    fn enter_recovery_from_timer(&mut self, now: Instant, cc: &mut CcCtx<'_>) {
-        self.recovery_point = Some(self.snd_nxt);
-        self.stats.recoveries += 1;
-        let view = self.view(&*cc.cc);
-        let mut all: arrayvec::ArrayVec<_, 9> = cc.others.iter().copied().take(8).collect();
-        all.push(view);
-        let flight = u64::from(self.snd_nxt - self.snd_una);
-        cc.cc.on_congestion_event(self.sf, now, flight, &all);
-    }
-
     fn on_rto(&mut self, now: Instant, cc: &mut CcCtx<'_>) {
         match self.state {
             State::SynSent | State::SynReceived => {
@@ -106,7 +96,8 @@ impl TcpConn {
                     self.enter_closed(CloseReason::TimedOut);
                     return;
                 }
-                let flight = u64::from(self.snd_nxt - self.snd_una);
+                // FlightSize as RFC 6675 counts it: SACKed bytes have left the network.
+                let flight = self.board.pipe();
                 self.board.mark_all_lost();
                 cc.cc.on_rto(self.sf, now, flight);
                 self.rtt.back_off();
