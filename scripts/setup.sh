@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a fresh machine (Debian, root): tshark for the
-# Wireshark cross-check. Safe to run again: it installs only what is missing.
+# Wireshark cross-check; iproute2, iptables and ethtool for the network-namespace
+# interop tests. Safe to run again: it installs only what is missing.
 set -euo pipefail
 need=()
 command -v tshark >/dev/null 2>&1 || need+=(tshark)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v iptables >/dev/null 2>&1 || need+=(iptables)
+command -v ethtool >/dev/null 2>&1 || need+=(ethtool)
+command -v nstat >/dev/null 2>&1 || need+=(iproute2)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

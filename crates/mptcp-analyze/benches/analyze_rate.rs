@@ -64,6 +64,11 @@ fn main() {
     let _ = w.into_inner();
     let mb = buf.len() as f64 / 1e6;
     println!("capture: {n} packets, {copy} connections, {mb:.0} MB");
+    // To time the CLI on the same capture: MPTCP_BENCH_PCAP=/tmp/big.pcap.
+    if let Some(path) = std::env::var_os("MPTCP_BENCH_PCAP") {
+        std::fs::write(&path, &buf).unwrap();
+        println!("wrote {}", std::path::Path::new(&path).display());
+    }
     let mut best = f64::MAX;
     for run in 0..5 {
         let t = Instant::now();

@@ -1,7 +1,11 @@
 //! `mptcp`: Multipath TCP tools. Each subcommand lives in its own module.
 
 mod analyze;
+mod connect;
+mod listen;
+mod net;
 mod progress;
+mod transfer;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -18,12 +22,20 @@ struct Cli {
 enum Command {
     /// Reconstruct and verify the MPTCP connections in a capture (pcap or pcapng).
     Analyze(analyze::Args),
+    /// Serve TCP connections with the userspace stack on a TUN device (or the kernel's
+    /// sockets with --kernel): netcat-like by default, or send/receive/echo test data.
+    Listen(listen::Args),
+    /// Open a TCP connection with the userspace stack on a TUN device (or the kernel's
+    /// sockets with --kernel): netcat-like by default, or send/receive/echo test data.
+    Connect(connect::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Analyze(args) => analyze::run(args),
+        Command::Listen(args) => listen::run(args),
+        Command::Connect(args) => connect::run(args),
     };
     match result {
         Ok(code) => code,

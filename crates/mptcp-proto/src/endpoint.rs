@@ -3,6 +3,9 @@
 
 use crate::cc::{self, CongestionControl};
 use crate::error::Error;
+use crate::mptcp::keys::KeyGen;
+use crate::mptcp::{MptcpConfig, MptcpConn, MptcpCounters, SubflowStats};
+use crate::sched;
 use crate::tcp::conn::{CcCtx, ConnEvent, State, TcpConn};
 use crate::tcp::isn::IsnGenerator;
 use crate::tcp::segment::Segment;
@@ -61,6 +64,8 @@ pub struct EndpointConfig {
     /// Use this ISN for every connection instead of RFC 6528's keyed hash.
     /// Predictable, so insecure: for tests and reproducible captures only.
     pub fixed_isn: Option<u32>,
+    /// Multipath TCP.
+    pub mptcp: MptcpConfig,
 }
 
 impl Default for EndpointConfig {
@@ -71,6 +76,7 @@ impl Default for EndpointConfig {
             ephemeral_ports: (49_152, 65_535),
             hop_limit: 64,
             fixed_isn: None,
+            mptcp: MptcpConfig::default(),
         }
     }
 }
@@ -91,13 +97,94 @@ pub struct EndpointStats {
     pub out_packets: u64,
 }
 
+/// A connection: plain TCP, or MPTCP with its subflows.
+enum Kind {
+    Tcp { conn: Box<TcpConn>, cc: Box<dyn CongestionControl> },
+    Mptcp(Box<MptcpConn>),
+}
+
 struct Slot {
-    conn: TcpConn,
-    cc: Box<dyn CongestionControl>,
+    kind: Kind,
     /// The application knows this id (it opened it, or was told of it).
     announced: bool,
     passive: bool,
     queued: bool,
+}
+
+impl Slot {
+    fn write(&mut self, data: &[u8]) -> Result<usize, Error> {
+        match &mut self.kind {
+            Kind::Tcp { conn, .. } => conn.write(data),
+            Kind::Mptcp(m) => m.write(data),
+        }
+    }
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        match &mut self.kind {
+            Kind::Tcp { conn, .. } => conn.read(buf),
+            Kind::Mptcp(m) => m.read(buf),
+        }
+    }
+    fn poll_event(&mut self) -> Option<ConnEvent> {
+        match &mut self.kind {
+            Kind::Tcp { conn, .. } => conn.poll_event(),
+            Kind::Mptcp(m) => m.poll_event(),
+        }
+    }
+    fn next_timeout(&self) -> Option<Instant> {
+        match &self.kind {
+            Kind::Tcp { conn, .. } => conn.next_timeout(),
+            Kind::Mptcp(m) => m.next_timeout(),
+        }
+    }
+    fn on_timeout(&mut self, now: Instant) {
+        match &mut self.kind {
+            Kind::Tcp { conn, cc } => conn.on_timeout(now, &mut CcCtx::plain(&mut **cc)),
+            Kind::Mptcp(m) => m.on_timeout(now),
+        }
+    }
+    /// Closed for good, and nobody needs it any more.
+    fn finished(&self) -> bool {
+        match &self.kind {
+            Kind::Tcp { conn, .. } => {
+                conn.state() == State::Closed && (conn.app_closed() || !self.announced) && !conn.wants_transmit()
+            }
+            Kind::Mptcp(m) => m.closed().is_some() && (m.app_closed() || !self.announced) && !m.wants_transmit(),
+        }
+    }
+    fn local(&self) -> SocketAddr {
+        match &self.kind {
+            Kind::Tcp { conn, .. } => conn.local(),
+            Kind::Mptcp(m) => m.tuples().next().map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |t| t.1),
+        }
+    }
+    fn remote(&self) -> SocketAddr {
+        match &self.kind {
+            Kind::Tcp { conn, .. } => conn.remote(),
+            Kind::Mptcp(m) => m.tuples().next().map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |t| t.2),
+        }
+    }
+    fn tuples(&self) -> Vec<(SocketAddr, SocketAddr)> {
+        match &self.kind {
+            Kind::Tcp { conn, .. } => vec![(conn.local(), conn.remote())],
+            Kind::Mptcp(m) => m.tuples().map(|(_, l, r)| (l, r)).collect(),
+        }
+    }
+}
+
+/// Whether a SYN's options hold MP_CAPABLE, and the token of an MP_JOIN.
+fn syn_mptcp(raw: &[u8]) -> (bool, Option<u32>) {
+    use mptcp_wire::mptcp::{MpJoin, MptcpOption};
+    use mptcp_wire::tcp::{TcpOption, TcpOptionIter};
+    let mut mpc = false;
+    let mut join = None;
+    for o in TcpOptionIter::new(raw).flatten() {
+        match o {
+            TcpOption::Mptcp(MptcpOption::MpCapable(m)) => mpc = m.flags_acceptable() && m.version >= 1,
+            TcpOption::Mptcp(MptcpOption::MpJoin(MpJoin::Syn { token, .. })) => join = Some(token),
+            _ => {}
+        }
+    }
+    (mpc, join)
 }
 
 /// A RST to a segment that matched no connection (RFC 9293 §3.10.7.1).
@@ -120,7 +207,11 @@ pub struct Endpoint {
     listeners: FxHashSet<u16>,
     slots: Vec<Option<Slot>>,
     free: Vec<u32>,
-    by_tuple: FxHashMap<(SocketAddr, SocketAddr), ConnId>,
+    /// 4-tuple → connection and subflow index.
+    by_tuple: FxHashMap<(SocketAddr, SocketAddr), (ConnId, usize)>,
+    /// MPTCP tokens of our keys → connection.
+    tokens: FxHashMap<u32, ConnId>,
+    keys: KeyGen,
     isn: IsnGenerator,
     rng: u64,
     events: VecDeque<Event>,
@@ -147,6 +238,8 @@ impl Endpoint {
             slots: Vec::new(),
             free: Vec::new(),
             by_tuple: FxHashMap::default(),
+            tokens: FxHashMap::default(),
+            keys: KeyGen::new(Sha256::digest([&secret[..], b"mptcp keys"].concat()).into()),
             isn: IsnGenerator::new(secret),
             rng: seed ^ 0x9e37_79b9_7f4a_7c15,
             events: VecDeque::new(),
@@ -199,9 +292,30 @@ impl Endpoint {
         cc::by_name(&self.cfg.tcp.cc).unwrap_or_else(|| Box::new(cc::Cubic::default()))
     }
 
+    fn new_mptcp_parts(&self) -> (Box<dyn CongestionControl>, Box<dyn sched::Scheduler>) {
+        let m = &self.cfg.mptcp;
+        let cc = cc::by_name(&m.cc).unwrap_or_else(|| Box::new(cc::Lia::default()));
+        let sc = sched::by_name(&m.scheduler).unwrap_or_else(|| Box::new(sched::MinRtt));
+        (cc, sc)
+    }
+
+    fn new_key(&mut self) -> u64 {
+        let tokens = &self.tokens;
+        self.keys.key(|t| tokens.contains_key(&t))
+    }
+
     fn insert(&mut self, conn: TcpConn, passive: bool) -> ConnId {
-        let key = (conn.local(), conn.remote());
-        let slot = Slot { conn, cc: self.new_cc(), announced: !passive, passive, queued: false };
+        let cc = self.new_cc();
+        self.insert_kind(Kind::Tcp { conn: Box::new(conn), cc }, passive)
+    }
+
+    fn insert_kind(&mut self, kind: Kind, passive: bool) -> ConnId {
+        let slot = Slot { kind, announced: !passive, passive, queued: false };
+        let tuples = slot.tuples();
+        let token = match &slot.kind {
+            Kind::Mptcp(m) => Some(m.local_token()),
+            Kind::Tcp { .. } => None,
+        };
         let id = match self.free.pop() {
             Some(i) => {
                 self.slots[i as usize] = Some(slot);
@@ -212,7 +326,12 @@ impl Endpoint {
                 ConnId(self.slots.len() as u32 - 1)
             }
         };
-        self.by_tuple.insert(key, id);
+        for (k, t) in tuples.into_iter().enumerate() {
+            self.by_tuple.insert(t, (id, k));
+        }
+        if let Some(t) = token {
+            self.tokens.insert(t, id);
+        }
         self.mark(id);
         id
     }
@@ -245,7 +364,70 @@ impl Endpoint {
         }
         let iss = self.iss(now, local, remote);
         let conn = TcpConn::connect(&self.cfg.tcp, local, remote, iss, self.cfg.mtu);
+        if self.cfg.mptcp.enabled {
+            let key = self.new_key();
+            let (cc, sc) = self.new_mptcp_parts();
+            let m = MptcpConn::connect(key, conn, &self.cfg.mptcp, &self.cfg.tcp, cc, sc);
+            return Ok(self.insert_kind(Kind::Mptcp(Box::new(m)), false));
+        }
         Ok(self.insert(conn, false))
+    }
+
+    /// Opens another subflow of MPTCP connection `id` from `local` (an owned
+    /// address) to `remote` with MP_JOIN; `addr_id` is our address id for it.
+    pub fn add_subflow(
+        &mut self,
+        now: Instant,
+        id: ConnId,
+        local: IpAddr,
+        remote: SocketAddr,
+        addr_id: u8,
+        backup: bool,
+    ) -> Result<(), Error> {
+        if !self.addrs.contains(&local) {
+            return Err(Error::AddrNotAvailable);
+        }
+        let (lo, hi) = self.cfg.ephemeral_ports;
+        let span = u64::from(hi.saturating_sub(lo)) + 1;
+        let start = self.next_random() % span;
+        let port = (0..span)
+            .map(|i| lo + ((start + i) % span) as u16)
+            .find(|&p| !self.by_tuple.contains_key(&(SocketAddr::new(local, p), remote)))
+            .ok_or(Error::NoPorts)?;
+        let local = SocketAddr::new(local, port);
+        let iss = self.iss(now, local, remote);
+        let nonce = self.keys.nonce();
+        let tcp = TcpConn::connect(&self.cfg.tcp, local, remote, iss, self.cfg.mtu);
+        let slot = self.slot_mut(id)?;
+        let Kind::Mptcp(m) = &mut slot.kind else { return Err(Error::InvalidState("not an MPTCP connection")) };
+        let k = m.add_subflow(tcp, addr_id, backup, nonce)?;
+        self.by_tuple.insert((local, remote), (id, k));
+        self.mark(id);
+        Ok(())
+    }
+
+    /// Per-subflow figures of MPTCP connection `id`.
+    pub fn subflow_stats(&self, id: ConnId) -> Option<Vec<SubflowStats>> {
+        match &self.slot(id).ok()?.kind {
+            Kind::Mptcp(m) => Some(m.subflow_stats()),
+            Kind::Tcp { .. } => None,
+        }
+    }
+
+    /// MPTCP counters of connection `id`.
+    pub fn mptcp_counters(&self, id: ConnId) -> Option<MptcpCounters> {
+        match &self.slot(id).ok()?.kind {
+            Kind::Mptcp(m) => Some(m.counters().clone()),
+            Kind::Tcp { .. } => None,
+        }
+    }
+
+    /// Whether `id` is an MPTCP connection, and if it fell back, why.
+    pub fn mptcp_fallback(&self, id: ConnId) -> Option<Option<crate::mptcp::Fallback>> {
+        match &self.slot(id).ok()?.kind {
+            Kind::Mptcp(m) => Some(m.fallback()),
+            Kind::Tcp { .. } => None,
+        }
     }
 
     fn iss(&self, now: Instant, local: SocketAddr, remote: SocketAddr) -> u32 {
@@ -271,31 +453,40 @@ impl Endpoint {
 
     /// Queues bytes to send; returns how many fit (0 when the buffer is full).
     pub fn write(&mut self, id: ConnId, data: &[u8]) -> Result<usize, Error> {
-        let n = self.slot_mut(id)?.conn.write(data)?;
+        let n = self.slot_mut(id)?.write(data)?;
         self.mark(id);
         Ok(n)
     }
 
     /// Reads bytes: `Ok(0)` is the end of the stream, `Err(WouldBlock)` means none yet.
     pub fn read(&mut self, id: ConnId, buf: &mut [u8]) -> Result<usize, Error> {
-        let r = self.slot_mut(id)?.conn.read(buf);
+        let r = self.slot_mut(id)?.read(buf);
         self.mark(id);
         r
     }
 
     /// Bytes readable now on `id`.
     pub fn readable(&self, id: ConnId) -> usize {
-        self.slot(id).map_or(0, |s| s.conn.readable())
+        self.slot(id).map_or(0, |s| match &s.kind {
+            Kind::Tcp { conn, .. } => conn.readable(),
+            Kind::Mptcp(m) => m.readable(),
+        })
     }
 
     /// Room in `id`'s send buffer.
     pub fn send_buffer_free(&self, id: ConnId) -> usize {
-        self.slot(id).map_or(0, |s| s.conn.send_buffer_free())
+        self.slot(id).map_or(0, |s| match &s.kind {
+            Kind::Tcp { conn, .. } => conn.send_buffer_free(),
+            Kind::Mptcp(m) => m.send_buffer_free(),
+        })
     }
 
     /// Half-close: a FIN follows the queued data.
     pub fn shutdown(&mut self, id: ConnId) -> Result<(), Error> {
-        self.slot_mut(id)?.conn.shutdown()?;
+        match &mut self.slot_mut(id)?.kind {
+            Kind::Tcp { conn, .. } => conn.shutdown()?,
+            Kind::Mptcp(m) => m.shutdown(),
+        }
         self.mark(id);
         self.collect(id);
         Ok(())
@@ -304,7 +495,10 @@ impl Endpoint {
     /// Closes `id`; the endpoint forgets it once the close completes.
     pub fn close(&mut self, id: ConnId) {
         if let Ok(s) = self.slot_mut(id) {
-            s.conn.close();
+            match &mut s.kind {
+                Kind::Tcp { conn, .. } => conn.close(),
+                Kind::Mptcp(m) => m.close(),
+            }
             self.mark(id);
             self.collect(id);
         }
@@ -313,7 +507,10 @@ impl Endpoint {
     /// Resets `id` now.
     pub fn abort(&mut self, id: ConnId) {
         if let Ok(s) = self.slot_mut(id) {
-            s.conn.abort();
+            match &mut s.kind {
+                Kind::Tcp { conn, .. } => conn.abort(),
+                Kind::Mptcp(m) => m.abort(),
+            }
             self.mark(id);
             self.collect(id);
         }
@@ -321,27 +518,36 @@ impl Endpoint {
 
     /// Counters and state of `id`.
     pub fn stats(&self, id: ConnId) -> Option<ConnStats> {
-        self.slot(id).ok().map(|s| s.conn.stats(&*s.cc))
+        self.slot(id).ok().and_then(|s| match &s.kind {
+            Kind::Tcp { conn, cc } => Some(conn.stats(&**cc)),
+            Kind::Mptcp(m) => m.first_stats(),
+        })
     }
 
     /// State of `id`.
     pub fn state(&self, id: ConnId) -> Option<State> {
-        self.slot(id).ok().map(|s| s.conn.state())
+        self.slot(id).ok().map(|s| match &s.kind {
+            Kind::Tcp { conn, .. } => conn.state(),
+            Kind::Mptcp(m) => match m.closed() {
+                Some(_) => State::Closed,
+                None => m.first_stats().map_or(State::Closed, |st| st.state),
+            },
+        })
     }
 
     /// Local address of `id`.
     pub fn local_addr(&self, id: ConnId) -> Option<SocketAddr> {
-        self.slot(id).ok().map(|s| s.conn.local())
+        self.slot(id).ok().map(Slot::local)
     }
 
     /// Remote address of `id`.
     pub fn remote_addr(&self, id: ConnId) -> Option<SocketAddr> {
-        self.slot(id).ok().map(|s| s.conn.remote())
+        self.slot(id).ok().map(Slot::remote)
     }
 
     /// Connections held.
     pub fn connection_count(&self) -> usize {
-        self.by_tuple.len()
+        self.slots.iter().flatten().count()
     }
 
     /// Moves a connection's events to the endpoint's queue, and forgets the
@@ -350,11 +556,11 @@ impl Endpoint {
         let Ok(slot) = self.slot_mut(id) else { return };
         let mut out: arrayvec::ArrayVec<Event, 8> = arrayvec::ArrayVec::new();
         let mut overflow = Vec::new();
-        while let Some(e) = slot.conn.poll_event() {
+        while let Some(e) = slot.poll_event() {
             let ev = match e {
                 ConnEvent::Connected if slot.passive => {
                     slot.announced = true;
-                    Event::Accepted { id, local: slot.conn.local(), remote: slot.conn.remote() }
+                    Event::Accepted { id, local: slot.local(), remote: slot.remote() }
                 }
                 ConnEvent::Connected => Event::Connected(id),
                 ConnEvent::Readable => Event::Readable(id),
@@ -368,14 +574,23 @@ impl Endpoint {
                 overflow.push(e.element());
             }
         }
-        let done = slot.conn.state() == State::Closed
-            && (slot.conn.app_closed() || !slot.announced)
-            && !slot.conn.wants_transmit();
-        let key = (slot.conn.local(), slot.conn.remote());
+        let done = slot.finished();
+        let tuples = if done { slot.tuples() } else { Vec::new() };
+        let token = match &slot.kind {
+            Kind::Mptcp(m) if done => Some(m.local_token()),
+            _ => None,
+        };
         self.events.extend(out);
         self.events.extend(overflow);
         if done {
-            self.by_tuple.remove(&key);
+            for t in tuples {
+                if self.by_tuple.get(&t).is_some_and(|(c, _)| *c == id) {
+                    self.by_tuple.remove(&t);
+                }
+            }
+            if let Some(t) = token {
+                self.tokens.remove(&t);
+            }
             self.slots[id.0 as usize] = None;
             self.free.push(id.0);
         }
@@ -408,21 +623,41 @@ impl Endpoint {
         let seg = Segment::parse(&tcp);
         let local = SocketAddr::new(ip.dst, tcp.dst_port());
         let remote = SocketAddr::new(ip.src, tcp.src_port());
-        if let Some(&id) = self.by_tuple.get(&(local, remote)) {
+        if let Some(&(id, k)) = self.by_tuple.get(&(local, remote)) {
             if let Ok(slot) = self.slot_mut(id) {
-                let mut ctx = CcCtx { cc: &mut *slot.cc, others: &[] };
-                slot.conn.on_segment(now, &seg, &mut ctx);
+                match &mut slot.kind {
+                    Kind::Tcp { conn, cc } => conn.on_segment(now, &seg, &mut CcCtx::plain(&mut **cc)),
+                    Kind::Mptcp(m) => m.on_segment(now, k, &seg),
+                }
             }
             self.mark(id);
             self.collect(id);
             return;
         }
         let f = seg.flags;
-        if f.syn() && !f.ack() && !f.rst() && self.listeners.contains(&local.port()) {
-            let iss = self.iss(now, local, remote);
-            let conn = TcpConn::accept(&self.cfg.tcp, local, remote, iss, self.cfg.mtu, &seg, now);
-            self.insert(conn, true);
-            return;
+        if f.syn() && !f.ack() && !f.rst() {
+            let (mpc, join) = syn_mptcp(seg.options_raw);
+            if let Some(token) = join {
+                // RFC 8684 §3.2: an MP_JOIN SYN names its connection by token.
+                if self.cfg.mptcp.enabled && self.accept_join(now, local, remote, token, &seg) {
+                    return;
+                }
+                self.resets.push_back(Reset { local, remote, seq: 0, ack: Some((seg.seq + seg.seq_len()).0) });
+                return;
+            }
+            if self.listeners.contains(&local.port()) {
+                let iss = self.iss(now, local, remote);
+                let conn = TcpConn::accept(&self.cfg.tcp, local, remote, iss, self.cfg.mtu, &seg, now);
+                if mpc && self.cfg.mptcp.enabled {
+                    let key = self.new_key();
+                    let (cc, sc) = self.new_mptcp_parts();
+                    let m = MptcpConn::accept(key, conn, seg.options_raw, &self.cfg.mptcp, &self.cfg.tcp, cc, sc);
+                    self.insert_kind(Kind::Mptcp(Box::new(m)), true);
+                } else {
+                    self.insert(conn, true);
+                }
+                return;
+            }
         }
         if !f.rst() {
             // RFC 9293 §3.10.7.1: no connection: reset.
@@ -437,9 +672,34 @@ impl Endpoint {
         }
     }
 
+    fn accept_join(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        token: u32,
+        seg: &Segment<'_>,
+    ) -> bool {
+        let Some(&id) = self.tokens.get(&token) else { return false };
+        let iss = self.iss(now, local, remote);
+        let nonce = self.keys.nonce();
+        let tcp = TcpConn::accept(&self.cfg.tcp, local, remote, iss, self.cfg.mtu, seg, now);
+        let max = self.cfg.mptcp.max_subflows;
+        let Ok(slot) = self.slot_mut(id) else { return false };
+        let Kind::Mptcp(m) = &mut slot.kind else { return false };
+        match m.accept_join(tcp, seg.options_raw, nonce, max) {
+            Some(k) => {
+                self.by_tuple.insert((local, remote), (id, k));
+                self.mark(id);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// When `handle_timeout` should next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.slots.iter().flatten().filter_map(|s| s.conn.next_timeout()).min()
+        self.slots.iter().flatten().filter_map(Slot::next_timeout).min()
     }
 
     /// Runs the timers due at `now`.
@@ -447,9 +707,8 @@ impl Endpoint {
         for i in 0..self.slots.len() {
             let id = ConnId(i as u32);
             let Some(slot) = self.slots[i].as_mut() else { continue };
-            if slot.conn.next_timeout().is_some_and(|t| t <= now) {
-                let mut ctx = CcCtx { cc: &mut *slot.cc, others: &[] };
-                slot.conn.on_timeout(now, &mut ctx);
+            if slot.next_timeout().is_some_and(|t| t <= now) {
+                slot.on_timeout(now);
                 self.mark(id);
                 self.collect(id);
             }
@@ -466,12 +725,31 @@ impl Endpoint {
         while let Some(id) = self.queue.pop_front() {
             let hop_limit = self.cfg.hop_limit;
             let Some(slot) = self.slots.get_mut(id.0 as usize).and_then(Option::as_mut) else { continue };
-            let (src, dst) = (slot.conn.local().ip(), slot.conn.remote().ip());
-            let ip_len = if src.is_ipv4() { 20 } else { 40 };
-            let mut ctx = CcCtx { cc: &mut *slot.cc, others: &[] };
-            let seg_len = buf.get_mut(ip_len..).and_then(|b| slot.conn.poll_transmit(now, &mut ctx, b));
-            match seg_len {
-                Some(n) => {
+            // The IP header's length depends on the family; every subflow of a
+            // connection is written after a header of its own family.
+            let out = match &mut slot.kind {
+                Kind::Tcp { conn, cc } => {
+                    let ip_len = if conn.local().is_ipv4() { 20 } else { 40 };
+                    let (l, r) = (conn.local(), conn.remote());
+                    buf.get_mut(ip_len..)
+                        .and_then(|b| conn.poll_transmit(now, &mut CcCtx::plain(&mut **cc), b))
+                        .map(|n| (l, r, n))
+                }
+                Kind::Mptcp(m) => {
+                    // Leave room for the longer (IPv6) header, then move the segment if IPv4.
+                    match buf.get_mut(40..).and_then(|b| m.poll_transmit(now, b)) {
+                        Some((l, r, n)) if l.is_ipv4() => {
+                            buf.copy_within(40..40 + n, 20);
+                            Some((l, r, n))
+                        }
+                        other => other,
+                    }
+                }
+            };
+            match out {
+                Some((l, r, n)) => {
+                    let (src, dst) = (l.ip(), r.ip());
+                    let ip_len = if src.is_ipv4() { 20 } else { 40 };
                     // Still queued: round-robin between connections with output.
                     self.queue.push_back(id);
                     emit_ip_header(src, dst, PROTO_TCP, hop_limit, n, buf).ok()?;
@@ -480,7 +758,9 @@ impl Endpoint {
                     return Some(ip_len + n);
                 }
                 None => {
-                    slot.queued = false;
+                    if let Some(slot) = self.slots.get_mut(id.0 as usize).and_then(Option::as_mut) {
+                        slot.queued = false;
+                    }
                     self.collect(id);
                 }
             }

@@ -15,6 +15,8 @@
 pub mod cc;
 mod endpoint;
 mod error;
+pub mod mptcp;
+pub mod sched;
 pub mod tcp;
 pub mod time;
 

@@ -11,7 +11,7 @@
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use mptcp_wire::Error;
-use mptcp_wire::ip::IpPacket;
+use mptcp_wire::ip::{IpPacket, PROTO_TCP, emit_ip_header};
 use mptcp_wire::mptcp::{
     AddAddr, DataAck, Dss, DssMapping, MpCapable, MpFail, MpFastclose, MpJoin, MpPrio, MpTcpRst, MptcpOption,
     RemoveAddr,
@@ -703,6 +703,33 @@ proptest! {
         match emit_options(&opts, &mut buf) {
             Ok(n) => prop_assert!(n <= MAX_OPTIONS_LEN && n <= size),
             Err(e) => prop_assert!(matches!(e, Error::BufferTooSmall | Error::Malformed(_))),
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn ip_header_round_trips_and_small_buffers_are_refused(
+        (src, dst) in addr_pair(),
+        hop in any::<u8>(),
+        payload in vec(any::<u8>(), 0..64),
+    ) {
+        let mut buf = vec![0u8; 40 + payload.len()];
+        let h = emit_ip_header(src, dst, PROTO_TCP, hop, payload.len(), &mut buf).unwrap();
+        prop_assert_eq!(h, if src.is_ipv4() { 20 } else { 40 });
+        buf.truncate(h + payload.len());
+        buf[h..].copy_from_slice(&payload);
+        let ip = IpPacket::parse(&buf).unwrap();
+        prop_assert_eq!((ip.src, ip.dst, ip.protocol, ip.hop_limit, ip.fragment), (src, dst, PROTO_TCP, hop, false));
+        prop_assert_eq!(ip.payload, &payload[..]);
+        for short in 0..h {
+            let mut small = vec![0u8; short];
+            prop_assert_eq!(
+                emit_ip_header(src, dst, PROTO_TCP, hop, payload.len(), &mut small),
+                Err(Error::BufferTooSmall)
+            );
         }
     }
 }

@@ -9,9 +9,11 @@
 //! keep one independent state per subflow and ignore the others.
 
 mod cubic;
+mod lia;
 mod reno;
 
 pub use cubic::Cubic;
+pub use lia::Lia;
 pub use reno::Reno;
 
 use crate::time::{Duration, Instant};
@@ -85,13 +87,14 @@ pub trait CongestionControl: Send + core::fmt::Debug {
 }
 
 /// The names of the controllers this crate builds.
-pub const NAMES: &[&str] = &["cubic", "reno"];
+pub const NAMES: &[&str] = &["cubic", "reno", "lia"];
 
 /// Builds a controller by its stable name.
 pub fn by_name(name: &str) -> Option<Box<dyn CongestionControl>> {
     match name {
         "reno" => Some(Box::new(Reno::default())),
         "cubic" => Some(Box::new(Cubic::default())),
+        "lia" => Some(Box::new(Lia::default())),
         _ => None,
     }
 }

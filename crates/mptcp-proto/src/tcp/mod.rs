@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod conn;
+pub mod hook;
 pub mod isn;
 pub mod recv_buf;
 pub mod rtt;
@@ -13,5 +14,6 @@ pub mod seq;
 
 pub use config::{KeepAlive, TcpConfig};
 pub use conn::{CcCtx, CloseReason, ConnEvent, ConnStats, State, TcpConn};
+pub use hook::{OutSegment, SubflowHook};
 pub use segment::Segment;
 pub use seq::Seq;

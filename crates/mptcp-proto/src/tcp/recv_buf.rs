@@ -133,13 +133,30 @@ impl RecvBuffer {
         }
         let mut stored = false;
         for (gs, ge) in gaps {
-            if self.ooo.len() >= self.max_ranges {
-                break;
+            let piece = &data[(gs - s) as usize..(ge - s) as usize];
+            // Extend the range that ends where this piece starts, so that the
+            // count of entries is the count of separate ranges.
+            let before = self.ooo.range_mut(..gs).next_back().filter(|(k, v)| **k + v.len() as u64 == gs);
+            match before {
+                Some((_, v)) => v.extend_from_slice(piece),
+                None => {
+                    if self.ooo.len() >= self.max_ranges {
+                        break;
+                    }
+                    self.ooo.insert(gs, piece.to_vec());
+                }
             }
-            let piece = data[(gs - s) as usize..(ge - s) as usize].to_vec();
             self.ooo_bytes += piece.len();
-            self.ooo.insert(gs, piece);
             stored = true;
+            // And absorb the range that starts where it ends.
+            if let Some(after) = self.ooo.remove(&ge) {
+                let start = self.ooo.range(..ge).next_back().map(|(k, _)| *k).unwrap_or(gs);
+                if let Some(v) = self.ooo.get_mut(&start) {
+                    v.extend_from_slice(&after);
+                } else {
+                    self.ooo.insert(ge, after);
+                }
+            }
         }
         if stored {
             self.last_range = Some((s, e));
@@ -206,6 +223,21 @@ mod tests {
         assert_eq!(b.read(&mut out), 13);
         assert_eq!(&out[..13], b"abcdefghijklm");
         assert!(b.insert(5, b"xx").dropped);
+    }
+
+    #[test]
+    fn adjacent_segments_make_one_range() {
+        let mut b = RecvBuffer::new(1_000_000, 2);
+        // A hole at 0, then 500 segments in a row, then another range.
+        for i in 0..500u64 {
+            assert!(b.insert(100 + i * 10, &[1; 10]).out_of_order, "segment {i}");
+        }
+        assert_eq!(b.ooo_ranges(), 1);
+        assert!(b.insert(10_000, &[2; 10]).out_of_order);
+        // Filling the gap between the two ranges joins them.
+        assert!(b.insert(5_100, &[3; 4_900]).out_of_order);
+        assert_eq!(b.ooo_ranges(), 1);
+        assert_eq!(b.insert(0, &[0; 100]).in_order, 10_010);
     }
 
     #[test]

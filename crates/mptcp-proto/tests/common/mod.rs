@@ -234,12 +234,28 @@ impl Pair {
     /// Steps until `done` holds or `limit` of virtual time passes; returns whether it held.
     pub fn run_until(&mut self, limit: Duration, mut done: impl FnMut(&mut Pair) -> bool) -> bool {
         let end = self.now + limit;
+        let (mut last, mut same) = (self.now, 0u32);
         loop {
             if done(self) {
                 return true;
             }
             if self.now > end || !self.step() {
                 return done(self);
+            }
+            // Time must move: a timer that stays due forever is a bug.
+            if self.now == last {
+                same += 1;
+                assert!(
+                    same < 100_000,
+                    "stuck at {:?}: links {:?} {:?}, timeouts a {:?} b {:?}",
+                    self.now,
+                    self.ab.next_arrival(),
+                    self.ba.next_arrival(),
+                    self.a.poll_timeout(),
+                    self.b.poll_timeout()
+                );
+            } else {
+                (last, same) = (self.now, 0);
             }
         }
     }

@@ -8,6 +8,7 @@ mod output;
 mod timers;
 
 use super::config::TcpConfig;
+use super::hook::SubflowHook;
 use super::recv_buf::RecvBuffer;
 use super::rtt::RttEstimator;
 use super::send_buf::SendBuffer;
@@ -188,6 +189,11 @@ pub struct TcpConn {
     sack_ok: bool,
     /// Both SYNs carried window scale.
     ws_ok: bool,
+    /// A cap on the advertised window set by the layer above (MPTCP's
+    /// connection-level receive window).
+    window_cap: Option<u64>,
+    /// Bytes read by the application so far (the stream offset of the next).
+    read_offset: u64,
 
     // Recovery.
     rtt: RttEstimator,
@@ -232,12 +238,22 @@ pub struct TcpConn {
     stats: ConnStats,
 }
 
-/// Congestion control lent to a connection for one call.
+/// What a connection borrows from its owner for one call: congestion control
+/// and, for an MPTCP subflow, the layer above.
 pub struct CcCtx<'a> {
     /// The controller of the connection that owns this subflow.
     pub cc: &'a mut dyn CongestionControl,
     /// The other subflows of that connection (empty for plain TCP).
     pub others: &'a [SubflowView],
+    /// The layer above (MPTCP), if any.
+    pub hook: Option<&'a mut dyn SubflowHook>,
+}
+
+impl<'a> CcCtx<'a> {
+    /// Plain TCP: a controller, no other subflows, no layer above.
+    pub fn plain(cc: &'a mut dyn CongestionControl) -> Self {
+        CcCtx { cc, others: &[], hook: None }
+    }
 }
 
 impl TcpConn {
@@ -306,6 +322,8 @@ impl TcpConn {
             ts_offset: iss.0.rotate_left(13) ^ 0x5bd1_e995,
             sack_ok: false,
             ws_ok: false,
+            window_cap: None,
+            read_offset: 0,
             rtt: RttEstimator::new(cfg.initial_rto, cfg.min_rto, cfg.max_rto),
             board: Scoreboard::default(),
             recovery_point: None,
@@ -442,6 +460,7 @@ impl TcpConn {
         }
         let before = self.recv_buf.window();
         let n = self.recv_buf.read(out);
+        self.read_offset += n as u64;
         if n > 0 {
             // RFC 1122 §4.2.3.3: tell the peer once the window opened by
             // min(half the buffer, one MSS) or more (here: two MSS).
@@ -536,15 +555,71 @@ impl TcpConn {
         cc.cc.window(self.sf).max(u64::from(self.mss))
     }
 
+    /// Caps the advertised window (the layer above's receive space), or lifts the cap.
+    pub fn set_window_cap(&mut self, cap: Option<u64>) {
+        self.window_cap = cap;
+    }
+
+    /// The peer's initial sequence number.
+    pub fn irs(&self) -> Seq {
+        self.irs
+    }
+
+    /// Our initial sequence number.
+    pub fn iss(&self) -> Seq {
+        self.iss
+    }
+
+    /// Bytes the application has read: the next byte read is the one with
+    /// relative sequence number `read_offset() + 1`.
+    pub fn read_offset(&self) -> u64 {
+        self.read_offset
+    }
+
+    /// Bytes written but not yet acknowledged or sent.
+    pub fn send_queued(&self) -> usize {
+        self.send_buf.len()
+    }
+
+    /// Relative sequence number (from our ISN) of the next byte `write` appends.
+    pub fn write_rel_seq(&self) -> u64 {
+        u64::from(self.send_buf.end() - self.iss)
+    }
+
+    /// Relative sequence number of the oldest unacknowledged byte.
+    pub fn una_rel_seq(&self) -> u64 {
+        u64::from(self.snd_una - self.iss)
+    }
+
+    /// The sender MSS (payload bytes, before options of the layer above).
+    pub fn mss(&self) -> u32 {
+        self.mss
+    }
+
+    /// Smoothed RTT.
+    pub fn srtt(&self) -> Duration {
+        self.rtt.srtt()
+    }
+
+    /// Bytes in flight.
+    pub fn in_flight(&self) -> u64 {
+        self.board.pipe()
+    }
+
+    /// Whether the SYN exchange is over (data may flow).
+    pub fn is_synchronized(&self) -> bool {
+        !matches!(self.state, State::SynSent | State::SynReceived | State::Closed)
+    }
+
     /// Payload room in a data segment: the MSS less the SACK option, if one rides along.
-    fn payload_room(&self) -> u64 {
+    fn payload_room(&self, reserved: usize) -> u64 {
         let sack = if self.sack_ok && self.recv_buf.has_ooo() {
             let max = if self.ts.is_some() { 3 } else { 4 };
             4 + 8 * self.recv_buf.ooo_ranges().min(max) as u64
         } else {
             0
         };
-        u64::from(self.mss).saturating_sub(sack).max(1)
+        u64::from(self.mss).saturating_sub(sack + reserved as u64).max(1)
     }
 
     /// The reordering window of RACK: a quarter of the minimum RTT (RFC 8985 §6.2).

@@ -2,11 +2,12 @@
 //! peer's window and the congestion window.
 
 use super::{CcCtx, State, TcpConn};
+use crate::tcp::hook::OutSegment;
 use crate::tcp::sent::SentSeg;
 use crate::tcp::seq::Seq;
 use crate::time::{Duration, Instant};
 use arrayvec::ArrayVec;
-use mptcp_wire::tcp::{Flags, HEADER_LEN, SackBlocks, TcpOption, emit_options, tcp_checksum};
+use mptcp_wire::tcp::{Flags, HEADER_LEN, MAX_OPTIONS_LEN, SackBlocks, TcpOption, emit_options, tcp_checksum};
 
 /// RFC 8985 §7.2: the worst-case delayed-ACK time added to a lone probe's timeout.
 const WC_DEL_ACK: Duration = Duration::from_millis(200);
@@ -24,23 +25,29 @@ impl TcpConn {
     /// `buf`; returns its length, or None when nothing is due. Call again until None.
     pub fn poll_transmit(&mut self, now: Instant, cc: &mut CcCtx<'_>, buf: &mut [u8]) -> Option<usize> {
         if let Some(seq) = self.rst_reply.take() {
-            return self.emit(now, buf, Out { seq, flags: Flags::RST, len: 0 });
+            return self.emit(now, buf, Out { seq, flags: Flags::RST, len: 0 }, cc);
         }
         if self.rst_due {
             self.rst_due = false;
-            return self.emit(now, buf, Out { seq: self.snd_nxt, flags: Flags::RST | Flags::ACK, len: 0 });
+            return self.emit(now, buf, Out { seq: self.snd_nxt, flags: Flags::RST | Flags::ACK, len: 0 }, cc);
+        }
+        if cc.hook.as_ref().is_some_and(|h| h.wants_ack()) && self.is_synchronized() {
+            self.ack_due = true;
         }
         match self.state {
             State::Closed => None,
-            State::SynSent | State::SynReceived => self.poll_syn(now, buf),
-            State::TimeWait => self.poll_ack(now, buf),
-            _ => self.poll_data(now, cc, buf).or_else(|| self.poll_ack(now, buf)),
+            State::SynSent | State::SynReceived => self.poll_syn(now, buf, cc),
+            State::TimeWait => self.poll_ack(now, buf, cc),
+            _ => match self.poll_data(now, cc, buf) {
+                Some(n) => Some(n),
+                None => self.poll_ack(now, buf, cc),
+            },
         }
     }
 
-    fn poll_syn(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+    fn poll_syn(&mut self, now: Instant, buf: &mut [u8], cc: &mut CcCtx<'_>) -> Option<usize> {
         if !self.syn_due {
-            return self.poll_ack(now, buf);
+            return self.poll_ack(now, buf, cc);
         }
         self.syn_due = false;
         self.syn_xmits += 1;
@@ -48,25 +55,26 @@ impl TcpConn {
         self.snd_nxt = self.iss + 1;
         self.rto_deadline = Some(now + self.rtt.rto());
         let flags = if self.state == State::SynSent { Flags::SYN } else { Flags::SYN | Flags::ACK };
-        self.emit(now, buf, Out { seq: self.iss, flags, len: 0 })
+        self.emit(now, buf, Out { seq: self.iss, flags, len: 0 }, cc)
     }
 
-    fn poll_ack(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+    fn poll_ack(&mut self, now: Instant, buf: &mut [u8], cc: &mut CcCtx<'_>) -> Option<usize> {
         if self.keepalive_due {
             self.keepalive_due = false;
             // RFC 1122 §4.2.3.6: a probe with SEG.SEQ = SND.NXT - 1 and no data.
-            return self.emit(now, buf, Out { seq: self.snd_una + u32::MAX, flags: Flags::ACK, len: 0 });
+            return self.emit(now, buf, Out { seq: self.snd_una + u32::MAX, flags: Flags::ACK, len: 0 }, cc);
         }
         if !self.ack_due {
             return None;
         }
-        self.emit(now, buf, Out { seq: self.snd_nxt, flags: Flags::ACK, len: 0 })
+        self.emit(now, buf, Out { seq: self.snd_nxt, flags: Flags::ACK, len: 0 }, cc)
     }
 
     fn poll_data(&mut self, now: Instant, cc: &mut CcCtx<'_>, buf: &mut [u8]) -> Option<usize> {
         let cwnd = self.cwnd(cc);
         let pipe = self.board.pipe();
-        let mss = self.payload_room();
+        let reserved = cc.hook.as_ref().map_or(0, |h| h.reserved_option_len());
+        let mss = self.payload_room(reserved);
         // 1. Retransmit what was deemed lost, within the window (RFC 6675 §5).
         if let Some((start, end, _syn, fin)) = self.board.first_lost()
             && (pipe + mss <= cwnd || pipe == 0)
@@ -79,7 +87,7 @@ impl TcpConn {
                 self.rearm_rto(now);
             }
             let flags = Flags::ACK | if fin { Flags::FIN } else { Flags(0) };
-            return self.emit(now, buf, Out { seq: start, flags, len });
+            return self.emit(now, buf, Out { seq: start, flags, len }, cc);
         }
         let sending = self.fin_seq.is_none() && matches!(self.state, State::Established | State::CloseWait);
         let data_open = sending;
@@ -98,7 +106,7 @@ impl TcpConn {
             self.stats.tail_loss_probes += 1;
             if unsent > 0 && wnd_room > 0 {
                 let len = unsent.min(mss).min(wnd_room) as usize;
-                return self.send_new(now, buf, len, false);
+                return self.send_new(now, buf, len, false, cc);
             }
             if let Some((start, end, _syn, fin)) = self.board.last_unsacked() {
                 let len = (end - start) as usize - usize::from(fin);
@@ -107,7 +115,7 @@ impl TcpConn {
                 self.stats.retransmitted_bytes += len as u64;
                 self.rearm_rto(now);
                 let flags = Flags::ACK | if fin { Flags::FIN } else { Flags(0) };
-                return self.emit(now, buf, Out { seq: start, flags, len });
+                return self.emit(now, buf, Out { seq: start, flags, len }, cc);
             }
         }
         // 3. New data.
@@ -120,13 +128,13 @@ impl TcpConn {
         }
         let fin_now = self.fin_queued && self.fin_seq.is_none() && len == unsent && sending;
         if len > 0 || fin_now {
-            return self.send_new(now, buf, len as usize, fin_now);
+            return self.send_new(now, buf, len as usize, fin_now, cc);
         }
         // 4. A zero-window probe: one byte past the window (RFC 9293 §3.8.6.1).
         if unsent > 0 && wnd_room == 0 && self.board.is_empty() {
             if self.probe_due {
                 self.probe_due = false;
-                return self.send_new(now, buf, 1, false);
+                return self.send_new(now, buf, 1, false, cc);
             }
             if self.persist_deadline.is_none() {
                 let backoff = 1u64 << self.persist_backoff.min(6);
@@ -137,8 +145,14 @@ impl TcpConn {
     }
 
     /// Sends `len` new bytes from SND.NXT, with a FIN if `fin`.
-    fn send_new(&mut self, now: Instant, buf: &mut [u8], len: usize, fin: bool) -> Option<usize> {
+    fn send_new(&mut self, now: Instant, buf: &mut [u8], len: usize, fin: bool, cc: &mut CcCtx<'_>) -> Option<usize> {
         let start = self.snd_nxt;
+        // The layer above may need the segment to stop at a boundary of its own.
+        let len = match cc.hook.as_ref() {
+            Some(h) if len > 0 => len.min(h.max_payload(u64::from(start - self.iss)).max(1)),
+            _ => len,
+        };
+        let fin = fin && self.send_buf.end() == start + len as u32;
         let end = start + len as u32 + u32::from(fin);
         self.board.push(SentSeg { start, end, sent_at: now, xmits: 1, sacked: false, lost: false, syn: false, fin });
         self.snd_nxt = end;
@@ -163,7 +177,7 @@ impl TcpConn {
         if fin {
             flags = flags | Flags::FIN;
         }
-        self.emit(now, buf, Out { seq: start, flags, len })
+        self.emit(now, buf, Out { seq: start, flags, len }, cc)
     }
 
     /// RFC 8985 §7.2: probe timeout after new data, when not in recovery.
@@ -186,6 +200,7 @@ impl TcpConn {
         if syn {
             return free.min(65_535) as u16;
         }
+        let free = self.window_cap.map_or(free, |cap| free.min(cap));
         let kept = u64::from(self.rcv_adv_edge.max(self.rcv_nxt) - self.rcv_nxt);
         let wnd = free.max(kept);
         let field = (wnd >> self.rcv_shift).min(65_535);
@@ -195,8 +210,14 @@ impl TcpConn {
     }
 
     /// Writes one segment.
-    fn emit(&mut self, now: Instant, buf: &mut [u8], out: Out) -> Option<usize> {
+    fn emit(&mut self, now: Instant, buf: &mut [u8], out: Out, cc: &mut CcCtx<'_>) -> Option<usize> {
         let syn = out.flags.syn();
+        let info = OutSegment {
+            rel_seq: u64::from(out.seq - self.iss),
+            len: out.len,
+            flags: out.flags,
+            retransmission: out.seq < self.snd_nxt && out.len > 0 && !syn,
+        };
         let mut opts: ArrayVec<TcpOption<'_>, 12> = ArrayVec::new();
         let ts_now = self.ts_now(now);
         if syn {
@@ -213,18 +234,39 @@ impl TcpConn {
                 opts.push(TcpOption::NoOperation);
                 opts.push(TcpOption::WindowScale(self.rcv_shift));
             }
+            if let Some(h) = cc.hook.as_deref_mut() {
+                let used: usize = opts.iter().map(TcpOption::len).sum();
+                for m in h.options(&info, MAX_OPTIONS_LEN - used) {
+                    let _ = opts.try_push(TcpOption::Mptcp(m));
+                }
+            }
         } else if !out.flags.rst() || self.ts.is_some() {
             if let Some(ts) = self.ts {
                 opts.push(TcpOption::NoOperation);
                 opts.push(TcpOption::NoOperation);
                 opts.push(TcpOption::Timestamps { tsval: ts_now, tsecr: ts.recent });
             }
+            if let Some(h) = cc.hook.as_deref_mut() {
+                let used: usize = opts.iter().map(TcpOption::len).sum();
+                let mut mp_len = 0;
+                for m in h.options(&info, MAX_OPTIONS_LEN - used) {
+                    mp_len += m.len();
+                    let _ = opts.try_push(TcpOption::Mptcp(m));
+                }
+                // Keep 4-byte alignment for what follows, as Linux pads its options.
+                for _ in 0..(4 - mp_len % 4) % 4 {
+                    let _ = opts.try_push(TcpOption::NoOperation);
+                }
+            }
             if self.sack_ok && self.recv_buf.has_ooo() && !out.flags.rst() {
                 let max = if self.ts.is_some() { 3 } else { 4 };
                 let base = self.recv_buf.next();
                 // Only as many blocks as fit beside this segment's payload.
                 let used: usize = opts.iter().map(TcpOption::len).sum();
-                let room = self.max_segment.saturating_sub(HEADER_LEN + out.len + used + 4);
+                let room = self
+                    .max_segment
+                    .saturating_sub(HEADER_LEN + out.len + used + 4)
+                    .min(MAX_OPTIONS_LEN.saturating_sub(used + 4));
                 let max = max.min(room / 8);
                 let blocks: SackBlocks = self
                     .recv_buf

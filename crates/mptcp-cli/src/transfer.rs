@@ -1,0 +1,480 @@
+//! The data side of `mptcp listen` and `mptcp connect`: what goes into a
+//! connection, what is done with what comes out, and the report.
+//!
+//! Each mode has a sending half and a receiving half that run together; the
+//! transfer is over when both have closed (our FIN sent, the peer's read).
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
+use std::io;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// What to do with a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// stdin into the connection, the connection onto stdout.
+    Netcat,
+    /// Send this many bytes of the pattern, then half-close; count what arrives.
+    Send(u64),
+    /// Send nothing (half-close at once); count what arrives.
+    Recv,
+    /// Send back what arrives; half-close when the peer does.
+    Echo,
+}
+
+impl Mode {
+    /// Its name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Netcat => "netcat",
+            Mode::Send(_) => "send",
+            Mode::Recv => "recv",
+            Mode::Echo => "echo",
+        }
+    }
+
+    /// Whether stdout carries the connection's data (then reports go to stderr).
+    pub fn stdout_is_data(self) -> bool {
+        self == Mode::Netcat
+    }
+}
+
+/// The mode flags shared by `listen` and `connect`.
+#[derive(Debug, Clone, clap::Args)]
+#[group(id = "mode", multiple = false)]
+pub struct ModeArgs {
+    /// Send SIZE bytes of the test pattern (byte i is (7*i + 1) mod 256), then
+    /// half-close, while counting and hashing whatever arrives. SIZE takes a
+    /// K, M or G suffix (powers of 1024): 100M.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub send: Option<u64>,
+    /// Receive, count and hash until the peer closes; send nothing (half-close at once).
+    #[arg(long)]
+    pub recv: bool,
+    /// Send back everything that arrives; half-close when the peer does.
+    #[arg(long)]
+    pub echo: bool,
+}
+
+impl ModeArgs {
+    /// The chosen mode (netcat when none is given).
+    pub fn mode(&self) -> Mode {
+        match (self.send, self.recv, self.echo) {
+            (Some(n), _, _) => Mode::Send(n),
+            (None, true, _) => Mode::Recv,
+            (None, false, true) => Mode::Echo,
+            _ => Mode::Netcat,
+        }
+    }
+}
+
+/// Parses a size: digits with an optional K, M or G (powers of 1024; `KiB`,
+/// `MB`... are read the same way).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let digits_end = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, suffix) = t.split_at(digits_end);
+    if num.is_empty() {
+        return Err(format!("bad size '{s}': expected a number with an optional K, M or G suffix"));
+    }
+    let n: u64 = num.parse().map_err(|_| format!("bad size '{s}': number too large"))?;
+    let shift = match suffix.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => return Err(format!("bad size '{s}': unknown suffix '{suffix}' (K, M or G)")),
+    };
+    n.checked_mul(1u64 << shift).ok_or_else(|| format!("bad size '{s}': too large"))
+}
+
+/// Byte `i` of the test pattern.
+pub fn pattern_byte(i: u64) -> u8 {
+    (i.wrapping_mul(7).wrapping_add(1) % 256) as u8
+}
+
+const CHUNK: usize = 64 * 1024;
+
+/// The pattern from offset `off % 256` on, enough for one chunk at any offset.
+fn pattern_block() -> Vec<u8> {
+    (0..(CHUNK + 256) as u64).map(pattern_byte).collect()
+}
+
+/// SHA-256 of the first `n` bytes of the pattern, lowercase hex.
+pub fn pattern_sha256(n: u64) -> String {
+    let block = pattern_block();
+    let mut h = Sha256::new();
+    let mut off = 0u64;
+    while off < n {
+        let len = (n - off).min(CHUNK as u64) as usize;
+        let start = (off % 256) as usize;
+        h.update(&block[start..start + len]);
+        off += len as u64;
+    }
+    hex(&h.finalize())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// What one connection moved.
+#[derive(Debug, Clone)]
+pub struct Transfer {
+    /// Bytes written into the connection.
+    pub bytes_sent: u64,
+    /// Bytes read out of it.
+    pub bytes_received: u64,
+    /// SHA-256 of what was read, hex.
+    pub sha256_received: String,
+    /// From the start until both directions closed.
+    pub duration: Duration,
+    /// From the start until our half-close went through.
+    pub send_time: Duration,
+    /// From the start until the peer's end of data was read.
+    pub recv_time: Duration,
+}
+
+struct Received {
+    bytes: u64,
+    hash: Sha256,
+    done: Duration,
+}
+
+/// Runs `mode` over `stream` until both directions are closed, then gives the
+/// stream back (for its stats) with the transfer's figures.
+pub async fn run<S>(stream: S, mode: Mode, progress: bool) -> io::Result<(S, Transfer)>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let start = Instant::now();
+    let bar = progress_bar(mode, progress);
+    let (mut rd, mut wr) = tokio::io::split(stream);
+    let (sent, send_time, received) = if mode == Mode::Echo {
+        let (sent, received) = echo(&mut rd, &mut wr, start, &bar).await?;
+        (sent, start.elapsed(), received)
+    } else {
+        let sending = async {
+            let n = match mode {
+                Mode::Send(total) => send_pattern(&mut wr, total, &bar).await?,
+                Mode::Netcat => tokio::io::copy(&mut tokio::io::stdin(), &mut wr).await?,
+                Mode::Recv | Mode::Echo => 0,
+            };
+            wr.shutdown().await?;
+            Ok::<_, io::Error>((n, start.elapsed()))
+        };
+        let receiving = receive(&mut rd, mode == Mode::Netcat, start, &bar);
+        let ((sent, send_time), received) = tokio::try_join!(sending, receiving)?;
+        (sent, send_time, received)
+    };
+    bar.finish_and_clear();
+    let transfer = Transfer {
+        bytes_sent: sent,
+        bytes_received: received.bytes,
+        sha256_received: hex(&received.hash.finalize()),
+        duration: start.elapsed(),
+        send_time,
+        recv_time: received.done,
+    };
+    Ok((rd.unsplit(wr), transfer))
+}
+
+fn progress_bar(mode: Mode, enabled: bool) -> indicatif::ProgressBar {
+    if !enabled || mode == Mode::Netcat {
+        return indicatif::ProgressBar::hidden();
+    }
+    let total = match mode {
+        Mode::Send(n) => Some(n),
+        _ => None,
+    };
+    let bar = indicatif::ProgressBar::with_draw_target(total, indicatif::ProgressDrawTarget::stderr());
+    let template = if total.is_some() {
+        "{msg} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})"
+    } else {
+        "{msg} {bytes} ({bytes_per_sec})"
+    };
+    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(if total.is_some() { "sending" } else { "receiving" });
+    bar
+}
+
+async fn send_pattern<W: AsyncWrite + Unpin>(wr: &mut W, total: u64, bar: &indicatif::ProgressBar) -> io::Result<u64> {
+    let block = pattern_block();
+    let mut off = 0u64;
+    while off < total {
+        let len = (total - off).min(CHUNK as u64) as usize;
+        let start = (off % 256) as usize;
+        let n = wr.write(&block[start..start + len]).await?;
+        if n == 0 {
+            return Err(io::Error::new(io::ErrorKind::WriteZero, "connection closed while sending"));
+        }
+        off += n as u64;
+        bar.inc(n as u64);
+    }
+    Ok(off)
+}
+
+async fn receive<R: AsyncRead + Unpin>(
+    rd: &mut R,
+    to_stdout: bool,
+    start: Instant,
+    bar: &indicatif::ProgressBar,
+) -> io::Result<Received> {
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut got = Received { bytes: 0, hash: Sha256::new(), done: Duration::ZERO };
+    let mut stdout = tokio::io::stdout();
+    loop {
+        let n = rd.read(&mut buf).await?;
+        if n == 0 {
+            break;
+        }
+        got.bytes += n as u64;
+        got.hash.update(&buf[..n]);
+        if to_stdout {
+            stdout.write_all(&buf[..n]).await?;
+        } else if bar.length().is_none() {
+            bar.inc(n as u64);
+        }
+    }
+    if to_stdout {
+        stdout.flush().await?;
+    }
+    got.done = start.elapsed();
+    Ok(got)
+}
+
+async fn echo<R, W>(rd: &mut R, wr: &mut W, start: Instant, bar: &indicatif::ProgressBar) -> io::Result<(u64, Received)>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut got = Received { bytes: 0, hash: Sha256::new(), done: Duration::ZERO };
+    loop {
+        let n = rd.read(&mut buf).await?;
+        if n == 0 {
+            break;
+        }
+        got.bytes += n as u64;
+        got.hash.update(&buf[..n]);
+        bar.inc(n as u64);
+        wr.write_all(&buf[..n]).await?;
+    }
+    got.done = start.elapsed();
+    wr.shutdown().await?;
+    let sent = got.bytes;
+    Ok((sent, got))
+}
+
+/// Connection-level figures a backend can give after the transfer.
+#[derive(Debug, Clone, Default)]
+pub struct ConnFigures {
+    /// Bytes retransmitted (our stack).
+    pub retransmitted_bytes: Option<u64>,
+    /// Segments retransmitted (the kernel counts segments).
+    pub retransmitted_segments: Option<u64>,
+    /// Smoothed RTT, microseconds.
+    pub srtt_us: Option<u64>,
+    /// Congestion window, bytes.
+    pub cwnd_bytes: Option<u64>,
+    /// The backend's full statistics, as it gives them.
+    pub details: Option<serde_json::Value>,
+}
+
+/// Who we were in the connection, and over what.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// "client" or "server".
+    pub role: &'static str,
+    /// "kernel" or "userspace".
+    pub backend: &'static str,
+    /// "tcp" or "mptcp".
+    pub protocol: &'static str,
+    /// Our address.
+    pub local: String,
+    /// The peer's.
+    pub remote: String,
+}
+
+/// The report of one connection (`--json` prints it as one line of JSON).
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub role: &'static str,
+    pub backend: &'static str,
+    pub protocol: &'static str,
+    pub mode: &'static str,
+    pub local: String,
+    pub remote: String,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub duration_s: f64,
+    /// Bytes both ways, in bits per second over the whole duration.
+    pub goodput_bps: f64,
+    /// Bytes sent, in bits per second until our half-close went through.
+    pub send_goodput_bps: f64,
+    /// Bytes received, in bits per second until the peer's end of data.
+    pub recv_goodput_bps: f64,
+    pub retransmitted_bytes: Option<u64>,
+    pub retransmitted_segments: Option<u64>,
+    pub srtt_us: Option<u64>,
+    pub cwnd_bytes: Option<u64>,
+    pub sha256_received: String,
+    /// SHA-256 of what was sent, when known (the pattern, or the echo).
+    pub sha256_sent: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stats: Option<serde_json::Value>,
+}
+
+fn bps(bytes: u64, d: Duration) -> f64 {
+    let s = d.as_secs_f64();
+    if s > 0.0 { bytes as f64 * 8.0 / s } else { 0.0 }
+}
+
+impl Report {
+    /// Puts the pieces together.
+    pub fn new(ctx: &Context, mode: Mode, t: &Transfer, figures: ConnFigures) -> Report {
+        Report {
+            role: ctx.role,
+            backend: ctx.backend,
+            protocol: ctx.protocol,
+            mode: mode.name(),
+            local: ctx.local.clone(),
+            remote: ctx.remote.clone(),
+            bytes_sent: t.bytes_sent,
+            bytes_received: t.bytes_received,
+            duration_s: t.duration.as_secs_f64(),
+            goodput_bps: bps(t.bytes_sent + t.bytes_received, t.duration),
+            send_goodput_bps: bps(t.bytes_sent, t.send_time),
+            recv_goodput_bps: bps(t.bytes_received, t.recv_time),
+            retransmitted_bytes: figures.retransmitted_bytes,
+            retransmitted_segments: figures.retransmitted_segments,
+            srtt_us: figures.srtt_us,
+            cwnd_bytes: figures.cwnd_bytes,
+            sha256_received: t.sha256_received.clone(),
+            sha256_sent: match mode {
+                Mode::Send(n) => Some(pattern_sha256(n)),
+                Mode::Echo => Some(t.sha256_received.clone()),
+                Mode::Recv => Some(pattern_sha256(0)),
+                Mode::Netcat => None,
+            },
+            stats: figures.details,
+        }
+    }
+
+    /// The human form: a few lines.
+    pub fn human(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "{} {} -> {} ({}, {} backend, {} mode)",
+            self.role, self.local, self.remote, self.protocol, self.backend, self.mode
+        );
+        let _ = writeln!(s, "  sent     {:>14} bytes  {}", self.bytes_sent, rate(self.send_goodput_bps));
+        let _ = writeln!(s, "  received {:>14} bytes  {}", self.bytes_received, rate(self.recv_goodput_bps));
+        let _ = writeln!(s, "  duration {:.3} s, goodput both ways {}", self.duration_s, rate(self.goodput_bps));
+        let mut tcp = Vec::new();
+        if let Some(v) = self.srtt_us {
+            tcp.push(format!("srtt {:.3} ms", v as f64 / 1000.0));
+        }
+        if let Some(v) = self.cwnd_bytes {
+            tcp.push(format!("cwnd {v} B"));
+        }
+        if let Some(v) = self.retransmitted_bytes {
+            tcp.push(format!("retransmitted {v} B"));
+        }
+        if let Some(v) = self.retransmitted_segments {
+            tcp.push(format!("retransmitted {v} segments"));
+        }
+        if !tcp.is_empty() {
+            let _ = writeln!(s, "  {}", tcp.join(", "));
+        }
+        let _ = writeln!(s, "  sha256 of received: {}", self.sha256_received);
+        s
+    }
+}
+
+fn rate(bps: f64) -> String {
+    if bps >= 1e9 {
+        format!("{:.2} Gbit/s", bps / 1e9)
+    } else if bps >= 1e6 {
+        format!("{:.1} Mbit/s", bps / 1e6)
+    } else {
+        format!("{:.1} kbit/s", bps / 1e3)
+    }
+}
+
+/// Prints a report where it belongs: stdout, unless stdout carries the data
+/// (then stderr; in netcat mode a human report only when asked).
+pub fn print_report(report: &Report, mode: Mode, json: bool, verbose: bool) -> io::Result<()> {
+    use std::io::Write;
+    let text = if json {
+        let mut line = serde_json::to_string(report).map_err(io::Error::other)?;
+        line.push('\n');
+        line
+    } else if mode.stdout_is_data() && !verbose {
+        return Ok(());
+    } else {
+        report.human()
+    };
+    if mode.stdout_is_data() {
+        let mut err = std::io::stderr().lock();
+        err.write_all(text.as_bytes())?;
+        err.flush()
+    } else {
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.as_bytes())?;
+        out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("100"), Ok(100));
+        assert_eq!(parse_size("4K"), Ok(4096));
+        assert_eq!(parse_size("100M"), Ok(100 << 20));
+        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
+        assert_eq!(parse_size("1mb"), Ok(1 << 20));
+        assert!(parse_size("").is_err());
+        assert!(parse_size("M").is_err());
+        assert!(parse_size("12X").is_err());
+        assert!(parse_size("99999999999999999999G").is_err());
+    }
+
+    #[test]
+    fn pattern() {
+        assert_eq!(pattern_byte(0), 1);
+        assert_eq!(pattern_byte(1), 8);
+        assert_eq!(pattern_byte(37), (7 * 37 + 1) as u8);
+        assert_eq!(pattern_byte(256), 1);
+        // SHA-256 of the empty string.
+        assert_eq!(pattern_sha256(0), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        let direct: Vec<u8> = (0..200_000u64).map(pattern_byte).collect();
+        assert_eq!(pattern_sha256(200_000), hex(&Sha256::digest(&direct)));
+    }
+
+    #[tokio::test]
+    async fn send_and_echo_over_a_pipe() {
+        let (a, b) = tokio::io::duplex(64 * 1024);
+        let client = tokio::spawn(run(a, Mode::Send(300_000), false));
+        let server = tokio::spawn(run(b, Mode::Echo, false));
+        let (_, c) = client.await.unwrap().unwrap();
+        let (_, s) = server.await.unwrap().unwrap();
+        assert_eq!(c.bytes_sent, 300_000);
+        assert_eq!(s.bytes_received, 300_000);
+        assert_eq!(c.bytes_received, 300_000);
+        assert_eq!(c.sha256_received, pattern_sha256(300_000));
+        assert_eq!(s.sha256_received, pattern_sha256(300_000));
+    }
+}

@@ -1,0 +1,246 @@
+//! Helpers for the network-namespace tests: the topology of
+//! `tests/netns/topo.sh`, and the `mptcp` binary run inside it.
+//!
+//! Those tests need root. Without it they print a loud SKIP and pass, unless
+//! `CI` is set: there, a skipped interop test is a failure.
+
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// Size of the interop transfers.
+pub const MB100: u64 = 100 << 20;
+
+/// One netns test at a time in a test binary: they measure goodput.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// Holds the lock that keeps the netns tests of this binary one at a time.
+pub fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn topo_script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/netns/topo.sh")
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
+}
+
+fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// Whether this test can run: root, and `tools` installed. Without them: a
+/// loud skip (false), or under CI a failure.
+pub fn can_run(test: &str, tools: &[&str]) -> bool {
+    let mut missing = Vec::new();
+    if !is_root() {
+        missing.push("root".to_owned());
+    }
+    for t in ["ip"].iter().chain(tools) {
+        if !have(t) {
+            missing.push((*t).to_owned());
+        }
+    }
+    if missing.is_empty() {
+        return true;
+    }
+    let why = format!("{test} needs {} (network namespaces)", missing.join(", "));
+    if std::env::var_os("CI").is_some() {
+        panic!("{why}; CI is set, so this is a failure, not a skip");
+    }
+    eprintln!();
+    eprintln!("************************************************************************");
+    eprintln!("** SKIPPED: {why}");
+    eprintln!("** run the tests as root to run the interop tests");
+    eprintln!("************************************************************************");
+    eprintln!();
+    false
+}
+
+/// A topology from `topo.sh`, torn down when dropped.
+pub struct Topo {
+    pub name: String,
+    pub env: HashMap<String, String>,
+}
+
+impl Topo {
+    /// `topo.sh up NAME OPTIONS...`; the name gets the process id appended,
+    /// so two test runs on one machine do not collide.
+    pub fn up(tag: &str, options: &[&str]) -> Topo {
+        let name = format!("{tag}{}", std::process::id() % 100_000);
+        let out = Command::new(topo_script()).arg("up").arg(&name).args(options).output().expect("run topo.sh");
+        assert!(out.status.success(), "topo.sh up {name}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(topo_script()).arg("env").arg(&name).output().expect("run topo.sh env");
+        let env = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        Topo { name, env }
+    }
+
+    /// A value of `topo.sh env`.
+    pub fn get(&self, key: &str) -> &str {
+        self.env.get(key).map(String::as_str).unwrap_or_else(|| panic!("topo.sh env has no {key}"))
+    }
+
+    /// `topo.sh set NAME OPTIONS...`.
+    pub fn set(&self, options: &[&str]) {
+        let out = Command::new(topo_script()).arg("set").arg(&self.name).args(options).output().expect("topo.sh");
+        assert!(out.status.success(), "topo.sh set: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+impl Drop for Topo {
+    fn drop(&mut self) {
+        let _ = Command::new(topo_script()).arg("down").arg(&self.name).status();
+    }
+}
+
+/// An `mptcp` process in a namespace.
+pub struct Proc {
+    child: Child,
+    what: String,
+    stderr_lines: mpsc::Receiver<String>,
+    stderr_all: std::sync::Arc<Mutex<String>>,
+}
+
+/// Starts `mptcp ARGS...` in namespace `ns`, stdout piped, stdin closed.
+pub fn spawn(ns: &str, args: &[&str]) -> Proc {
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", ns, env!("CARGO_BIN_EXE_mptcp")])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn mptcp");
+    let (tx, rx) = mpsc::channel();
+    let all = std::sync::Arc::new(Mutex::new(String::new()));
+    let stderr = child.stderr.take().expect("stderr");
+    let all2 = all.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Ok(mut a) = all2.lock() {
+                a.push_str(&line);
+                a.push('\n');
+            }
+            let _ = tx.send(line);
+        }
+    });
+    Proc { child, what: format!("[{ns}] mptcp {}", args.join(" ")), stderr_lines: rx, stderr_all: all }
+}
+
+impl Proc {
+    /// Waits for a stderr line containing `needle` (the listener's "listening on").
+    pub fn wait_for(&mut self, needle: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr_lines.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return,
+                Ok(_) => {}
+                Err(_) => {
+                    let _ = self.child.kill();
+                    panic!("{}: no '{needle}' on stderr in {timeout:?}; stderr:\n{}", self.what, self.stderr());
+                }
+            }
+        }
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr_all.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Waits for the process to end (killing it after `timeout`), checks it
+    /// succeeded, and parses the JSON report on its stdout.
+    pub fn report(mut self, timeout: Duration) -> Value {
+        let deadline = Instant::now() + timeout;
+        let status = loop {
+            if let Some(st) = self.child.try_wait().expect("wait") {
+                break st;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!("{}: still running after {timeout:?}; stderr:\n{}", self.what, self.stderr());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut out = String::new();
+        if let Some(mut o) = self.child.stdout.take() {
+            let _ = o.read_to_string(&mut out);
+        }
+        // Let the stderr thread finish reading.
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(status.success(), "{}: {status}; stderr:\n{}", self.what, self.stderr());
+        let line = out
+            .lines()
+            .rfind(|l| l.starts_with('{'))
+            .unwrap_or_else(|| panic!("{}: no JSON report on stdout: {out:?}; stderr:\n{}", self.what, self.stderr()));
+        serde_json::from_str(line).unwrap_or_else(|e| panic!("{}: bad JSON {line:?}: {e}", self.what))
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A transfer's result, read from the two reports.
+#[derive(Debug)]
+pub struct Outcome {
+    pub server: Value,
+    pub client: Value,
+}
+
+/// Starts a listener in `server_ns`, then a client in `client_ns`, and
+/// returns both reports. `server_args` and `client_args` get `--json` and a
+/// timeout added; the client's target is `target`.
+pub fn transfer(server_ns: &str, server_args: &[&str], client_ns: &str, target: &str, client_args: &[&str]) -> Outcome {
+    let limit = Duration::from_secs(240);
+    let mut server_full: Vec<&str> = vec!["listen", "--json", "--timeout", "200"];
+    server_full.extend_from_slice(server_args);
+    let mut server = spawn(server_ns, &server_full);
+    server.wait_for("listening on", Duration::from_secs(20));
+    let mut client_full: Vec<&str> = vec!["connect", target, "--json", "--timeout", "200"];
+    client_full.extend_from_slice(client_args);
+    let client = spawn(client_ns, &client_full);
+    let client = client.report(limit);
+    let server = server.report(limit);
+    Outcome { server, client }
+}
+
+/// Goodput in Mbit/s of a report's receiving direction.
+pub fn recv_mbps(report: &Value) -> f64 {
+    report["recv_goodput_bps"].as_f64().unwrap_or(0.0) / 1e6
+}
+
+/// Checks that `receiver` got exactly what `sender` sent.
+pub fn assert_same_bytes(sender: &Value, receiver: &Value, bytes: u64) {
+    assert_eq!(sender["bytes_sent"].as_u64(), Some(bytes), "sender: {sender}");
+    assert_eq!(receiver["bytes_received"].as_u64(), Some(bytes), "receiver: {receiver}");
+    assert_eq!(
+        sender["sha256_sent"], receiver["sha256_received"],
+        "SHA-256 differs\nsender {sender}\nreceiver {receiver}"
+    );
+}

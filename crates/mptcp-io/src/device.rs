@@ -1,0 +1,225 @@
+//! Packet devices: where the driver's IP packets come from and where they go.
+//!
+//! A device moves whole IPv4/IPv6 packets, no link-layer header. The driver
+//! reads them in batches ([`PacketDevice::try_recv`] after
+//! [`PacketDevice::readable`]) and writes them in batches
+//! ([`PacketDevice::send`]), so one wake-up of the driver handles as many
+//! packets as are waiting and a device that can coalesce writes (the TUN
+//! device with offloads) sees them all at once.
+
+use std::future::Future;
+use std::io;
+
+/// A batch of packets, each in its own buffer, reused from one round to the next.
+///
+/// Each buffer has `headroom` bytes in front of the packet for a device that
+/// needs to prepend a header of its own (the TUN device's virtio-net header
+/// with offloads on), then room for one packet of `packet_room` bytes.
+#[derive(Debug)]
+pub struct PacketBatch {
+    bufs: Vec<Vec<u8>>,
+    sizes: Vec<usize>,
+    len: usize,
+    headroom: usize,
+    packet_room: usize,
+}
+
+impl PacketBatch {
+    /// A batch of `capacity` buffers, each with `headroom` spare bytes then `packet_room` bytes for the packet.
+    pub fn new(capacity: usize, packet_room: usize, headroom: usize) -> Self {
+        Self::with_reserve(capacity, packet_room, headroom, 0)
+    }
+
+    /// Like [`Self::new`], each buffer allocated `reserve` bytes large at least,
+    /// for a device that grows buffers in place (coalescing packets into one).
+    pub fn with_reserve(capacity: usize, packet_room: usize, headroom: usize, reserve: usize) -> Self {
+        let capacity = capacity.max(1);
+        let buffer = || {
+            let mut b = Vec::with_capacity(reserve.max(headroom + packet_room));
+            b.resize(headroom + packet_room, 0);
+            b
+        };
+        PacketBatch {
+            bufs: (0..capacity).map(|_| buffer()).collect(),
+            sizes: vec![0; capacity],
+            len: 0,
+            headroom,
+            packet_room,
+        }
+    }
+
+    /// Packets in the batch.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// No packet in the batch.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Most packets the batch holds.
+    pub fn capacity(&self) -> usize {
+        self.bufs.len()
+    }
+
+    /// Free slots.
+    pub fn remaining(&self) -> usize {
+        self.bufs.len() - self.len
+    }
+
+    /// The batch is full.
+    pub fn is_full(&self) -> bool {
+        self.len == self.bufs.len()
+    }
+
+    /// Bytes each buffer keeps in front of its packet.
+    pub fn headroom(&self) -> usize {
+        self.headroom
+    }
+
+    /// Largest packet a slot holds.
+    pub fn packet_room(&self) -> usize {
+        self.packet_room
+    }
+
+    /// Empties the batch (the buffers are kept).
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    /// Packet `i`, if there is one.
+    pub fn get(&self, i: usize) -> Option<&[u8]> {
+        if i >= self.len {
+            return None;
+        }
+        let start = self.headroom;
+        self.bufs[i].get(start..start + self.sizes[i])
+    }
+
+    /// The packets, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        (0..self.len).filter_map(move |i| self.get(i))
+    }
+
+    /// Fills the next free slot: `fill` gets the slot's packet room and returns
+    /// the packet's length, or `None` for no packet. Returns the length added,
+    /// or `None` when the batch is full or `fill` gave nothing.
+    pub fn push_with(&mut self, fill: impl FnOnce(&mut [u8]) -> Option<usize>) -> Option<usize> {
+        if self.is_full() {
+            return None;
+        }
+        let (start, room) = (self.headroom, self.packet_room);
+        let buf = &mut self.bufs[self.len];
+        if buf.len() != start + room {
+            buf.resize(start + room, 0);
+        }
+        let n = fill(&mut buf[start..start + room])?.min(room);
+        self.sizes[self.len] = n;
+        self.len += 1;
+        Some(n)
+    }
+
+    /// Copies `packet` into the next free slot; false when the batch is full or the packet too big.
+    pub fn push(&mut self, packet: &[u8]) -> bool {
+        if packet.len() > self.packet_room {
+            return false;
+        }
+        self.push_with(|room| {
+            room[..packet.len()].copy_from_slice(packet);
+            Some(packet.len())
+        })
+        .is_some()
+    }
+
+    /// The free slots' buffers (each `headroom + packet_room` long) and sizes,
+    /// for a device that fills several at once; then [`Self::commit`].
+    pub(crate) fn free_slots(&mut self) -> (&mut [Vec<u8>], &mut [usize]) {
+        let (start, room) = (self.headroom, self.packet_room);
+        for buf in &mut self.bufs[self.len..] {
+            if buf.len() != start + room {
+                buf.resize(start + room, 0);
+            }
+        }
+        (&mut self.bufs[self.len..], &mut self.sizes[self.len..])
+    }
+
+    /// Marks `n` more slots (filled through [`Self::free_slots`]) as packets.
+    pub(crate) fn commit(&mut self, n: usize) {
+        self.len = (self.len + n).min(self.bufs.len());
+        for size in &mut self.sizes[..self.len] {
+            *size = (*size).min(self.packet_room);
+        }
+    }
+
+    /// The filled buffers cut to `headroom + size` each, for a device that
+    /// writes them (and may grow them, coalescing). Restored on [`Self::clear`]'s next fill.
+    pub(crate) fn filled_exact(&mut self) -> &mut [Vec<u8>] {
+        for i in 0..self.len {
+            let end = self.headroom + self.sizes[i];
+            self.bufs[i].truncate(end);
+        }
+        &mut self.bufs[..self.len]
+    }
+}
+
+/// Something that carries IP packets to and from the stack: a TUN device, or
+/// an in-memory link in tests.
+pub trait PacketDevice: Send + 'static {
+    /// The largest IP packet the device carries, bytes (its MTU).
+    fn mtu(&self) -> usize;
+
+    /// Bytes a transmit buffer must keep free in front of each packet.
+    fn tx_headroom(&self) -> usize {
+        0
+    }
+
+    /// Bytes to allocate for each transmit buffer (headroom and packet
+    /// included): more than the MTU for a device that coalesces in place.
+    fn tx_buffer_capacity(&self) -> usize {
+        self.tx_headroom() + self.mtu()
+    }
+
+    /// Resolves when packets may be waiting (it may resolve with none).
+    /// Cancel-safe: it only waits, it takes nothing.
+    fn readable(&self) -> impl Future<Output = io::Result<()>> + Send + '_;
+
+    /// Moves packets that are already waiting into `batch`, without waiting,
+    /// until none is left or the batch is full. Returns how many it added
+    /// (0 when none was waiting).
+    fn try_recv(&mut self, batch: &mut PacketBatch) -> io::Result<usize>;
+
+    /// Sends every packet of `batch` (the caller clears it afterwards).
+    fn send<'a>(&'a mut self, batch: &'a mut PacketBatch) -> impl Future<Output = io::Result<()>> + Send + 'a;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn push_get_clear() {
+        let mut b = PacketBatch::new(2, 8, 3);
+        assert!(b.push(b"abc"));
+        assert_eq!(b.push_with(|room| Some(room.len())), Some(8));
+        assert!(b.is_full());
+        assert!(!b.push(b"x"));
+        assert_eq!(b.get(0), Some(&b"abc"[..]));
+        assert_eq!(b.iter().count(), 2);
+        b.clear();
+        assert!(b.is_empty());
+        assert!(!b.push(b"123456789"));
+        assert_eq!(b.push_with(|_| None), None);
+        assert!(b.is_empty());
+    }
+
+    #[test]
+    fn exact_then_refill() {
+        let mut b = PacketBatch::new(2, 8, 3);
+        b.push(b"ab");
+        assert_eq!(b.filled_exact()[0].len(), 5);
+        b.clear();
+        b.push(b"abcdefgh");
+        assert_eq!(b.get(0), Some(&b"abcdefgh"[..]));
+    }
+}

@@ -1,0 +1,126 @@
+//! The driver task: device -> endpoint -> device, on a real clock.
+//!
+//! One round: take every packet the device has ready (a batch), feed them all
+//! to the endpoint, run the timers that are due, drain `poll_transmit` into a
+//! batch and hand it to the device in one go. Rounds repeat while there is
+//! work; then the task sleeps until the device is readable, a handle kicks it
+//! (data written, window opened, connection closed), or the endpoint's next
+//! timer.
+
+use super::Shared;
+use crate::device::{PacketBatch, PacketDevice};
+use std::io;
+use std::sync::Arc;
+
+/// Packets moved per round, each way.
+const RX_BATCH: usize = 256;
+const TX_BATCH: usize = 128;
+/// Rounds in a row before letting other tasks of the runtime run.
+const ROUNDS_BEFORE_YIELD: u32 = 16;
+
+pub(super) struct Driver<D> {
+    dev: D,
+    shared: Arc<Shared>,
+    rx: PacketBatch,
+    tx: PacketBatch,
+}
+
+impl<D: PacketDevice> Driver<D> {
+    pub(super) fn new(dev: D, shared: Arc<Shared>) -> Self {
+        let mtu = dev.mtu();
+        let rx = PacketBatch::new(RX_BATCH, mtu, 0);
+        let tx = PacketBatch::with_reserve(TX_BATCH, mtu, dev.tx_headroom(), dev.tx_buffer_capacity());
+        Driver { dev, shared, rx, tx }
+    }
+
+    pub(super) async fn run(mut self) {
+        if let Err(e) = self.run_until_done().await {
+            let mut inner = self.shared.lock();
+            inner.dead = Some((e.kind(), e.to_string()));
+            let Some(g) = inner.guard.as_deref_mut() else { return };
+            for c in g.conns.values_mut() {
+                g.to_wake.extend(c.read_waker.take());
+                g.to_wake.extend(c.write_waker.take());
+            }
+            for l in g.listeners.values_mut() {
+                g.to_wake.extend(l.waker.take());
+            }
+        }
+    }
+
+    /// No handle left and nothing still closing: the stack is done.
+    fn finished(&self) -> bool {
+        if Arc::strong_count(&self.shared) > 1 {
+            return false;
+        }
+        let mut inner = self.shared.lock();
+        inner.prune_closing();
+        inner.closing.is_empty()
+    }
+
+    async fn run_until_done(&mut self) -> io::Result<()> {
+        let mut deadline: Option<tokio::time::Instant> = None;
+        loop {
+            if self.finished() {
+                return Ok(());
+            }
+            {
+                let sleep = async {
+                    match deadline {
+                        Some(d) => tokio::time::sleep_until(d).await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    r = self.dev.readable() => r?,
+                    _ = self.shared.notify.notified() => {}
+                    _ = sleep => {}
+                }
+            }
+            let mut rounds = 0u32;
+            loop {
+                let (received, more_to_send, next) = self.round()?;
+                self.dev.send(&mut self.tx).await?;
+                self.tx.clear();
+                deadline = next;
+                if received == 0 && !more_to_send {
+                    break;
+                }
+                rounds += 1;
+                if rounds.is_multiple_of(ROUNDS_BEFORE_YIELD) {
+                    tokio::task::yield_now().await;
+                }
+            }
+        }
+    }
+
+    /// One round under the lock. Returns the packets received, whether the
+    /// endpoint has more to send than the batch held, and the next timer.
+    fn round(&mut self) -> io::Result<(usize, bool, Option<tokio::time::Instant>)> {
+        self.rx.clear();
+        let received = self.dev.try_recv(&mut self.rx)?;
+        let shared = &*self.shared;
+        let mut inner = shared.lock();
+        let now = shared.now();
+        for packet in self.rx.iter() {
+            inner.ep.handle(now, packet);
+        }
+        let mut more = false;
+        if inner.ep.poll_timeout().is_some_and(|t| t <= now) {
+            inner.ep.handle_timeout(now);
+        }
+        loop {
+            if self.tx.is_full() {
+                more = true;
+                break;
+            }
+            let ep = &mut inner.ep;
+            if self.tx.push_with(|buf| ep.poll_transmit(now, buf)).is_none() {
+                break;
+            }
+        }
+        let next = inner.ep.poll_timeout().map(|t| shared.deadline(t));
+        drop(inner);
+        Ok((received, more, next))
+    }
+}

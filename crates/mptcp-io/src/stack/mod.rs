@@ -1,0 +1,353 @@
+//! The userspace stack on a packet device: a [`Stack`] handle, its driver
+//! task, and the [`TcpStream`] / [`TcpListener`] types.
+//!
+//! The [`mptcp_proto::Endpoint`] lives behind one mutex shared by the driver
+//! and the application's handles. A stream's `poll_read` and `poll_write`
+//! copy straight between the caller's buffer and the endpoint's buffers under
+//! that lock (no channel, no extra copy); the driver does the packet work:
+//! device -> `handle`, `poll_transmit` -> device, timers. Every holder of the
+//! lock drains the endpoint's events before letting go, so an event always
+//! reaches the handle it was meant for (connection ids are reused). Wakers
+//! are woken after the lock is released.
+
+mod driver;
+mod listener;
+mod stream;
+
+pub use listener::TcpListener;
+pub use stream::TcpStream;
+
+use crate::device::PacketDevice;
+use mptcp_proto::{CloseReason, ConnId, Endpoint, EndpointConfig, EndpointStats, Event, State};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Waker;
+use tokio::sync::Notify;
+
+/// How to build a [`Stack`].
+#[derive(Debug, Clone, Default)]
+pub struct StackConfig {
+    /// The endpoint's settings. Its `mtu` is replaced by the device's MTU.
+    pub endpoint: EndpointConfig,
+    /// The addresses the stack owns (the host kernel must not); the first of
+    /// each family is the default source of connections.
+    pub addresses: Vec<IpAddr>,
+    /// Seed of the endpoint's secrets and choices (ISNs, ports). `None`: from the clock.
+    pub seed: Option<u64>,
+}
+
+/// Per-connection state of the handles: wakers and what the events said.
+#[derive(Debug, Default)]
+struct ConnState {
+    read_waker: Option<Waker>,
+    write_waker: Option<Waker>,
+    connected: bool,
+    closed: Option<CloseReason>,
+}
+
+#[derive(Debug, Default)]
+struct ListenerState {
+    queue: VecDeque<(ConnId, SocketAddr, SocketAddr)>,
+    waker: Option<Waker>,
+}
+
+/// Everything behind the lock.
+struct Inner {
+    ep: Endpoint,
+    conns: HashMap<ConnId, ConnState>,
+    listeners: HashMap<u16, ListenerState>,
+    /// Connections whose handle is gone but whose close is still under way.
+    closing: HashSet<ConnId>,
+    /// Set when the driver stopped on a device error.
+    dead: Option<(io::ErrorKind, String)>,
+    /// Wakers to wake once the lock is released.
+    to_wake: Vec<Waker>,
+}
+
+fn set_waker(slot: &mut Option<Waker>, w: &Waker) {
+    match slot {
+        Some(old) if old.will_wake(w) => {}
+        _ => *slot = Some(w.clone()),
+    }
+}
+
+impl Inner {
+    /// Moves the endpoint's events to the handles.
+    fn dispatch_events(&mut self) {
+        while let Some(ev) = self.ep.poll_event() {
+            match ev {
+                Event::Connected(id) => {
+                    if let Some(c) = self.conns.get_mut(&id) {
+                        c.connected = true;
+                        self.to_wake.extend(c.write_waker.take());
+                    }
+                }
+                Event::Accepted { id, local, remote } => {
+                    if let Some(l) = self.listeners.get_mut(&local.port()) {
+                        self.conns.insert(id, ConnState { connected: true, ..ConnState::default() });
+                        l.queue.push_back((id, local, remote));
+                        self.to_wake.extend(l.waker.take());
+                    } else {
+                        // Nobody listens any more: refuse it.
+                        self.ep.abort(id);
+                        self.ep.close(id);
+                    }
+                }
+                Event::Readable(id) => {
+                    if let Some(c) = self.conns.get_mut(&id) {
+                        self.to_wake.extend(c.read_waker.take());
+                    }
+                }
+                Event::Writable(id) => {
+                    if let Some(c) = self.conns.get_mut(&id) {
+                        self.to_wake.extend(c.write_waker.take());
+                    }
+                }
+                Event::Closed { id, reason } => {
+                    if let Some(c) = self.conns.get_mut(&id) {
+                        c.closed = Some(reason);
+                        self.to_wake.extend(c.read_waker.take());
+                        self.to_wake.extend(c.write_waker.take());
+                    }
+                    self.closing.remove(&id);
+                }
+            }
+        }
+    }
+
+    /// Forgets closes that are done (closed, or waiting out TIME_WAIT).
+    fn prune_closing(&mut self) {
+        let ep = &self.ep;
+        self.closing.retain(|&id| ep.state(id).is_some_and(|s| !matches!(s, State::TimeWait | State::Closed)));
+    }
+
+    fn dead_error(&self) -> Option<io::Error> {
+        self.dead.as_ref().map(|(kind, msg)| io::Error::new(*kind, format!("the stack's driver stopped: {msg}")))
+    }
+}
+
+/// What the handles and the driver share.
+struct Shared {
+    inner: Mutex<Inner>,
+    /// Wakes the driver: there is something to transmit, or a handle went away.
+    notify: Notify,
+    /// The clock's origin: `mptcp_proto::Instant` is microseconds since it.
+    start: tokio::time::Instant,
+}
+
+/// The lock, held; on release it wakes what the events asked for.
+struct Locked<'a> {
+    guard: Option<MutexGuard<'a, Inner>>,
+}
+
+impl<'a> std::ops::Deref for Locked<'a> {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        self.guard.as_deref().expect("held until drop")
+    }
+}
+
+impl<'a> std::ops::DerefMut for Locked<'a> {
+    fn deref_mut(&mut self) -> &mut Inner {
+        self.guard.as_deref_mut().expect("held until drop")
+    }
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        if let Some(mut g) = self.guard.take() {
+            g.dispatch_events();
+            let wakers = std::mem::take(&mut g.to_wake);
+            drop(g);
+            for w in wakers {
+                w.wake();
+            }
+        }
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> Locked<'_> {
+        // A panic while holding the lock leaves the endpoint as it was between
+        // two calls; keep going rather than poison every handle.
+        let guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        Locked { guard: Some(guard) }
+    }
+
+    fn now(&self) -> mptcp_proto::Instant {
+        mptcp_proto::Instant::from_micros(u64::try_from(self.start.elapsed().as_micros()).unwrap_or(u64::MAX))
+    }
+
+    fn deadline(&self, at: mptcp_proto::Instant) -> tokio::time::Instant {
+        self.start + std::time::Duration::from_micros(at.as_micros())
+    }
+
+    fn kick(&self) {
+        self.notify.notify_one();
+    }
+}
+
+/// A handle the application holds; the driver stops once none is left (and
+/// the connections they closed have finished closing).
+struct Handle(Arc<Shared>);
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.0.kick();
+    }
+}
+
+impl std::ops::Deref for Handle {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl Clone for Handle {
+    fn clone(&self) -> Self {
+        Handle(self.0.clone())
+    }
+}
+
+/// The userspace TCP stack running on a packet device. Cheap to clone.
+#[derive(Clone)]
+pub struct Stack {
+    handle: Handle,
+    addresses: Arc<Vec<IpAddr>>,
+}
+
+impl std::fmt::Debug for Stack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stack").field("addresses", &self.addresses).finish()
+    }
+}
+
+/// Maps the stack's errors to I/O errors.
+pub(crate) fn io_error(e: mptcp_proto::Error) -> io::Error {
+    use mptcp_proto::Error as E;
+    let kind = match e {
+        E::WouldBlock => io::ErrorKind::WouldBlock,
+        E::NotConnected | E::NoSuchConnection => io::ErrorKind::NotConnected,
+        E::AddrInUse => io::ErrorKind::AddrInUse,
+        E::AddrNotAvailable | E::NoPorts => io::ErrorKind::AddrNotAvailable,
+        _ => io::ErrorKind::Other,
+    };
+    io::Error::new(kind, e.to_string())
+}
+
+pub(crate) fn close_error(reason: CloseReason) -> io::Error {
+    match reason {
+        CloseReason::Reset => io::Error::new(io::ErrorKind::ConnectionReset, "connection reset by peer"),
+        CloseReason::TimedOut => io::Error::new(io::ErrorKind::TimedOut, "connection timed out"),
+        CloseReason::Refused => io::Error::new(io::ErrorKind::ConnectionRefused, "connection refused"),
+        CloseReason::Aborted => io::Error::new(io::ErrorKind::ConnectionAborted, "connection aborted"),
+        CloseReason::Normal => io::Error::new(io::ErrorKind::NotConnected, "connection closed"),
+    }
+}
+
+impl Stack {
+    /// Starts the stack on `device`: spawns its driver on the current tokio
+    /// runtime. Must be called from inside a runtime.
+    pub fn new<D: PacketDevice>(device: D, config: StackConfig) -> Stack {
+        let mut cfg = config.endpoint;
+        cfg.mtu = device.mtu();
+        let seed = config.seed.unwrap_or_else(|| {
+            let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+            (t.as_nanos() as u64) ^ u64::from(std::process::id()).rotate_left(32)
+        });
+        let mut ep = Endpoint::new(cfg, seed);
+        for a in &config.addresses {
+            ep.add_address(*a);
+        }
+        let shared = Arc::new(Shared {
+            inner: Mutex::new(Inner {
+                ep,
+                conns: HashMap::new(),
+                listeners: HashMap::new(),
+                closing: HashSet::new(),
+                dead: None,
+                to_wake: Vec::new(),
+            }),
+            notify: Notify::new(),
+            start: tokio::time::Instant::now(),
+        });
+        tokio::spawn(driver::Driver::new(device, shared.clone()).run());
+        Stack { handle: Handle(shared), addresses: Arc::new(config.addresses) }
+    }
+
+    /// The addresses the stack owns.
+    pub fn addresses(&self) -> &[IpAddr] {
+        &self.addresses
+    }
+
+    /// Opens a connection to `remote` from the first owned address of its family.
+    pub async fn connect(&self, remote: SocketAddr) -> io::Result<TcpStream> {
+        let local = self.addresses.iter().copied().find(|a| a.is_ipv4() == remote.is_ipv4()).ok_or_else(|| {
+            io::Error::new(io::ErrorKind::AddrNotAvailable, format!("the stack owns no address of {remote}'s family"))
+        })?;
+        self.connect_from(local, remote).await
+    }
+
+    /// Opens a connection from `local` (an owned address) to `remote`.
+    pub async fn connect_from(&self, local: IpAddr, remote: SocketAddr) -> io::Result<TcpStream> {
+        let id = {
+            let mut inner = self.handle.lock();
+            if let Some(e) = inner.dead_error() {
+                return Err(e);
+            }
+            let now = self.handle.now();
+            let id = inner.ep.connect(now, local, remote).map_err(io_error)?;
+            inner.conns.insert(id, ConnState::default());
+            id
+        };
+        self.handle.kick();
+        // From here the stream owns the connection: dropping this future
+        // mid-handshake closes it.
+        let stream = TcpStream::new(self.handle.clone(), id);
+        stream.established().await?;
+        Ok(stream)
+    }
+
+    /// Accepts connections to `port` on every owned address.
+    pub fn listen(&self, port: u16) -> io::Result<TcpListener> {
+        let mut inner = self.handle.lock();
+        if let Some(e) = inner.dead_error() {
+            return Err(e);
+        }
+        inner.ep.listen(port).map_err(io_error)?;
+        inner.listeners.insert(port, ListenerState::default());
+        drop(inner);
+        Ok(TcpListener::new(self.handle.clone(), port))
+    }
+
+    /// The endpoint's counters (packets in and out, drops).
+    pub fn endpoint_stats(&self) -> EndpointStats {
+        self.handle.lock().ep.stats_endpoint().clone()
+    }
+
+    /// Waits until the connections whose handles were dropped have finished
+    /// closing (our FIN acknowledged: TIME_WAIT or closed), at most `limit`.
+    /// Returns whether they all did. Call it before exiting the process.
+    pub async fn linger(&self, limit: std::time::Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            {
+                let mut inner = self.handle.lock();
+                inner.prune_closing();
+                if inner.closing.is_empty() || inner.dead.is_some() {
+                    return inner.closing.is_empty();
+                }
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

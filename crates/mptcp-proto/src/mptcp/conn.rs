@@ -1,0 +1,931 @@
+//! An MPTCP connection (RFC 8684): keys and tokens, subflows, the data
+//! sequence space with its mappings, DATA_ACK and DATA_FIN, and the fallback
+//! to regular TCP.
+
+use super::mapping::{MAX_MAPPING, RecvMapping, SentMapping};
+use super::subflow::{ConnFacts, Hook, Subflow, SubflowMp, SubflowRole};
+use crate::Error;
+use crate::cc::{CongestionControl, SubflowId, SubflowView};
+use crate::sched::{SchedView, Scheduler};
+use crate::tcp::recv_buf::RecvBuffer;
+use crate::tcp::segment::Segment;
+use crate::tcp::{CcCtx, CloseReason, ConnEvent, State, TcpConn};
+use crate::time::{Duration, Instant};
+use mptcp_wire::crypto;
+use mptcp_wire::mptcp::{Dss, MpCapable, MpJoin, MptcpOption};
+use mptcp_wire::tcp::{TcpOption, TcpOptionIter};
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+
+/// Why a connection fell back to regular TCP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fallback {
+    /// The SYN/ACK carried no MP_CAPABLE.
+    SynAckWithoutMpc,
+    /// The third ACK carried no MP_CAPABLE.
+    AckWithoutMpc,
+}
+
+/// MPTCP settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MptcpConfig {
+    /// Open connections with MP_CAPABLE, and accept MPTCP on listeners.
+    pub enabled: bool,
+    /// Ask for DSS checksums (the A flag).
+    pub checksum: bool,
+    /// Congestion control for MPTCP connections (`lia` by default; any name works).
+    pub cc: String,
+    /// Scheduler by name (`minrtt` by default).
+    pub scheduler: String,
+    /// Most subflows per connection (the initial one included).
+    pub max_subflows: usize,
+}
+
+impl Default for MptcpConfig {
+    fn default() -> Self {
+        MptcpConfig {
+            enabled: false,
+            checksum: false,
+            cc: "lia".to_owned(),
+            scheduler: "minrtt".to_owned(),
+            max_subflows: 8,
+        }
+    }
+}
+
+/// The MPTCP options of one segment.
+#[derive(Default)]
+struct SegOptions {
+    mpc: Option<MpCapable>,
+    join: Option<MpJoin>,
+    dss: Option<Dss>,
+}
+
+impl SegOptions {
+    fn parse(raw: &[u8]) -> Self {
+        let mut s = SegOptions::default();
+        for o in TcpOptionIter::new(raw).flatten() {
+            if let TcpOption::Mptcp(m) = o {
+                match m {
+                    MptcpOption::MpCapable(c) => s.mpc = Some(c),
+                    MptcpOption::MpJoin(j) => s.join = Some(j),
+                    MptcpOption::Dss(d) => s.dss = Some(d),
+                    _ => {}
+                }
+            }
+        }
+        s
+    }
+}
+
+/// Per-subflow figures for people and tools.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SubflowStats {
+    /// Local address.
+    pub local: String,
+    /// Remote address.
+    pub remote: String,
+    /// TCP state.
+    pub state: State,
+    /// A backup subflow (either side asked).
+    pub backup: bool,
+    /// Joined with MP_JOIN (false for the initial subflow).
+    pub join: bool,
+    /// Payload bytes sent and received on it.
+    pub bytes_sent: u64,
+    /// See `bytes_sent`.
+    pub bytes_received: u64,
+    /// Retransmitted payload bytes.
+    pub retransmitted_bytes: u64,
+    /// Smoothed RTT, microseconds.
+    pub srtt_us: u64,
+    /// Congestion window, bytes.
+    pub cwnd: u64,
+}
+
+/// Connection-level counters, named after the kernel's MIB where one exists.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct MptcpCounters {
+    /// MP_JOIN subflows established.
+    pub joins: u32,
+    /// `MPJoinSynAckHMacFailure` / `MPJoinAckHMacFailure`.
+    pub join_hmac_failures: u32,
+    /// `DataCsumErr`.
+    pub data_csum_err: u32,
+    /// Bytes received without a mapping (dropped).
+    pub unmapped_bytes: u64,
+    /// Bytes reinjected on another subflow after theirs failed.
+    pub reinjected_bytes: u64,
+}
+
+/// An MPTCP connection.
+pub struct MptcpConn {
+    client: bool,
+    local_key: u64,
+    remote_key: Option<u64>,
+    checksum_request: bool,
+    checksum: bool,
+    fully_established: bool,
+    fallback: Option<Fallback>,
+    subflows: Vec<Subflow>,
+    next_subflow_id: u32,
+    cc: Box<dyn CongestionControl>,
+    sched: Box<dyn Scheduler>,
+    // Sending: the bytes from `snd_una` on; `snd_nxt` is the next one to map.
+    snd_buf: VecDeque<u8>,
+    snd_cap: usize,
+    snd_una: u64,
+    snd_nxt: u64,
+    /// Ranges to send again on another subflow (dsn, len).
+    reinject: VecDeque<(u64, u64)>,
+    fin_queued: bool,
+    fin_dsn: Option<u64>,
+    fin_acked: bool,
+    fin_resend_at: Option<Instant>,
+    // Receiving: offsets from `rcv_base` (the peer's IDSN + 1).
+    rcv: RecvBuffer,
+    rcv_base: u64,
+    ack_wide: bool,
+    peer_fin: Option<u64>,
+    peer_fin_consumed: bool,
+    app_closed: bool,
+    closing_subflows: bool,
+    closed: Option<CloseReason>,
+    events: VecDeque<ConnEvent>,
+    scratch: Vec<u8>,
+    rr: usize,
+    counters: MptcpCounters,
+}
+
+impl core::fmt::Debug for MptcpConn {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("MptcpConn")
+            .field("client", &self.client)
+            .field("subflows", &self.subflows.len())
+            .field("fallback", &self.fallback)
+            .finish()
+    }
+}
+
+impl MptcpConn {
+    fn new(
+        client: bool,
+        local_key: u64,
+        cfg: &MptcpConfig,
+        tcp_cfg: &crate::tcp::TcpConfig,
+        cc: Box<dyn CongestionControl>,
+        sched: Box<dyn Scheduler>,
+    ) -> Self {
+        MptcpConn {
+            client,
+            local_key,
+            remote_key: None,
+            checksum_request: cfg.checksum,
+            checksum: cfg.checksum,
+            fully_established: false,
+            fallback: None,
+            subflows: Vec::new(),
+            next_subflow_id: 0,
+            cc,
+            sched,
+            snd_buf: VecDeque::new(),
+            snd_cap: tcp_cfg.send_buffer,
+            // RFC 8684 §3.3: our first data byte is numbered IDSN + 1.
+            snd_una: crypto::idsn(local_key).wrapping_add(1),
+            snd_nxt: crypto::idsn(local_key).wrapping_add(1),
+            reinject: VecDeque::new(),
+            fin_queued: false,
+            fin_dsn: None,
+            fin_acked: false,
+            fin_resend_at: None,
+            rcv: RecvBuffer::new(tcp_cfg.recv_buffer, tcp_cfg.max_ooo_ranges),
+            rcv_base: 0,
+            ack_wide: false,
+            peer_fin: None,
+            peer_fin_consumed: false,
+            app_closed: false,
+            closing_subflows: false,
+            closed: None,
+            events: VecDeque::new(),
+            scratch: vec![0u8; 65_536],
+            rr: 0,
+            counters: MptcpCounters::default(),
+        }
+    }
+
+    /// An active open: the initial subflow's SYN carries MP_CAPABLE.
+    pub fn connect(
+        local_key: u64,
+        tcp: TcpConn,
+        cfg: &MptcpConfig,
+        tcp_cfg: &crate::tcp::TcpConfig,
+        cc: Box<dyn CongestionControl>,
+        sched: Box<dyn Scheduler>,
+    ) -> Self {
+        let mut c = Self::new(true, local_key, cfg, tcp_cfg, cc, sched);
+        c.push_subflow(tcp, SubflowMp::new(SubflowRole::InitialActive, 0, false));
+        c
+    }
+
+    /// A passive open from a SYN with MP_CAPABLE.
+    pub fn accept(
+        local_key: u64,
+        tcp: TcpConn,
+        syn_options: &[u8],
+        cfg: &MptcpConfig,
+        tcp_cfg: &crate::tcp::TcpConfig,
+        cc: Box<dyn CongestionControl>,
+        sched: Box<dyn Scheduler>,
+    ) -> Self {
+        let mut c = Self::new(false, local_key, cfg, tcp_cfg, cc, sched);
+        // RFC 8684 §3.1: checksums are used if either side sets A.
+        if let Some(m) = SegOptions::parse(syn_options).mpc {
+            c.checksum |= m.checksum_required();
+        }
+        c.push_subflow(tcp, SubflowMp::new(SubflowRole::InitialPassive, 0, false));
+        c
+    }
+
+    fn push_subflow(&mut self, mut tcp: TcpConn, mp: SubflowMp) -> usize {
+        let id = SubflowId(self.next_subflow_id);
+        self.next_subflow_id += 1;
+        tcp.set_subflow_id(id);
+        self.subflows.push(Subflow { tcp, id, mp });
+        self.subflows.len() - 1
+    }
+
+    /// Our token (the peer names this connection by it in MP_JOIN).
+    pub fn local_token(&self) -> u32 {
+        crypto::token(self.local_key)
+    }
+
+    /// The subflows' 4-tuples, by index.
+    pub fn tuples(&self) -> impl Iterator<Item = (usize, SocketAddr, SocketAddr)> + '_ {
+        self.subflows.iter().enumerate().map(|(i, s)| (i, s.tcp.local(), s.tcp.remote()))
+    }
+
+    /// Subflows held (gone ones included until the connection ends).
+    pub fn subflow_count(&self) -> usize {
+        self.subflows.iter().filter(|s| !s.mp.gone).count()
+    }
+
+    /// Whether it fell back to TCP, and why.
+    pub fn fallback(&self) -> Option<Fallback> {
+        self.fallback
+    }
+
+    /// Whether new subflows can be added now.
+    pub fn can_join(&self) -> bool {
+        self.fallback.is_none() && self.remote_key.is_some() && self.closed.is_none() && !self.closing_subflows
+    }
+
+    /// Opens another subflow with MP_JOIN; `tcp` is a fresh active-open TCP connection.
+    pub fn add_subflow(&mut self, tcp: TcpConn, local_id: u8, backup: bool, nonce: u32) -> Result<usize, Error> {
+        if !self.can_join() {
+            return Err(Error::InvalidState("the connection cannot take subflows now"));
+        }
+        let mut mp = SubflowMp::new(SubflowRole::JoinActive, local_id, backup);
+        mp.join.local_nonce = nonce;
+        Ok(self.push_subflow(tcp, mp))
+    }
+
+    /// Takes a SYN with MP_JOIN addressed to this connection; returns the new
+    /// subflow's index, or None if it must be refused.
+    pub fn accept_join(&mut self, tcp: TcpConn, syn_options: &[u8], nonce: u32, max_subflows: usize) -> Option<usize> {
+        if !self.can_join() || self.subflow_count() >= max_subflows {
+            return None;
+        }
+        let Some(MpJoin::Syn { backup, addr_id, nonce: remote_nonce, .. }) = SegOptions::parse(syn_options).join else {
+            return None;
+        };
+        let mut mp = SubflowMp::new(SubflowRole::JoinPassive, 0, false);
+        mp.peer_backup = backup;
+        mp.remote_id = Some(addr_id);
+        mp.join.local_nonce = nonce;
+        mp.join.remote_nonce = Some(remote_nonce);
+        Some(self.push_subflow(tcp, mp))
+    }
+
+    fn facts(&self) -> ConnFacts {
+        let data_ack = self.remote_key.map(|_| self.data_ack());
+        let data_fin = match (self.fin_dsn, self.fin_acked) {
+            (Some(d), false) => Some(d),
+            _ => None,
+        };
+        ConnFacts {
+            local_key: self.local_key,
+            remote_key: self.remote_key,
+            checksum_request: self.checksum_request,
+            checksum: self.checksum,
+            fallback: self.fallback.is_some(),
+            mpc_pending: self.client && !self.fully_established,
+            data_ack,
+            ack_wide: self.ack_wide,
+            data_fin,
+            remote_token: self.remote_key.map_or(0, crypto::token),
+        }
+    }
+
+    /// The next data sequence number we expect (our DATA_ACK).
+    fn data_ack(&self) -> u64 {
+        let consumed = u64::from(self.peer_fin_consumed);
+        self.rcv_base.wrapping_add(self.rcv.next()).wrapping_add(consumed)
+    }
+
+    fn views(&self) -> arrayvec::ArrayVec<SubflowView, 8> {
+        self.subflows
+            .iter()
+            .filter(|s| !s.mp.gone && s.tcp.is_synchronized())
+            .take(8)
+            .map(|s| {
+                let mut v = s.tcp.view(&*self.cc);
+                v.backup = s.mp.backup || s.mp.peer_backup;
+                v
+            })
+            .collect()
+    }
+
+    fn learn_remote_key(&mut self, key: u64) {
+        if self.remote_key.is_none() {
+            self.remote_key = Some(key);
+            self.rcv_base = crypto::idsn(key).wrapping_add(1);
+        }
+    }
+
+    fn fall_back(&mut self, why: Fallback) {
+        if self.fallback.is_none() {
+            tracing::debug!(?why, "mptcp fallback");
+            self.fallback = Some(why);
+            self.rcv_base = 0;
+        }
+    }
+
+    /// Processes a segment that arrived on subflow `i`.
+    pub fn on_segment(&mut self, now: Instant, i: usize, seg: &Segment<'_>) {
+        let opts = if self.fallback.is_some() { SegOptions::default() } else { SegOptions::parse(seg.options_raw) };
+        let was_synchronized = self.subflows[i].tcp.is_synchronized();
+        let role = self.subflows[i].mp.role;
+        let f = seg.flags;
+        if f.syn() && f.ack() && !was_synchronized {
+            match role {
+                SubflowRole::InitialActive => match opts.mpc {
+                    Some(m) if m.flags_acceptable() && m.sender_key.is_some() => {
+                        self.learn_remote_key(m.sender_key.unwrap_or_default());
+                        self.checksum |= m.checksum_required();
+                    }
+                    // RFC 8684 §3.1: no MP_CAPABLE in the SYN/ACK: regular TCP.
+                    _ => self.fall_back(Fallback::SynAckWithoutMpc),
+                },
+                SubflowRole::JoinActive => {
+                    let ok = match (opts.join, self.remote_key) {
+                        (Some(MpJoin::SynAck { backup, addr_id, hmac, nonce }), Some(rk)) => {
+                            let sf = &mut self.subflows[i].mp;
+                            sf.peer_backup = backup;
+                            sf.remote_id = Some(addr_id);
+                            sf.join.remote_nonce = Some(nonce);
+                            // RFC 8684 §3.2: the listener proves it knows both keys.
+                            crypto::join_synack_hmac(rk, self.local_key, nonce, sf.join.local_nonce) == hmac
+                        }
+                        _ => false,
+                    };
+                    if !ok {
+                        self.counters.join_hmac_failures += 1;
+                        self.reset_subflow(now, i, 1);
+                        return;
+                    }
+                    let sf = &mut self.subflows[i].mp;
+                    sf.third_ack_due = true;
+                    sf.ack_due = true;
+                }
+                _ => {}
+            }
+        }
+        if !f.syn() && f.ack() && !f.rst() {
+            match role {
+                SubflowRole::InitialPassive if !self.fully_established && self.fallback.is_none() => match opts.mpc {
+                    Some(m) if m.sender_key.is_some() && m.receiver_key == Some(self.local_key) => {
+                        self.learn_remote_key(m.sender_key.unwrap_or_default());
+                        self.fully_established = true;
+                    }
+                    _ if self.remote_key.is_some() => {}
+                    _ => self.fall_back(Fallback::AckWithoutMpc),
+                },
+                SubflowRole::InitialPassive => {}
+                SubflowRole::JoinPassive if !self.subflows[i].mp.ready => {
+                    let ok = match (opts.join, self.remote_key, self.subflows[i].mp.join.remote_nonce) {
+                        (Some(MpJoin::Ack { hmac }), Some(rk), Some(rn)) => {
+                            let ln = self.subflows[i].mp.join.local_nonce;
+                            crypto::join_ack_hmac(rk, self.local_key, rn, ln) == hmac
+                        }
+                        _ => false,
+                    };
+                    if !ok {
+                        self.counters.join_hmac_failures += 1;
+                        self.reset_subflow(now, i, 3);
+                        return;
+                    }
+                    let sf = &mut self.subflows[i].mp;
+                    sf.ready = true;
+                    // The fourth ACK: tell the joiner it may send data.
+                    sf.ack_due = true;
+                    self.counters.joins += 1;
+                }
+                SubflowRole::JoinActive if self.subflows[i].mp.third_ack_due => {
+                    // The fourth ACK arrived: the subflow may carry data.
+                    let sf = &mut self.subflows[i].mp;
+                    sf.third_ack_due = false;
+                    sf.ready = true;
+                    self.counters.joins += 1;
+                }
+                _ => {}
+            }
+        }
+        {
+            let facts = self.facts();
+            let sf = &mut self.subflows[i];
+            let views_len = 0;
+            let _ = views_len;
+            let mut hook = Hook { mp: &mut sf.mp, conn: facts };
+            let mut ctx = CcCtx { cc: &mut *self.cc, others: &[], hook: Some(&mut hook) };
+            sf.tcp.on_segment(now, seg, &mut ctx);
+        }
+        // RFC 8684 §3.1: data with MP_CAPABLE (the client's first data, sent
+        // until the connection is fully established) maps from IDSN + 1 at
+        // subflow sequence 1, for the data-level length it carries.
+        if self.fallback.is_none()
+            && role == SubflowRole::InitialPassive
+            && let Some(MpCapable { data_len: Some(len), sender_key: Some(k), .. }) = opts.mpc
+            && Some(k) == self.remote_key
+        {
+            let dsn = crypto::idsn(k).wrapping_add(1);
+            self.subflows[i].mp.recv.add(RecvMapping { rel_ssn: 1, dsn, len: u64::from(len) });
+        }
+        if self.fallback.is_none()
+            && let Some(dss) = opts.dss
+        {
+            self.on_dss(i, &dss, seg);
+        }
+        if matches!(role, SubflowRole::InitialActive | SubflowRole::InitialPassive)
+            && self.subflows[i].tcp.is_synchronized()
+        {
+            self.subflows[i].mp.ready = true;
+        }
+        self.drain_subflow(i);
+        self.after_events(now);
+    }
+
+    fn on_dss(&mut self, i: usize, dss: &Dss, seg: &Segment<'_>) {
+        if let Some(a) = dss.data_ack {
+            let ack = if a.wide { a.value } else { crate::mptcp::expand(a.value as u32, self.snd_una) };
+            // RFC 8684 §3.1: the client is fully established at the first DATA_ACK.
+            self.fully_established = true;
+            let limit = self.snd_nxt.wrapping_add(u64::from(self.fin_dsn.is_some()));
+            let advance = ack.wrapping_sub(self.snd_una);
+            if advance > 0 && advance <= limit.wrapping_sub(self.snd_una) {
+                let data = advance.min(self.snd_buf.len() as u64);
+                self.snd_buf.drain(..data as usize);
+                self.snd_una = self.snd_una.wrapping_add(data);
+                if self.fin_dsn.is_some_and(|f| ack == f.wrapping_add(1)) {
+                    self.fin_acked = true;
+                }
+                self.events.push_back(ConnEvent::Writable);
+            }
+        }
+        if let Some(m) = dss.mapping {
+            self.ack_wide |= m.dsn_wide;
+            let dsn = if m.dsn_wide { m.dsn } else { crate::mptcp::expand(m.dsn as u32, self.data_ack()) };
+            if dss.data_fin {
+                // RFC 8684 §3.3.3: the DATA_FIN takes the mapping's last data sequence number.
+                let fin = dsn.wrapping_add(u64::from(m.len)).wrapping_sub(1);
+                self.peer_fin.get_or_insert(fin);
+            }
+            if m.len == 0 || (m.ssn == 0 && dss.data_fin) {
+                return;
+            }
+            let tcp = &self.subflows[i].tcp;
+            // The mapping's subflow sequence number is relative; unwrap it near what we read.
+            let near =
+                tcp.read_offset() as i64 + 1 + i64::from(m.ssn.wrapping_sub(tcp.read_offset() as u32 + 1) as i32);
+            let len = u64::from(m.len) - u64::from(dss.data_fin);
+            let _ = seg;
+            self.subflows[i].mp.recv.add(RecvMapping { rel_ssn: near.max(1) as u64, dsn, len });
+        }
+    }
+
+    /// Moves a subflow's in-order bytes to the data level through its mappings.
+    fn drain_subflow(&mut self, i: usize) {
+        loop {
+            let sf = &mut self.subflows[i];
+            let rel = sf.tcp.read_offset() + 1;
+            let room = if self.fallback.is_some() {
+                self.scratch.len()
+            } else {
+                match sf.mp.recv.translate(rel) {
+                    Some((_, n)) => (n as usize).min(self.scratch.len()),
+                    None => self.scratch.len(),
+                }
+            };
+            let n = match sf.tcp.read(&mut self.scratch[..room]) {
+                Ok(n) if n > 0 => n,
+                _ => break,
+            };
+            let dsn = if self.fallback.is_some() {
+                Some(self.rcv_base.wrapping_add(rel - 1))
+            } else {
+                sf.mp.recv.translate(rel).map(|(d, _)| d)
+            };
+            match dsn {
+                Some(d) => {
+                    let off = d.wrapping_sub(self.rcv_base);
+                    let r = self.rcv.insert(off, &self.scratch[..n]);
+                    if r.in_order > 0 {
+                        self.events.push_back(ConnEvent::Readable);
+                    }
+                }
+                None => self.counters.unmapped_bytes += n as u64,
+            }
+            sf.mp.recv.consumed_to(rel + n as u64);
+        }
+        if let Some(fin) = self.peer_fin
+            && !self.peer_fin_consumed
+            && self.rcv_base.wrapping_add(self.rcv.next()) == fin
+        {
+            self.peer_fin_consumed = true;
+            self.events.push_back(ConnEvent::Readable);
+            for sf in &mut self.subflows {
+                sf.mp.ack_due = true;
+            }
+        }
+        // The subflows' windows are the data level's (RFC 8684 §3.3.5).
+        let cap = self.rcv.window() as u64;
+        for sf in &mut self.subflows {
+            sf.tcp.set_window_cap(Some(cap));
+        }
+    }
+
+    fn reset_subflow(&mut self, _now: Instant, i: usize, reason: u8) {
+        let sf = &mut self.subflows[i];
+        sf.mp.reset_reason = Some(reason);
+        sf.tcp.abort();
+    }
+
+    /// Queues application bytes; returns how many fit.
+    pub fn write(&mut self, data: &[u8]) -> Result<usize, Error> {
+        if self.closed.is_some() {
+            return Err(Error::NotConnected);
+        }
+        if self.fin_queued {
+            return Err(Error::InvalidState("the sending side is shut down"));
+        }
+        let n = data.len().min(self.snd_cap.saturating_sub(self.snd_buf.len()));
+        self.snd_buf.extend(&data[..n]);
+        Ok(n)
+    }
+
+    /// Reads in-order data-level bytes; `Ok(0)` is the end of the stream.
+    pub fn read(&mut self, out: &mut [u8]) -> Result<usize, Error> {
+        let n = self.rcv.read(out);
+        if n > 0 {
+            let cap = self.rcv.window() as u64;
+            for sf in &mut self.subflows {
+                sf.tcp.set_window_cap(Some(cap));
+            }
+            return Ok(n);
+        }
+        if self.peer_fin_consumed || (self.fallback.is_some() && self.fallback_eof()) {
+            return Ok(0);
+        }
+        if self.closed.is_some() {
+            return Err(Error::NotConnected);
+        }
+        Err(Error::WouldBlock)
+    }
+
+    fn fallback_eof(&mut self) -> bool {
+        let sf = &mut self.subflows[0];
+        matches!(sf.tcp.read(&mut []), Ok(0))
+            && sf.tcp.readable() == 0
+            && {
+                let mut probe = [0u8; 0];
+                sf.tcp.read(&mut probe).is_ok()
+            }
+            && matches!(
+                sf.tcp.state(),
+                State::CloseWait | State::LastAck | State::TimeWait | State::Closed | State::Closing
+            )
+    }
+
+    /// Bytes readable now.
+    pub fn readable(&self) -> usize {
+        self.rcv.readable()
+    }
+
+    /// Room in the send buffer.
+    pub fn send_buffer_free(&self) -> usize {
+        self.snd_cap.saturating_sub(self.snd_buf.len())
+    }
+
+    /// Half-close: a DATA_FIN follows the data.
+    pub fn shutdown(&mut self) {
+        // In fallback the subflow's FIN follows once the queued data is in it (see `schedule`).
+        self.fin_queued = true;
+    }
+
+    /// Full close.
+    pub fn close(&mut self) {
+        self.app_closed = true;
+        self.shutdown();
+    }
+
+    /// Resets every subflow.
+    pub fn abort(&mut self) {
+        self.app_closed = true;
+        for sf in &mut self.subflows {
+            sf.tcp.abort();
+        }
+        self.finish(CloseReason::Aborted);
+    }
+
+    /// The application released it.
+    pub fn app_closed(&self) -> bool {
+        self.app_closed
+    }
+
+    /// Closed, and why.
+    pub fn closed(&self) -> Option<CloseReason> {
+        self.closed
+    }
+
+    fn finish(&mut self, reason: CloseReason) {
+        if self.closed.is_none() {
+            self.closed = Some(reason);
+            self.events.push_back(ConnEvent::Closed(reason));
+        }
+    }
+
+    /// Next event for the owner.
+    pub fn poll_event(&mut self) -> Option<ConnEvent> {
+        self.events.pop_front()
+    }
+
+    /// Subflow-level events: the handshake, failures and closes.
+    fn after_events(&mut self, now: Instant) {
+        for i in 0..self.subflows.len() {
+            while let Some(e) = self.subflows[i].tcp.poll_event() {
+                match e {
+                    ConnEvent::Connected if i == 0 => self.events.push_back(ConnEvent::Connected),
+                    ConnEvent::Closed(reason) => self.subflow_gone(now, i, reason),
+                    _ => {}
+                }
+            }
+        }
+        // After both DATA_FINs, a subflow lingering in TIME-WAIT is done as far
+        // as the connection goes.
+        let closing = self.closing_subflows;
+        let done = |s: &Subflow| s.mp.gone || (closing && s.tcp.state() == State::TimeWait);
+        if self.subflows.iter().all(done) && !self.subflows.is_empty() {
+            let reason = if self.closing_subflows {
+                CloseReason::Normal
+            } else {
+                self.subflows.first().and_then(|s| s.tcp.close_reason()).unwrap_or(CloseReason::Reset)
+            };
+            self.finish(reason);
+        }
+    }
+
+    fn subflow_gone(&mut self, _now: Instant, i: usize, _reason: CloseReason) {
+        let sf = &mut self.subflows[i];
+        if sf.mp.gone {
+            return;
+        }
+        sf.mp.gone = true;
+        self.cc.on_subflow_removed(sf.id);
+        // Data mapped on it and not acknowledged at the data level goes out again elsewhere.
+        let una = self.snd_una;
+        let ranges: Vec<(u64, u64)> = sf.mp.sent.outstanding().collect();
+        for (dsn, len) in ranges {
+            let end = dsn.wrapping_add(len);
+            if end.wrapping_sub(una) as i64 > 0 {
+                let start = if dsn.wrapping_sub(una) as i64 >= 0 { dsn } else { una };
+                let n = end.wrapping_sub(start);
+                self.counters.reinjected_bytes += n;
+                self.reinject.push_back((start, n));
+            }
+        }
+    }
+
+    /// When the connection-level timer is due.
+    pub fn next_timeout(&self) -> Option<Instant> {
+        let sub = self.subflows.iter().filter_map(|s| s.tcp.next_timeout()).min();
+        [sub, self.fin_resend_at].into_iter().flatten().min()
+    }
+
+    /// Runs the timers due at `now`.
+    pub fn on_timeout(&mut self, now: Instant) {
+        let facts = self.facts();
+        let views = self.views();
+        for sf in &mut self.subflows {
+            if sf.tcp.next_timeout().is_some_and(|t| t <= now) {
+                let mut hook = Hook { mp: &mut sf.mp, conn: facts };
+                let mut ctx = CcCtx { cc: &mut *self.cc, others: &views, hook: Some(&mut hook) };
+                sf.tcp.on_timeout(now, &mut ctx);
+            }
+        }
+        if self.fin_resend_at.is_some_and(|t| t <= now) {
+            self.fin_resend_at = None;
+            if !self.fin_acked {
+                for sf in self.subflows.iter_mut().filter(|s| s.mp.ready && !s.mp.gone) {
+                    sf.mp.ack_due = true;
+                }
+            }
+        }
+        self.after_events(now);
+    }
+
+    /// Places data on subflows: reinjections first, then new data.
+    fn schedule(&mut self) {
+        if self.fallback.is_some() {
+            // Regular TCP: the stream goes straight to the one subflow.
+            let sf = &mut self.subflows[0];
+            while self.snd_nxt.wrapping_sub(self.snd_una) < self.snd_buf.len() as u64 {
+                let off = self.snd_nxt.wrapping_sub(self.snd_una) as usize;
+                let n = (self.snd_buf.len() - off).min(sf.tcp.send_buffer_free()).min(self.scratch.len());
+                if n == 0 {
+                    break;
+                }
+                for (k, b) in self.snd_buf.range(off..off + n).enumerate() {
+                    self.scratch[k] = *b;
+                }
+                let w = sf.tcp.write(&self.scratch[..n]).unwrap_or(0);
+                self.snd_nxt = self.snd_nxt.wrapping_add(w as u64);
+                // In fallback the data is acknowledged by TCP: nothing to keep.
+                self.snd_buf.drain(..w.min(self.snd_buf.len()));
+                self.snd_una = self.snd_nxt;
+                if w < n {
+                    break;
+                }
+            }
+            if self.fin_queued && self.snd_buf.is_empty() {
+                let _ = self.subflows[0].tcp.shutdown();
+            }
+            return;
+        }
+        loop {
+            let (dsn, avail, reinjection) = match self.reinject.front() {
+                Some(&(d, l)) => (d, l, true),
+                None => {
+                    let avail = (self.snd_una.wrapping_add(self.snd_buf.len() as u64)).wrapping_sub(self.snd_nxt);
+                    (self.snd_nxt, avail, false)
+                }
+            };
+            if avail == 0 {
+                break;
+            }
+            let views: arrayvec::ArrayVec<SchedView, 8> = self
+                .subflows
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| {
+                    s.mp.ready && !s.mp.gone && matches!(s.tcp.state(), State::Established | State::CloseWait)
+                })
+                .take(8)
+                .map(|(i, s)| SchedView {
+                    index: i,
+                    srtt: s.tcp.srtt(),
+                    cwnd: self.cc.window(s.id),
+                    queued: s.tcp.send_queued() as u64,
+                    mss: s.tcp.mss(),
+                    backup: s.mp.backup || s.mp.peer_backup,
+                })
+                .collect();
+            let Some(i) = self.sched.pick(&views) else { break };
+            let Some(v) = views.iter().find(|v| v.index == i) else { break };
+            let sf = &mut self.subflows[i];
+            let n = avail
+                .min(v.room().max(u64::from(v.mss)))
+                .min(MAX_MAPPING as u64)
+                .min(sf.tcp.send_buffer_free() as u64)
+                .min(self.scratch.len() as u64) as usize;
+            if n == 0 {
+                break;
+            }
+            let off = dsn.wrapping_sub(self.snd_una) as usize;
+            if off + n > self.snd_buf.len() {
+                // Already acknowledged at the data level: nothing to reinject.
+                self.reinject.pop_front();
+                continue;
+            }
+            for (k, b) in self.snd_buf.range(off..off + n).enumerate() {
+                self.scratch[k] = *b;
+            }
+            let rel_ssn = sf.tcp.write_rel_seq();
+            let w = sf.tcp.write(&self.scratch[..n]).unwrap_or(0);
+            if w == 0 {
+                break;
+            }
+            let checksum =
+                self.checksum.then(|| crypto::dss_checksum(dsn, rel_ssn as u32, w as u16, &self.scratch[..w]));
+            sf.mp.sent.push(SentMapping { rel_ssn, dsn, len: w as u16, checksum });
+            if reinjection {
+                let front = self.reinject.front_mut().expect("reinjection in progress");
+                front.0 = front.0.wrapping_add(w as u64);
+                front.1 -= w as u64;
+                if front.1 == 0 {
+                    self.reinject.pop_front();
+                }
+            } else {
+                self.snd_nxt = self.snd_nxt.wrapping_add(w as u64);
+            }
+        }
+        // The DATA_FIN once every byte is placed (RFC 8684 §3.3.3).
+        let all_placed =
+            self.snd_nxt == self.snd_una.wrapping_add(self.snd_buf.len() as u64) && self.reinject.is_empty();
+        if self.fin_queued && all_placed && self.fin_dsn.is_none() && self.remote_key.is_some() {
+            self.fin_dsn = Some(self.snd_nxt);
+            if let Some(sf) = self.subflows.iter_mut().find(|s| s.mp.ready && !s.mp.gone) {
+                sf.mp.ack_due = true;
+            }
+        }
+    }
+
+    /// Closes the subflows once both DATA_FINs are through (RFC 8684 §3.3.3).
+    fn maybe_close_subflows(&mut self, now: Instant) {
+        if self.fallback.is_some() || self.closing_subflows {
+            return;
+        }
+        if self.fin_acked && self.peer_fin_consumed {
+            self.closing_subflows = true;
+            for sf in &mut self.subflows {
+                if !sf.mp.gone {
+                    sf.tcp.close();
+                }
+            }
+        } else if self.fin_dsn.is_some() && !self.fin_acked && self.fin_resend_at.is_none() {
+            let srtt = self.subflows.iter().map(|s| s.tcp.srtt()).max().unwrap_or(Duration::ZERO);
+            self.fin_resend_at = Some(now + srtt.saturating_mul(2).max(Duration::from_millis(200)));
+        }
+    }
+
+    /// Writes the next segment of any subflow into `buf` (TCP header onwards);
+    /// returns its 4-tuple and length.
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<(SocketAddr, SocketAddr, usize)> {
+        self.schedule();
+        self.maybe_close_subflows(now);
+        let facts = self.facts();
+        let views = self.views();
+        let n = self.subflows.len();
+        for k in 0..n {
+            let i = (self.rr + k) % n;
+            let sf = &mut self.subflows[i];
+            let mut hook = Hook { mp: &mut sf.mp, conn: facts };
+            let mut ctx = CcCtx { cc: &mut *self.cc, others: &views, hook: Some(&mut hook) };
+            if let Some(len) = sf.tcp.poll_transmit(now, &mut ctx, buf) {
+                self.rr = (i + 1) % n;
+                let (l, r) = (sf.tcp.local(), sf.tcp.remote());
+                sf.mp.sent.acked_to(sf.tcp.una_rel_seq());
+                self.after_events(now);
+                return Some((l, r, len));
+            }
+        }
+        self.after_events(now);
+        None
+    }
+
+    /// Figures per subflow.
+    pub fn subflow_stats(&self) -> Vec<SubflowStats> {
+        self.subflows
+            .iter()
+            .map(|s| {
+                let t = s.tcp.stats(&*self.cc);
+                SubflowStats {
+                    local: t.local,
+                    remote: t.remote,
+                    state: t.state,
+                    backup: s.mp.backup || s.mp.peer_backup,
+                    join: matches!(s.mp.role, SubflowRole::JoinActive | SubflowRole::JoinPassive),
+                    bytes_sent: t.bytes_sent,
+                    bytes_received: t.bytes_received,
+                    retransmitted_bytes: t.retransmitted_bytes,
+                    srtt_us: t.srtt_us,
+                    cwnd: t.cwnd,
+                }
+            })
+            .collect()
+    }
+
+    /// Connection-level counters.
+    pub fn counters(&self) -> &MptcpCounters {
+        &self.counters
+    }
+
+    /// Stats of the initial subflow, in the plain-TCP shape.
+    pub fn first_stats(&self) -> Option<crate::tcp::ConnStats> {
+        self.subflows.first().map(|s| s.tcp.stats(&*self.cc))
+    }
+
+    /// Whether a subflow still wants to send (so the endpoint polls it).
+    pub fn wants_transmit(&self) -> bool {
+        self.subflows.iter().any(|s| s.tcp.wants_transmit() || s.mp.ack_due) || !self.reinject.is_empty()
+    }
+}

@@ -1,0 +1,134 @@
+//! DSS mappings (RFC 8684 §3.3.1): which subflow bytes carry which data
+//! sequence numbers, as sent and as received.
+
+use std::collections::VecDeque;
+
+/// Most bytes one mapping covers (the data-level length is 16 bits).
+pub const MAX_MAPPING: usize = 65_535;
+
+/// A mapping we sent on a subflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SentMapping {
+    /// Relative subflow sequence number of the first byte.
+    pub rel_ssn: u64,
+    /// Data sequence number of the first byte.
+    pub dsn: u64,
+    /// Bytes.
+    pub len: u16,
+    /// DSS checksum of the mapping, when checksums are in use.
+    pub checksum: Option<u16>,
+}
+
+impl SentMapping {
+    fn end(&self) -> u64 {
+        self.rel_ssn + u64::from(self.len)
+    }
+}
+
+/// The mappings of data written to one subflow, oldest first.
+#[derive(Debug, Default)]
+pub struct SentMappings {
+    list: VecDeque<SentMapping>,
+}
+
+impl SentMappings {
+    /// Records a new mapping (always at the end of the subflow's stream).
+    pub fn push(&mut self, m: SentMapping) {
+        self.list.push_back(m);
+    }
+
+    /// The mapping covering subflow byte `rel`.
+    pub fn covering(&self, rel: u64) -> Option<&SentMapping> {
+        let i = self.list.partition_point(|m| m.end() <= rel);
+        self.list.get(i).filter(|m| m.rel_ssn <= rel)
+    }
+
+    /// Forgets mappings the subflow has fully delivered (below `una_rel`).
+    pub fn acked_to(&mut self, una_rel: u64) {
+        while self.list.front().is_some_and(|m| m.end() <= una_rel) {
+            self.list.pop_front();
+        }
+    }
+
+    /// Data ranges (dsn, len) still mapped on this subflow, for reinjection.
+    pub fn outstanding(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.list.iter().map(|m| (m.dsn, u64::from(m.len)))
+    }
+
+    /// Whether any mapping is held.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+}
+
+/// A mapping received on a subflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecvMapping {
+    /// Relative subflow sequence number of the first byte.
+    pub rel_ssn: u64,
+    /// Data sequence number of the first byte.
+    pub dsn: u64,
+    /// Data bytes (the DATA_FIN's one not counted); `u64::MAX`: infinite.
+    pub len: u64,
+}
+
+/// The mappings a peer sent on one subflow.
+#[derive(Debug, Default)]
+pub struct RecvMappings {
+    list: VecDeque<RecvMapping>,
+}
+
+impl RecvMappings {
+    /// Adds a mapping unless it is already known.
+    pub fn add(&mut self, m: RecvMapping) {
+        if self.list.iter().any(|x| *x == m) {
+            return;
+        }
+        if self.list.len() >= 64 {
+            self.list.pop_front();
+        }
+        self.list.push_back(m);
+    }
+
+    /// The data sequence number of subflow byte `rel` and how many bytes from
+    /// it the same mapping covers.
+    pub fn translate(&self, rel: u64) -> Option<(u64, u64)> {
+        self.list
+            .iter()
+            .rev()
+            .find(|m| m.rel_ssn <= rel && rel - m.rel_ssn < m.len)
+            .map(|m| (m.dsn + (rel - m.rel_ssn), m.len.saturating_sub(rel - m.rel_ssn)))
+    }
+
+    /// Forgets mappings wholly below `rel` (already consumed).
+    pub fn consumed_to(&mut self, rel: u64) {
+        self.list.retain(|m| m.len == u64::MAX || m.rel_ssn + m.len > rel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sent_mappings_cover_and_retire() {
+        let mut s = SentMappings::default();
+        s.push(SentMapping { rel_ssn: 1, dsn: 100, len: 10, checksum: None });
+        s.push(SentMapping { rel_ssn: 11, dsn: 500, len: 5, checksum: None });
+        assert_eq!(s.covering(10).map(|m| m.dsn), Some(100));
+        assert_eq!(s.covering(11).map(|m| m.dsn), Some(500));
+        assert!(s.covering(16).is_none());
+        s.acked_to(11);
+        assert_eq!(s.outstanding().collect::<Vec<_>>(), vec![(500, 5)]);
+    }
+
+    #[test]
+    fn received_mappings_translate() {
+        let mut r = RecvMappings::default();
+        r.add(RecvMapping { rel_ssn: 1, dsn: 1000, len: 100 });
+        assert_eq!(r.translate(50), Some((1049, 51)));
+        assert_eq!(r.translate(101), None);
+        r.consumed_to(101);
+        assert_eq!(r.translate(50), None);
+    }
+}

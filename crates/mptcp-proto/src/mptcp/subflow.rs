@@ -1,0 +1,259 @@
+//! One subflow of an MPTCP connection: a TCP connection plus what MPTCP
+//! keeps for it (role, MP_JOIN state, the mappings it carries), and the hook
+//! that puts MPTCP options on its segments.
+
+use super::mapping::{RecvMappings, SentMappings};
+use crate::cc::SubflowId;
+use crate::tcp::{OutSegment, SubflowHook, TcpConn};
+use arrayvec::ArrayVec;
+use mptcp_wire::crypto;
+use mptcp_wire::mptcp::{DataAck, Dss, DssMapping, MpCapable, MpJoin, MpTcpRst, MptcpOption};
+
+/// How a subflow came to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubflowRole {
+    /// The initial subflow, we sent the SYN (MP_CAPABLE).
+    InitialActive,
+    /// The initial subflow, we answered the SYN.
+    InitialPassive,
+    /// An additional subflow we opened (MP_JOIN).
+    JoinActive,
+    /// An additional subflow the peer opened.
+    JoinPassive,
+}
+
+/// MP_JOIN state of a join subflow.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JoinState {
+    /// Our nonce.
+    pub local_nonce: u32,
+    /// The peer's nonce.
+    pub remote_nonce: Option<u32>,
+}
+
+/// What MPTCP keeps per subflow.
+#[derive(Debug)]
+pub struct SubflowMp {
+    /// How it came to be.
+    pub role: SubflowRole,
+    /// Mappings of the data we wrote to it.
+    pub sent: SentMappings,
+    /// Mappings the peer sent on it.
+    pub recv: RecvMappings,
+    /// We asked for it to be a backup.
+    pub backup: bool,
+    /// The peer asked for it to be a backup.
+    pub peer_backup: bool,
+    /// Our address id on it.
+    pub local_id: u8,
+    /// The peer's address id on it.
+    pub remote_id: Option<u8>,
+    /// MP_JOIN nonces.
+    pub join: JoinState,
+    /// It may carry data (initial: synchronized; join: after the fourth ACK).
+    pub ready: bool,
+    /// The joiner's third ACK (with the full HMAC) is to be sent.
+    pub third_ack_due: bool,
+    /// A segment should go out for an option's sake (the fourth ACK, a DATA_FIN...).
+    pub ack_due: bool,
+    /// The reason to put in MP_TCPRST on our RST.
+    pub reset_reason: Option<u8>,
+    /// Counted as gone by the connection already.
+    pub gone: bool,
+}
+
+impl SubflowMp {
+    /// MPTCP state for a new subflow.
+    pub fn new(role: SubflowRole, local_id: u8, backup: bool) -> Self {
+        SubflowMp {
+            role,
+            sent: SentMappings::default(),
+            recv: RecvMappings::default(),
+            backup,
+            peer_backup: false,
+            local_id,
+            remote_id: None,
+            join: JoinState::default(),
+            ready: false,
+            third_ack_due: false,
+            ack_due: false,
+            reset_reason: None,
+            gone: false,
+        }
+    }
+}
+
+/// A subflow.
+#[derive(Debug)]
+pub struct Subflow {
+    /// Its TCP connection.
+    pub tcp: TcpConn,
+    /// The id congestion control knows it by.
+    pub id: SubflowId,
+    /// MPTCP's state for it.
+    pub mp: SubflowMp,
+}
+
+/// Connection-level facts the hook needs to build options.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnFacts {
+    /// Our key.
+    pub local_key: u64,
+    /// The peer's key, once known.
+    pub remote_key: Option<u64>,
+    /// Checksums: ours requested (for the SYN / SYN-ACK A flag), and in use.
+    pub checksum_request: bool,
+    /// DSS checksums in use.
+    pub checksum: bool,
+    /// The connection fell back to TCP: no more MPTCP options.
+    pub fallback: bool,
+    /// The client's initial subflow still sends MP_CAPABLE (not fully established).
+    pub mpc_pending: bool,
+    /// The DATA_ACK to send, once data can be acknowledged.
+    pub data_ack: Option<u64>,
+    /// Send DATA_ACK as 64 bits (the peer uses 64-bit DSNs).
+    pub ack_wide: bool,
+    /// A bare DATA_FIN to send: its DSN.
+    pub data_fin: Option<u64>,
+    /// The peer's token (for MP_JOIN SYNs).
+    pub remote_token: u32,
+}
+
+/// The hook for one call: a subflow's MPTCP state and the connection's facts.
+pub struct Hook<'a> {
+    /// The subflow's MPTCP state.
+    pub mp: &'a mut SubflowMp,
+    /// The connection's facts.
+    pub conn: ConnFacts,
+}
+
+/// The MP_CAPABLE flags we send: H (HMAC-SHA256), and A when we want checksums.
+fn mpc_flags(checksum: bool) -> u8 {
+    MpCapable::FLAG_H | if checksum { MpCapable::FLAG_A } else { 0 }
+}
+
+impl SubflowHook for Hook<'_> {
+    fn reserved_option_len(&self) -> usize {
+        if self.conn.fallback {
+            0
+        } else {
+            // DSS: 4 + 64-bit DATA_ACK + 64-bit mapping (14) + checksum (2) = 28.
+            28
+        }
+    }
+
+    fn max_payload(&self, rel_seq: u64) -> usize {
+        match self.mp.sent.covering(rel_seq) {
+            Some(m) => (m.rel_ssn + u64::from(m.len) - rel_seq) as usize,
+            None => usize::MAX,
+        }
+    }
+
+    fn wants_ack(&self) -> bool {
+        self.mp.ack_due
+    }
+
+    fn options(&mut self, seg: &OutSegment, room: usize) -> ArrayVec<MptcpOption<'_>, 4> {
+        let mut out = ArrayVec::new();
+        let c = &self.conn;
+        let f = seg.flags;
+        if f.rst() {
+            if let Some(reason) = self.mp.reset_reason {
+                out.push(MptcpOption::MpTcpRst(MpTcpRst { flags: 0, reason }));
+            }
+            return out;
+        }
+        if c.fallback {
+            return out;
+        }
+        // Whatever this segment carries, the segment that was due is going out.
+        if !f.syn() {
+            self.mp.ack_due = false;
+        }
+        if f.syn() {
+            let opt = match (self.mp.role, f.ack()) {
+                (SubflowRole::InitialActive, false) => {
+                    MptcpOption::MpCapable(MpCapable::syn(mpc_flags(c.checksum_request)))
+                }
+                (SubflowRole::InitialPassive, true) => MptcpOption::MpCapable(MpCapable {
+                    sender_key: Some(c.local_key),
+                    ..MpCapable::syn(mpc_flags(c.checksum_request))
+                }),
+                (SubflowRole::JoinActive, false) => MptcpOption::MpJoin(MpJoin::Syn {
+                    backup: self.mp.backup,
+                    addr_id: self.mp.local_id,
+                    token: c.remote_token,
+                    nonce: self.mp.join.local_nonce,
+                }),
+                (SubflowRole::JoinPassive, true) => {
+                    let (Some(rk), Some(rn)) = (c.remote_key, self.mp.join.remote_nonce) else { return out };
+                    // RFC 8684 §3.2: HMAC(Key-B || Key-A, R-B || R-A), leftmost 64 bits.
+                    let hmac = crypto::join_synack_hmac(c.local_key, rk, self.mp.join.local_nonce, rn);
+                    MptcpOption::MpJoin(MpJoin::SynAck {
+                        backup: self.mp.backup,
+                        addr_id: self.mp.local_id,
+                        hmac,
+                        nonce: self.mp.join.local_nonce,
+                    })
+                }
+                _ => return out,
+            };
+            out.push(opt);
+            return out;
+        }
+        if self.mp.third_ack_due && seg.len == 0 {
+            let (Some(rk), Some(rn)) = (c.remote_key, self.mp.join.remote_nonce) else { return out };
+            // RFC 8684 §3.2: HMAC(Key-A || Key-B, R-A || R-B), leftmost 160 bits.
+            let hmac = crypto::join_ack_hmac(c.local_key, rk, self.mp.join.local_nonce, rn);
+            out.push(MptcpOption::MpJoin(MpJoin::Ack { hmac }));
+            return out;
+        }
+        let mapping = if seg.len > 0 { self.mp.sent.covering(seg.rel_seq).copied() } else { None };
+        if c.mpc_pending && self.mp.role == SubflowRole::InitialActive {
+            let Some(rk) = c.remote_key else { return out };
+            let first = mapping.filter(|m| m.rel_ssn == 1 && m.dsn == crypto::idsn(c.local_key).wrapping_add(1));
+            if seg.len == 0 || first.is_some() {
+                // RFC 8684 §3.1: the third ACK, and data before the connection is
+                // fully established, carry both keys (with the data-level length).
+                out.push(MptcpOption::MpCapable(MpCapable {
+                    version: 1,
+                    flags: mpc_flags(c.checksum_request),
+                    sender_key: Some(c.local_key),
+                    receiver_key: Some(rk),
+                    data_len: first.map(|m| m.len),
+                    checksum: first.and_then(|m| m.checksum).filter(|_| c.checksum),
+                }));
+                self.mp.ack_due = false;
+                return out;
+            }
+        }
+        let data_ack = c.data_ack.map(|value| DataAck { value, wide: c.ack_wide });
+        let (map, data_fin) = match (mapping, c.data_fin) {
+            (Some(m), _) => (
+                Some(DssMapping {
+                    dsn: m.dsn,
+                    dsn_wide: true,
+                    ssn: m.rel_ssn as u32,
+                    len: m.len,
+                    checksum: if c.checksum { m.checksum } else { None },
+                }),
+                false,
+            ),
+            (None, Some(fin)) if seg.len == 0 => {
+                // RFC 8684 §3.3.3: a DATA_FIN with no data: subflow sequence 0, length 1.
+                let checksum = c.checksum.then(|| crypto::dss_checksum(fin, 0, 1, &[]));
+                (Some(DssMapping { dsn: fin, dsn_wide: true, ssn: 0, len: 1, checksum }), true)
+            }
+            _ => (None, false),
+        };
+        if data_ack.is_none() && map.is_none() {
+            return out;
+        }
+        let dss = Dss { data_ack, mapping: map, data_fin };
+        if dss.len() <= room {
+            out.push(MptcpOption::Dss(dss));
+        }
+        self.mp.ack_due = false;
+        out
+    }
+}

@@ -1,0 +1,18 @@
+//! The lowest-RTT scheduler: the subflow with the smallest smoothed RTT that
+//! has room in its window; backups only when no other subflow exists.
+
+use super::{SchedView, Scheduler, candidates};
+
+/// Lowest RTT first (the default, as in the Linux kernel and the literature).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MinRtt;
+
+impl Scheduler for MinRtt {
+    fn name(&self) -> &'static str {
+        "minrtt"
+    }
+
+    fn pick(&mut self, usable: &[SchedView]) -> Option<usize> {
+        candidates(usable).min_by_key(|v| (v.srtt, v.index)).map(|v| v.index)
+    }
+}

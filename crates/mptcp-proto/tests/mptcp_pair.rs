@@ -1,0 +1,213 @@
+//! MPTCP between two in-memory endpoints: the handshake, data both ways
+//! through DSS mappings, more subflows with MP_JOIN, losing a subflow, and
+//! the close with DATA_FINs.
+
+mod common;
+
+use common::{Bulk, LinkConfig, Pair};
+use mptcp_proto::{CloseReason, ConnId, Duration, EndpointConfig, Event};
+
+const MB: u64 = 1_000_000;
+
+fn mptcp_cfg() -> EndpointConfig {
+    let mut cfg = EndpointConfig::default();
+    cfg.mptcp.enabled = true;
+    cfg
+}
+
+fn link(loss: f64) -> LinkConfig {
+    LinkConfig {
+        delay: Duration::from_millis(10),
+        rate_bps: 100_000_000,
+        queue_bytes: 1_000_000,
+        loss,
+        ..Default::default()
+    }
+}
+
+fn accepted(p: &Pair) -> Option<ConnId> {
+    p.b_events.iter().find_map(|e| match e {
+        Event::Accepted { id, .. } => Some(*id),
+        _ => None,
+    })
+}
+
+fn closed(events: &std::collections::VecDeque<Event>, id: ConnId) -> Option<CloseReason> {
+    events.iter().find_map(|e| match e {
+        Event::Closed { id: i, reason } if *i == id => Some(*reason),
+        _ => None,
+    })
+}
+
+fn open(p: &mut Pair) -> (ConnId, ConnId) {
+    p.b.listen(80).unwrap();
+    let server = p.server(80);
+    let a = p.a.connect(p.now, p.a_addr, server).unwrap();
+    assert!(p.run_until(Duration::from_secs(10), |p| accepted(p).is_some()), "handshake");
+    (a, accepted(p).unwrap())
+}
+
+fn transfer(p: &mut Pair, a: ConnId, b: ConnId, n: u64, limit: Duration) {
+    let mut ta = Bulk::new(n, 1, 2);
+    let mut tb = Bulk::new(n, 2, 1);
+    let done = p.run_until(limit, |p| {
+        ta.pump(&mut p.a, a);
+        tb.pump(&mut p.b, b);
+        ta.eof && tb.eof
+    });
+    assert!(
+        done,
+        "stalled at {:?}: a read {} b read {}\na {:#?}\nb {:#?}\n{:?} {:?}",
+        p.now,
+        ta.read,
+        tb.read,
+        p.a.subflow_stats(a),
+        p.b.subflow_stats(b),
+        p.a.mptcp_counters(a),
+        p.b.mptcp_counters(b)
+    );
+    assert_eq!((ta.read, tb.read), (n, n), "a {:?}\nb {:?}", p.a.stats(a), p.b.stats(b));
+    assert!(!ta.corrupt && !tb.corrupt, "data differs");
+}
+
+fn close_both(p: &mut Pair, a: ConnId, b: ConnId) {
+    p.a.close(a);
+    p.b.close(b);
+    assert!(
+        p.run_until(Duration::from_secs(30), |p| closed(&p.a_events, a).is_some() && closed(&p.b_events, b).is_some()),
+        "close: {:?} {:?}",
+        p.a.subflow_stats(a),
+        p.b.subflow_stats(b)
+    );
+    assert_eq!(closed(&p.a_events, a), Some(CloseReason::Normal));
+    assert_eq!(closed(&p.b_events, b), Some(CloseReason::Normal));
+}
+
+#[test]
+fn one_subflow_both_ways_then_close() {
+    let mut p = Pair::new(mptcp_cfg(), link(0.0), 31);
+    let (a, b) = open(&mut p);
+    assert_eq!(p.a.mptcp_fallback(a), Some(None), "MPTCP, no fallback");
+    assert_eq!(p.b.mptcp_fallback(b), Some(None));
+    transfer(&mut p, a, b, MB, Duration::from_secs(60));
+    close_both(&mut p, a, b);
+}
+
+/// A second address for A, and a join from it.
+fn join_second(p: &mut Pair, a: ConnId, backup: bool) {
+    let second: std::net::IpAddr = "10.0.1.1".parse().unwrap();
+    p.a.add_address(second);
+    let server = p.server(80);
+    p.a.add_subflow(p.now, a, second, server, 1, backup).unwrap();
+    let joined = p.run_until(Duration::from_secs(5), |p| p.a.mptcp_counters(a).is_some_and(|c| c.joins == 1));
+    assert!(joined, "join: {:?}", p.a.subflow_stats(a));
+}
+
+#[test]
+fn two_subflows_carry_data_with_lossy_links() {
+    let mut p = Pair::new(mptcp_cfg(), link(0.01), 32);
+    let (a, b) = open(&mut p);
+    join_second(&mut p, a, false);
+    assert_eq!(p.b.mptcp_counters(b).unwrap().joins, 1, "B verified the join's HMAC");
+    transfer(&mut p, a, b, 5 * MB, Duration::from_secs(120));
+    let stats = p.a.subflow_stats(a).unwrap();
+    assert_eq!(stats.len(), 2);
+    assert!(stats.iter().all(|s| s.bytes_sent > 100_000), "both subflows carried data: {stats:#?}");
+    assert!(stats[1].join);
+    close_both(&mut p, a, b);
+}
+
+#[test]
+fn losing_a_subflow_mid_transfer_loses_no_byte() {
+    let mut cfg = mptcp_cfg();
+    cfg.tcp.max_retransmissions = 4;
+    let mut p = Pair::new(cfg, link(0.0), 33);
+    let (a, b) = open(&mut p);
+    join_second(&mut p, a, false);
+    let mut ta = Bulk::new(4 * MB, 1, 2);
+    let mut tb = Bulk::new(4 * MB, 2, 1);
+    // After 1 MB has arrived, every packet of the second subflow vanishes.
+    let cut = std::rc::Rc::new(std::cell::Cell::new(false));
+    let (c1, c2) = (cut.clone(), cut.clone());
+    let second = |pkt: &[u8]| pkt[12..16] == [10, 0, 1, 1] || pkt[16..20] == [10, 0, 1, 1];
+    p.ab.filter = Some(Box::new(move |pkt| c1.get() && second(pkt)));
+    p.ba.filter = Some(Box::new(move |pkt| c2.get() && second(pkt)));
+    let done = p.run_until(Duration::from_secs(300), |p| {
+        ta.pump(&mut p.a, a);
+        tb.pump(&mut p.b, b);
+        if ta.read + tb.read > MB {
+            cut.set(true);
+        }
+        ta.eof && tb.eof
+    });
+    assert!(done, "stalled: a read {} b read {}: {:#?}", ta.read, tb.read, p.a.subflow_stats(a));
+    assert_eq!((ta.read, tb.read), (4 * MB, 4 * MB));
+    assert!(!ta.corrupt && !tb.corrupt);
+    let reinjected = p.a.mptcp_counters(a).unwrap().reinjected_bytes + p.b.mptcp_counters(b).unwrap().reinjected_bytes;
+    assert!(reinjected > 0, "data of the dead subflow went out again on the other");
+}
+
+#[test]
+fn falls_back_to_tcp_against_a_plain_peer() {
+    let mut p = Pair::with_links(mptcp_cfg(), EndpointConfig::default(), link(0.01), link(0.01), 34);
+    let (a, b) = open(&mut p);
+    assert!(matches!(p.a.mptcp_fallback(a), Some(Some(mptcp_proto::mptcp::Fallback::SynAckWithoutMpc))));
+    assert_eq!(p.b.mptcp_fallback(b), None, "B is plain TCP");
+    transfer(&mut p, a, b, 2 * MB, Duration::from_secs(120));
+    p.a.close(a);
+    p.b.close(b);
+    assert!(
+        p.run_until(Duration::from_secs(200), |p| closed(&p.a_events, a).is_some() && closed(&p.b_events, b).is_some())
+    );
+}
+
+#[test]
+fn dss_checksums_when_asked() {
+    let mut cfg_a = mptcp_cfg();
+    cfg_a.mptcp.checksum = true;
+    let mut p = Pair::with_links(cfg_a, mptcp_cfg(), link(0.0), link(0.0), 35);
+    let (a, b) = open(&mut p);
+    join_second(&mut p, a, false);
+    transfer(&mut p, a, b, MB, Duration::from_secs(60));
+    assert_eq!(p.b.mptcp_counters(b).unwrap().data_csum_err, 0);
+    close_both(&mut p, a, b);
+}
+
+#[test]
+fn a_join_to_an_unknown_token_is_reset() {
+    let mut p = Pair::new(mptcp_cfg(), link(0.0), 36);
+    let (a, _b) = open(&mut p);
+    // Forge the token: B knows no such connection.
+    p.ab.filter = Some(Box::new(|pkt| {
+        // Drop the real MP_JOIN SYNs; the forged one is injected below.
+        pkt[33] & 0x02 != 0 && pkt[12..16] == [10, 0, 1, 1]
+    }));
+    let second: std::net::IpAddr = "10.0.1.1".parse().unwrap();
+    p.a.add_address(second);
+    let server = p.server(80);
+    p.a.add_subflow(p.now, a, second, server, 1, false).unwrap();
+    let mut buf = vec![0u8; 2048];
+    let n = p.a.poll_transmit(p.now, &mut buf).unwrap();
+    let mut syn = buf[..n].to_vec();
+    // Find the MP_JOIN option (kind 30, length 12, subtype 1) and change its token.
+    let at = syn.windows(3).position(|w| w == [30, 12, 0x10]).expect("an MP_JOIN SYN");
+    syn[at + 4] ^= 0xff;
+    fix_tcp_checksum(&mut syn);
+    let rsts_before = p.b.stats_endpoint().out_rsts;
+    p.b.handle(p.now, &syn);
+    let mut out = vec![0u8; 2048];
+    let m = p.b.poll_transmit(p.now, &mut out).expect("an answer");
+    assert_eq!(out[33] & 0x04, 0x04, "B answers with RST");
+    assert_eq!(p.b.stats_endpoint().out_rsts, rsts_before + 1);
+    let _ = m;
+}
+
+fn fix_tcp_checksum(pkt: &mut [u8]) {
+    let ihl = usize::from(pkt[0] & 0x0f) * 4;
+    let src = std::net::IpAddr::from([pkt[12], pkt[13], pkt[14], pkt[15]]);
+    let dst = std::net::IpAddr::from([pkt[16], pkt[17], pkt[18], pkt[19]]);
+    let (_, tcp) = pkt.split_at_mut(ihl);
+    tcp[16..18].copy_from_slice(&[0, 0]);
+    let c = mptcp_wire::tcp::tcp_checksum(src, dst, tcp);
+    tcp[16..18].copy_from_slice(&c.to_be_bytes());
+}
