@@ -5,6 +5,7 @@ mod connect;
 mod listen;
 mod net;
 mod progress;
+mod sim;
 mod transfer;
 
 use clap::{Parser, Subcommand};
@@ -28,6 +29,9 @@ enum Command {
     /// Open a TCP connection with the userspace stack on a TUN device (or the kernel's
     /// sockets with --kernel): netcat-like by default, or send/receive/echo test data.
     Connect(connect::Args),
+    /// Run a simulated scenario (a built-in or a TOML file): real stacks on simulated hosts,
+    /// links and middleboxes; a table, results.json, SVG plots and pcaps.
+    Sim(sim::Args),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +40,7 @@ fn main() -> ExitCode {
         Command::Analyze(args) => analyze::run(args),
         Command::Listen(args) => listen::run(args),
         Command::Connect(args) => connect::run(args),
+        Command::Sim(args) => sim::run(args),
     };
     match result {
         Ok(code) => code,

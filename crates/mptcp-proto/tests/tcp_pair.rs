@@ -338,3 +338,117 @@ fn fix_checksums(pkt: &mut [u8]) {
     let c = mptcp_wire::tcp::tcp_checksum(src, dst, tcp);
     tcp[16..18].copy_from_slice(&c.to_be_bytes());
 }
+
+/// Parks A in `state` by holding back B's pure ACKs, then B aborts: A must see a reset.
+fn reset_while_acks_are_held(state: mptcp_proto::State) {
+    let mut p = Pair::new(EndpointConfig::default(), quick(), 15);
+    let (a, b) = open(&mut p);
+    // From here on, B's segments without payload, FIN or RST are lost (its ACKs).
+    p.ba.filter = Some(Box::new(|pkt| {
+        let f = common::tcp_flags(pkt);
+        common::tcp_payload_len(pkt) == 0 && f & (FIN | RST) == 0
+    }));
+    match state {
+        // Our FIN is not acknowledged.
+        mptcp_proto::State::FinWait1 => p.a.shutdown(a).unwrap(),
+        // Both FINs cross, neither acknowledged.
+        mptcp_proto::State::Closing => {
+            p.a.shutdown(a).unwrap();
+            p.b.shutdown(b).unwrap();
+        }
+        // The peer closed first; our FIN is not acknowledged.
+        mptcp_proto::State::LastAck => {
+            p.b.shutdown(b).unwrap();
+            assert!(p.run_until(Duration::from_secs(2), |p| p.a.state(a) == Some(mptcp_proto::State::CloseWait)));
+            p.a.shutdown(a).unwrap();
+        }
+        _ => unreachable!("not exercised here"),
+    }
+    assert!(p.run_until(Duration::from_millis(300), |p| p.a.state(a) == Some(state)), "{state:?}: {:?}", p.a.state(a));
+    p.b.abort(b);
+    assert!(p.run_until(Duration::from_secs(5), |p| closed(&p.a_events, a).is_some()), "{state:?}");
+    assert_eq!(closed(&p.a_events, a), Some(CloseReason::Reset), "{state:?}");
+}
+
+#[test]
+fn rst_in_the_closing_states() {
+    reset_while_acks_are_held(mptcp_proto::State::FinWait1);
+    reset_while_acks_are_held(mptcp_proto::State::Closing);
+    reset_while_acks_are_held(mptcp_proto::State::LastAck);
+}
+
+#[test]
+fn keepalive_probes_an_idle_peer_and_gives_up_on_a_dead_one() {
+    let mut cfg = EndpointConfig::default();
+    cfg.tcp.keepalive =
+        Some(mptcp_proto::tcp::KeepAlive { idle: Duration::from_secs(10), interval: Duration::from_secs(2), count: 3 });
+    let mut p = Pair::new(cfg, quick(), 16);
+    let (a, _b) = open(&mut p);
+    // An idle but live peer answers the probes: the connection stays.
+    assert!(!p.run_until(Duration::from_secs(60), |p| closed(&p.a_events, a).is_some()));
+    let probes_answered = p.a.stats(a).unwrap().segments_received;
+    assert!(probes_answered >= 4, "keepalives were answered: {probes_answered}");
+    // A dead peer: after 10 s idle and 3 probes 2 s apart, A gives up.
+    p.ba.filter = Some(Box::new(|_| true));
+    let t0 = p.now;
+    assert!(p.run_until(Duration::from_secs(60), |p| closed(&p.a_events, a).is_some()));
+    assert_eq!(closed(&p.a_events, a), Some(CloseReason::TimedOut));
+    let waited = p.now - t0;
+    assert!(waited <= Duration::from_secs(20), "gave up after {waited:?}");
+}
+
+#[test]
+fn nagle_holds_small_segments_while_data_is_unacknowledged() {
+    let count_small = |nagle: bool| {
+        let mut cfg = EndpointConfig::default();
+        cfg.tcp.nagle = nagle;
+        let mut p = Pair::new(cfg, LinkConfig { delay: Duration::from_millis(20), ..Default::default() }, 17);
+        let (a, b) = open(&mut p);
+        let small = std::rc::Rc::new(std::cell::Cell::new(0u32));
+        let s = small.clone();
+        p.ab.filter = Some(Box::new(move |pkt| {
+            if common::tcp_payload_len(pkt) > 0 {
+                s.set(s.get() + 1);
+            }
+            false
+        }));
+        // 100 writes of 10 bytes, each followed by draining the stack's output,
+        // all at one instant: only Nagle's rule holds them back.
+        let mut rx = Bulk::new(0, 0, 0);
+        for _ in 0..100 {
+            p.a.write(a, &[0u8; 10]).unwrap();
+            p.flush();
+        }
+        p.run_until(Duration::from_secs(2), |p| {
+            rx.pump(&mut p.b, b);
+            rx.read == 1000
+        });
+        assert_eq!(rx.read, 1000);
+        small.get()
+    };
+    let (with, without) = (count_small(true), count_small(false));
+    assert_eq!(without, 100, "TCP_NODELAY behaviour: every write is a segment");
+    assert_eq!(with, 2, "Nagle: the first write, then the other 99 in one segment after its ACK");
+}
+
+#[test]
+fn data_written_before_the_handshake_rides_the_third_ack() {
+    let mut p = Pair::new(EndpointConfig::default(), quick(), 18);
+    p.b.listen(80).unwrap();
+    let server = p.server(80);
+    let a = p.a.connect(p.now, p.a_addr, server).unwrap();
+    // Queued in SYN-SENT: it leaves with (or right after) the ACK that completes the handshake.
+    assert_eq!(p.a.write(a, &[7u8; 5000]), Ok(5000));
+    let mut rx = Bulk::new(0, 0, 0);
+    assert!(p.run_until(Duration::from_secs(2), |p| {
+        if let Some(b) = accepted(p) {
+            rx.read += {
+                let mut buf = [0u8; 8192];
+                p.b.read(b, &mut buf).unwrap_or(0) as u64
+            };
+        }
+        rx.read == 5000
+    }));
+    let s = p.a.stats(a).unwrap();
+    assert_eq!((s.retransmits, s.recoveries), (0, 0), "accepted at once, not recovered: {s:?}");
+}

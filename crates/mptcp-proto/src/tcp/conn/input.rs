@@ -236,7 +236,7 @@ impl TcpConn {
         }
         // A new episode on the first loss, and again when a retransmission is
         // lost: the window was still too large (RFC 6675 §5, as Linux reacts).
-        if marked.bytes > 0 && (self.recovery_point.is_none() || marked.retransmission_lost) {
+        if self.loss_reduces(now, marked) {
             self.enter_recovery(now, marked.bytes, cc);
         }
         if out.newly_acked > 0 {
@@ -276,6 +276,7 @@ impl TcpConn {
     pub(super) fn enter_recovery(&mut self, now: Instant, just_lost: u64, cc: &mut CcCtx<'_>) {
         self.recovery_point = Some(self.snd_nxt);
         self.rto_recovery = false;
+        self.last_reduction = Some(now);
         self.stats.recoveries += 1;
         let view = self.view(&*cc.cc);
         let mut all: arrayvec::ArrayVec<_, 9> = cc.others.iter().copied().take(8).collect();

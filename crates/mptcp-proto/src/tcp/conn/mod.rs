@@ -201,6 +201,8 @@ pub struct TcpConn {
     recovery_point: Option<Seq>,
     /// The recovery episode began with an RTO: slow start, not fast recovery.
     rto_recovery: bool,
+    /// When congestion control last reduced the window for this subflow.
+    last_reduction: Option<Instant>,
     rto_deadline: Option<Instant>,
     rto_count: u32,
     tlp_deadline: Option<Instant>,
@@ -328,6 +330,7 @@ impl TcpConn {
             board: Scoreboard::default(),
             recovery_point: None,
             rto_recovery: false,
+            last_reduction: None,
             rto_deadline: None,
             rto_count: 0,
             tlp_deadline: None,
@@ -609,6 +612,20 @@ impl TcpConn {
     /// Whether the SYN exchange is over (data may flow).
     pub fn is_synchronized(&self) -> bool {
         !matches!(self.state, State::SynSent | State::SynReceived | State::Closed)
+    }
+
+    /// Whether losses just found start a new reduction: the first loss of an
+    /// episode does; inside an episode a lost retransmission does too (the
+    /// window is still above what the path holds), but at most once per RTT so
+    /// that a burst of such losses found together counts once.
+    fn loss_reduces(&self, now: Instant, marked: crate::tcp::sent::Losses) -> bool {
+        if marked.bytes == 0 {
+            return false;
+        }
+        if self.recovery_point.is_none() {
+            return true;
+        }
+        marked.retransmission_lost && self.last_reduction.is_none_or(|t| now - t >= self.rtt.srtt())
     }
 
     /// Payload room in a data segment: the MSS less the SACK option, if one rides along.

@@ -122,7 +122,7 @@ impl TcpConn {
         let cwnd_room = cwnd.saturating_sub(pipe);
         let mut len = unsent.min(mss).min(wnd_room).min(cwnd_room);
         self.cwnd_limited = unsent > 0 && cwnd_room < unsent.min(mss);
-        if self.cfg.nagle && len < mss && len < unsent && !self.board.is_empty() {
+        if self.cfg.nagle && len < mss && !self.board.is_empty() && !self.fin_queued {
             // RFC 896: hold a small segment while data is unacknowledged.
             len = 0;
         }
@@ -198,7 +198,10 @@ impl TcpConn {
     fn advertise(&mut self, syn: bool) -> u16 {
         let free = self.recv_buf.window() as u64;
         if syn {
-            return free.min(65_535) as u16;
+            // Unscaled in a SYN (RFC 7323 §2.2); it opens the window all the same.
+            let field = free.min(65_535);
+            self.rcv_adv_edge = self.rcv_adv_edge.max(self.rcv_nxt + field as u32);
+            return field as u16;
         }
         let free = self.window_cap.map_or(free, |cap| free.min(cap));
         let kept = u64::from(self.rcv_adv_edge.max(self.rcv_nxt) - self.rcv_nxt);

@@ -50,7 +50,7 @@ impl TcpConn {
             self.rack_deadline = None;
             let (marked, timer) = self.board.detect_losses(now, self.reo_wnd());
             self.rack_deadline = timer;
-            if marked.bytes > 0 && (self.recovery_point.is_none() || marked.retransmission_lost) {
+            if self.loss_reduces(now, marked) {
                 self.enter_recovery(now, marked.bytes, cc);
             }
         }
@@ -104,6 +104,7 @@ impl TcpConn {
                 // RFC 6675 §5.1: no further reduction for this window of data.
                 self.recovery_point = Some(self.snd_nxt);
                 self.rto_recovery = true;
+                self.last_reduction = Some(now);
                 self.tlp_deadline = None;
                 self.tlp_due = false;
                 self.rack_deadline = None;

@@ -1,0 +1,130 @@
+//! `mptcp sim [SCENARIO|FILE.toml]`: run a simulated scenario with the real
+//! stack on every host, and report per flow, per link and the headline.
+
+use anyhow::{Context, bail};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use mptcp_sim::builtin::{BUILTINS, DEFAULT};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Arguments of `mptcp sim`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A built-in scenario (see --list) or a scenario file; default: wifi-lte.
+    scenario: Option<String>,
+    /// Seed of every random choice (default: the scenario's `seed`, else 1).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Write results.json, the SVG plots and the captures into DIR.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Print results.json to stdout instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Capture HOST's traffic into HOST.pcap (raw IP; in --out DIR, else the
+    /// current directory). Repeatable.
+    #[arg(long, value_name = "HOST")]
+    pcap: Vec<String>,
+    /// List the built-in scenarios, one a line.
+    #[arg(long)]
+    list: bool,
+    /// Override a scenario key, e.g. --set topology.k=8 or --set links.0.rate=\"5Mbit\". Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+}
+
+fn list() {
+    let width = BUILTINS.iter().map(|b| b.name.len()).max().unwrap_or(0);
+    for b in BUILTINS {
+        let tags = match (b.name == DEFAULT, b.needs_mptcp()) {
+            (true, true) => " (default; MPTCP)",
+            (true, false) => " (default)",
+            (false, true) => " (MPTCP)",
+            (false, false) => "",
+        };
+        println!("{:width$}  {}{tags}", b.name, b.description());
+    }
+}
+
+/// Runs the subcommand.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.list {
+        list();
+        return Ok(ExitCode::SUCCESS);
+    }
+    let name = args.scenario.as_deref().unwrap_or(DEFAULT);
+    let model = mptcp_sim::load(name, &args.set, args.seed)?;
+    let mut captures: Vec<String> = args.pcap.clone();
+    if args.out.is_some() {
+        captures.extend(model.record.pcap.iter().map(|&h| model.hosts[h].name.clone()));
+    }
+    captures.sort();
+    captures.dedup();
+    let hosts: Vec<usize> = captures
+        .iter()
+        .map(|c| {
+            model
+                .hosts
+                .iter()
+                .position(|h| &h.name == c)
+                .with_context(|| format!("--pcap: scenario '{}' has no host named '{c}'", model.name))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let duration_us = model.duration.as_micros();
+    let mut sim = mptcp_sim::Sim::new(model)?;
+    let dir = args.out.clone().unwrap_or_else(|| PathBuf::from("."));
+    if !captures.is_empty() {
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let mut pcap_files = Vec::new();
+    for (host, name) in hosts.iter().zip(&captures) {
+        let path = dir.join(format!("{name}.pcap"));
+        let file = File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+        sim.capture(*host, Box::new(BufWriter::new(file)))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        pcap_files.push(path);
+    }
+
+    let bar = ProgressBar::with_draw_target(Some(duration_us), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:40}] {percent}% of simulated time ({eta})") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(format!("simulating {}", sim.model().name));
+    let wall = std::time::Instant::now();
+    sim.run(&mut |now, _| bar.set_position(now.as_micros()));
+    let elapsed = wall.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    if let Some((host, e)) = sim.pcap_errors().into_iter().next() {
+        bail!("capture of host '{host}': {e}");
+    }
+
+    let results = sim.results();
+    let mut written = Vec::new();
+    if let Some(out) = &args.out {
+        written = mptcp_sim::output::write_all(&results, out).map_err(anyhow::Error::msg)?;
+    }
+    written.extend(pcap_files);
+    let mut stdout = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut stdout, &results)?;
+        writeln!(stdout)?;
+    } else {
+        write!(stdout, "{}", mptcp_sim::table::render(&results))?;
+    }
+    stdout.flush()?;
+    let hops = sim.hops();
+    eprintln!(
+        "simulated {:.2} s in {elapsed:.2} s of wall time ({hops} packet-hops, {:.2} M hops/s)",
+        results.duration_s,
+        hops as f64 / elapsed.max(1e-9) / 1e6
+    );
+    for f in &written {
+        eprintln!("wrote {}", f.display());
+    }
+    if args.out.is_none() && !args.json {
+        eprintln!("(--out DIR writes results.json and SVG plots)");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,186 @@
+//! The human report: a table a person reads at a glance.
+
+use crate::results::{FlowResult, Results};
+use crate::units::fmt_rate;
+use std::fmt::Write;
+
+/// Left-aligned columns separated by two spaces; numeric columns (given by
+/// `right`) right-aligned.
+fn columns(rows: &[Vec<String>], right: &[bool]) -> String {
+    let n = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> =
+        (0..n).map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0)).collect();
+    let mut out = String::new();
+    for r in rows {
+        let mut line = String::new();
+        for (c, cell) in r.iter().enumerate() {
+            let pad = widths[c] - cell.chars().count();
+            if c > 0 {
+                line.push_str("  ");
+            }
+            if right.get(c).copied().unwrap_or(false) {
+                line.push_str(&" ".repeat(pad));
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                line.push_str(&" ".repeat(pad));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn pct(x: Option<f64>) -> String {
+    x.map_or("-".into(), |v| format!("{:.1}%", v * 100.0))
+}
+
+fn flow_row(f: &FlowResult) -> Vec<String> {
+    let done = match (&f.error, f.completion_s) {
+        (Some(e), _) => format!("failed: {e}"),
+        (None, Some(s)) => format!("{s:.3} s"),
+        (None, None) if f.bytes.is_some() => "not done".into(),
+        (None, None) => "-".into(),
+    };
+    let corrupt = if f.corrupt_bytes > 0 { format!(" ({} bytes corrupted)", f.corrupt_bytes) } else { String::new() };
+    vec![
+        f.name.clone(),
+        serde_json::to_value(f.protocol).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+        f.cc.clone(),
+        format!("{} -> {}", f.from, f.to),
+        fmt_rate(f.goodput_bps),
+        pct(f.share),
+        f.retransmits.to_string(),
+        format!("{done}{corrupt}"),
+    ]
+}
+
+/// Renders the results as text.
+pub fn render(r: &Results) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "scenario {}: {}", r.scenario, r.description);
+    let _ = writeln!(
+        out,
+        "seed {}, {:.2} s simulated{}",
+        r.seed,
+        r.duration_s,
+        if r.warmup_s > 0.0 { format!(" (measured after a {:.2} s warm-up)", r.warmup_s) } else { String::new() }
+    );
+    out.push('\n');
+
+    let mut rows = vec![vec![
+        "FLOW".into(),
+        "PROTO".into(),
+        "CC".into(),
+        "FROM -> TO".into(),
+        "GOODPUT".into(),
+        "SHARE".into(),
+        "RETX".into(),
+        "DONE".into(),
+    ]];
+    const MAX_ROWS: usize = 20;
+    for f in r.flows.iter().take(MAX_ROWS) {
+        rows.push(flow_row(f));
+    }
+    out.push_str(&columns(&rows, &[false, false, false, false, true, true, true, false]));
+    if r.flows.len() > MAX_ROWS {
+        let _ = writeln!(out, "... and {} more flows (all in results.json)", r.flows.len() - MAX_ROWS);
+    }
+    if r.flows.len() > 1 {
+        let mut g: Vec<f64> = r.flows.iter().map(|f| f.goodput_bps).collect();
+        g.sort_by(f64::total_cmp);
+        let total: f64 = g.iter().sum();
+        let _ = writeln!(
+            out,
+            "{} flows: total {}, min {}, median {}, max {}",
+            g.len(),
+            fmt_rate(total),
+            fmt_rate(g[0]),
+            fmt_rate(g[g.len() / 2]),
+            fmt_rate(g[g.len() - 1])
+        );
+    }
+    out.push('\n');
+
+    let mut links: Vec<&crate::results::LinkResult> = r.links.iter().filter(|l| l.counters.sent > 0).collect();
+    let hidden = links.len().saturating_sub(MAX_ROWS);
+    if hidden > 0 {
+        links.sort_by(|a, b| b.utilisation.unwrap_or(0.0).total_cmp(&a.utilisation.unwrap_or(0.0)));
+        links.truncate(MAX_ROWS);
+    }
+    let mut rows = vec![vec![
+        "LINK".into(),
+        "FROM -> TO".into(),
+        "RATE".into(),
+        "UTIL".into(),
+        "SENT".into(),
+        "DELIVERED".into(),
+        "DROPPED (queue/aqm/loss/down/mtu)".into(),
+    ]];
+    for l in &links {
+        let c = &l.counters;
+        rows.push(vec![
+            l.name.clone(),
+            format!("{} -> {}", l.from, l.to),
+            if l.rate_bps == 0 { "unlimited".into() } else { fmt_rate(l.rate_bps as f64) },
+            pct(l.utilisation),
+            c.sent.to_string(),
+            c.delivered.to_string(),
+            format!("{} ({}/{}/{}/{}/{})", c.dropped(), c.drop_queue, c.drop_aqm, c.drop_loss, c.drop_down, c.drop_mtu),
+        ]);
+    }
+    out.push_str(&columns(&rows, &[false, false, true, true, true, true, false]));
+    if hidden > 0 {
+        let _ = writeln!(out, "... and {hidden} more link directions (busiest shown; all in results.json)");
+    }
+
+    if !r.middleboxes.is_empty() {
+        out.push('\n');
+        let mut rows = vec![vec![
+            "MIDDLEBOX".into(),
+            "LINK".into(),
+            "IN".into(),
+            "OUT".into(),
+            "MODIFIED".into(),
+            "DROPPED".into(),
+            "CREATED".into(),
+            "MERGED".into(),
+        ]];
+        for b in &r.middleboxes {
+            let c = &b.counters;
+            rows.push(vec![
+                b.kind.to_owned(),
+                b.link.clone(),
+                c.packets_in.to_string(),
+                c.packets_out.to_string(),
+                c.modified.to_string(),
+                c.dropped.to_string(),
+                c.created.to_string(),
+                c.merged.to_string(),
+            ]);
+        }
+        out.push_str(&columns(&rows, &[false, false, true, true, true, true, true, true]));
+    }
+
+    let l = &r.ledger;
+    out.push('\n');
+    let _ = writeln!(
+        out,
+        "packets: {} sent by hosts, {} received, {} dropped (links {}, routers {}, hosts {}, middleboxes {}), {} in flight; {} link hops; {}",
+        l.host_sent,
+        l.host_received,
+        l.dropped_links + l.dropped_routers + l.dropped_hosts + l.dropped_middleboxes,
+        l.dropped_links,
+        l.dropped_routers,
+        l.dropped_hosts,
+        l.dropped_middleboxes,
+        l.in_flight_links + l.held_middleboxes,
+        l.hops,
+        if l.balanced { "all accounted for" } else { "LEDGER DOES NOT BALANCE" }
+    );
+    let h = &r.headline;
+    let value = h.value.map_or("n/a".to_owned(), |v| format!("{v:.3}"));
+    let _ = writeln!(out, "headline: {} = {value}{}{}", h.label, if h.unit.is_empty() { "" } else { " " }, h.unit);
+    out
+}
