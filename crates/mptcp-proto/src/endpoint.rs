@@ -81,6 +81,21 @@ impl Default for EndpointConfig {
     }
 }
 
+/// Per-connection choices for `connect_with`; `None` takes the endpoint's configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConnectOptions {
+    /// Open with MPTCP (MP_CAPABLE) or as plain TCP.
+    pub mptcp: Option<bool>,
+    /// Congestion control by name.
+    pub cc: Option<String>,
+    /// Scheduler by name (MPTCP).
+    pub scheduler: Option<String>,
+    /// Path manager by name (MPTCP).
+    pub path_manager: Option<String>,
+    /// Subflows in all for `ndiffports`.
+    pub subflows: Option<usize>,
+}
+
 /// Counters of what the endpoint dropped or answered, named after the
 /// kernel's TCP MIB where one exists.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -204,6 +219,10 @@ struct Reset {
 pub struct Endpoint {
     cfg: EndpointConfig,
     addrs: Vec<IpAddr>,
+    /// Addresses whose subflows are opened as backups.
+    backup_addrs: FxHashSet<IpAddr>,
+    /// The latest `now` the endpoint was given.
+    last_now: Instant,
     listeners: FxHashSet<u16>,
     slots: Vec<Option<Slot>>,
     free: Vec<u32>,
@@ -234,6 +253,8 @@ impl Endpoint {
         Endpoint {
             cfg,
             addrs: Vec::new(),
+            backup_addrs: FxHashSet::default(),
+            last_now: Instant::ZERO,
             listeners: FxHashSet::default(),
             slots: Vec::new(),
             free: Vec::new(),
@@ -249,10 +270,103 @@ impl Endpoint {
         }
     }
 
-    /// Adds an address this stack owns.
+    /// Adds an address this stack owns; path managers of open connections
+    /// hear of it (and may open subflows from it).
     pub fn add_address(&mut self, addr: IpAddr) {
-        if !self.addrs.contains(&addr) {
-            self.addrs.push(addr);
+        if self.addrs.contains(&addr) {
+            return;
+        }
+        self.addrs.push(addr);
+        for id in self.mptcp_ids() {
+            self.run_pm(id, |pm, ctx| pm.on_address_added(ctx, addr));
+        }
+    }
+
+    /// The address went away (an interface is gone): connections and
+    /// subflows from it are reset, and path managers react (a single-path
+    /// connection opens a subflow elsewhere).
+    pub fn remove_address(&mut self, now: Instant, addr: IpAddr) {
+        self.last_now = self.last_now.max(now);
+        self.addrs.retain(|a| *a != addr);
+        for i in 0..self.slots.len() {
+            let id = ConnId(i as u32);
+            let Some(slot) = self.slots[i].as_mut() else { continue };
+            match &mut slot.kind {
+                Kind::Tcp { conn, .. } if conn.local().ip() == addr => conn.abort(),
+                Kind::Mptcp(m) => m.reset_subflows_from(now, addr),
+                Kind::Tcp { .. } => continue,
+            }
+            self.mark(id);
+            self.collect(id);
+        }
+        for id in self.mptcp_ids() {
+            self.run_pm(id, |pm, ctx| pm.on_address_removed(ctx, addr));
+        }
+    }
+
+    /// Subflows from `addr` are to be backups (RFC 8684 §3.3.8).
+    pub fn set_address_backup(&mut self, addr: IpAddr, backup: bool) {
+        if backup {
+            self.backup_addrs.insert(addr);
+        } else {
+            self.backup_addrs.remove(&addr);
+        }
+    }
+
+    fn mptcp_ids(&self) -> Vec<ConnId> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.as_ref().is_some_and(|s| matches!(s.kind, Kind::Mptcp(_))))
+            .map(|(i, _)| ConnId(i as u32))
+            .collect()
+    }
+
+    /// Runs `f` on connection `id`'s path manager and carries out what it asks.
+    fn run_pm(
+        &mut self,
+        id: ConnId,
+        f: impl FnOnce(&mut dyn crate::pm::PathManager, &crate::pm::PmContext<'_>) -> Vec<crate::pm::PmAction>,
+    ) {
+        let local_addrs: Vec<crate::pm::LocalAddr> = self
+            .addrs
+            .iter()
+            .map(|&addr| crate::pm::LocalAddr { addr, backup: self.backup_addrs.contains(&addr) })
+            .collect();
+        let Ok(slot) = self.slot_mut(id) else { return };
+        let Kind::Mptcp(m) = &mut slot.kind else { return };
+        if !m.can_join() {
+            return;
+        }
+        let (Some(mut pm), Some(remote)) = (m.take_path_manager(), m.initial_remote()) else { return };
+        let subflows = m.pm_subflows();
+        let ctx = crate::pm::PmContext { remote, local_addrs: &local_addrs, subflows: &subflows };
+        let actions = f(&mut *pm, &ctx);
+        m.set_path_manager(pm);
+        let now = self.last_now;
+        for a in actions {
+            let crate::pm::PmAction::OpenSubflow { local, remote, backup } = a;
+            let addr_id = self.addrs.iter().position(|x| *x == local).map_or(0, |p| p as u8);
+            if let Err(e) = self.add_subflow(now, id, local, remote, addr_id, backup) {
+                tracing::debug!(?e, "path manager could not open a subflow");
+            }
+        }
+    }
+
+    /// Gives path managers the events their connections produced.
+    fn pm_events(&mut self, id: ConnId) {
+        loop {
+            let ev = match self.slot_mut(id).map(|s| &mut s.kind) {
+                Ok(Kind::Mptcp(m)) => m.take_pm_event(),
+                _ => None,
+            };
+            match ev {
+                Some(crate::mptcp::PmEvent::Established) => self.run_pm(id, |pm, ctx| pm.on_established(ctx)),
+                Some(crate::mptcp::PmEvent::SubflowClosed(info)) => {
+                    self.run_pm(id, |pm, ctx| pm.on_subflow_closed(ctx, &info))
+                }
+                None => break,
+            }
         }
     }
 
@@ -336,8 +450,21 @@ impl Endpoint {
         id
     }
 
-    /// Opens a connection from `local` (an owned address) to `remote`.
+    /// Opens a connection from `local` (an owned address) to `remote`, with
+    /// the endpoint's configuration.
     pub fn connect(&mut self, now: Instant, local: IpAddr, remote: SocketAddr) -> Result<ConnId, Error> {
+        self.connect_with(now, local, remote, &ConnectOptions::default())
+    }
+
+    /// Opens a connection with per-connection choices.
+    pub fn connect_with(
+        &mut self,
+        now: Instant,
+        local: IpAddr,
+        remote: SocketAddr,
+        opts: &ConnectOptions,
+    ) -> Result<ConnId, Error> {
+        self.last_now = self.last_now.max(now);
         if !self.addrs.contains(&local) {
             return Err(Error::AddrNotAvailable);
         }
@@ -351,26 +478,61 @@ impl Endpoint {
             .map(|i| lo + ((start + i) % span) as u16)
             .find(|&p| !self.by_tuple.contains_key(&(SocketAddr::new(local, p), remote)))
             .ok_or(Error::NoPorts)?;
-        self.connect_from(now, SocketAddr::new(local, port), remote)
+        self.connect_from_with(now, SocketAddr::new(local, port), remote, opts)
     }
 
     /// Opens a connection from a given local address and port.
     pub fn connect_from(&mut self, now: Instant, local: SocketAddr, remote: SocketAddr) -> Result<ConnId, Error> {
+        self.connect_from_with(now, local, remote, &ConnectOptions::default())
+    }
+
+    fn connect_from_with(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        opts: &ConnectOptions,
+    ) -> Result<ConnId, Error> {
         if !self.addrs.contains(&local.ip()) {
             return Err(Error::AddrNotAvailable);
         }
         if self.by_tuple.contains_key(&(local, remote)) {
             return Err(Error::AddrInUse);
         }
+        let name_ok = |n: &Option<String>, names: &[&str]| n.as_deref().is_none_or(|n| names.contains(&n));
+        if !name_ok(&opts.cc, cc::NAMES) {
+            return Err(Error::InvalidState("unknown congestion control"));
+        }
+        if !name_ok(&opts.scheduler, sched::NAMES) {
+            return Err(Error::InvalidState("unknown scheduler"));
+        }
+        if !name_ok(&opts.path_manager, crate::pm::NAMES) {
+            return Err(Error::InvalidState("unknown path manager"));
+        }
         let iss = self.iss(now, local, remote);
         let conn = TcpConn::connect(&self.cfg.tcp, local, remote, iss, self.cfg.mtu);
-        if self.cfg.mptcp.enabled {
+        if opts.mptcp.unwrap_or(self.cfg.mptcp.enabled) {
             let key = self.new_key();
-            let (cc, sc) = self.new_mptcp_parts();
-            let m = MptcpConn::connect(key, conn, &self.cfg.mptcp, &self.cfg.tcp, cc, sc);
-            return Ok(self.insert_kind(Kind::Mptcp(Box::new(m)), false));
+            let m = &self.cfg.mptcp;
+            let cc_name = opts.cc.as_deref().unwrap_or(&m.cc);
+            let cc = cc::by_name(cc_name).unwrap_or_else(|| Box::new(cc::Lia::default()));
+            let sc = sched::by_name(opts.scheduler.as_deref().unwrap_or(&m.scheduler))
+                .unwrap_or_else(|| Box::new(sched::MinRtt));
+            let pm_name = opts.path_manager.as_deref().unwrap_or(&m.path_manager);
+            let pm = crate::pm::by_name(pm_name, opts.subflows.unwrap_or(m.subflows_per_path))
+                .unwrap_or_else(|| Box::new(crate::pm::FullMesh::default()));
+            let mut mc = MptcpConn::connect(key, conn, &self.cfg.mptcp, &self.cfg.tcp, cc, sc);
+            mc.set_path_manager(pm);
+            return Ok(self.insert_kind(Kind::Mptcp(Box::new(mc)), false));
         }
-        Ok(self.insert(conn, false))
+        let id = self.insert(conn, false);
+        if let Some(name) = &opts.cc
+            && let (Some(c), Ok(slot)) = (cc::by_name(name), self.slot_mut(id))
+            && let Kind::Tcp { cc, .. } = &mut slot.kind
+        {
+            *cc = c;
+        }
+        Ok(id)
     }
 
     /// Opens another subflow of MPTCP connection `id` from `local` (an owned
@@ -593,7 +755,9 @@ impl Endpoint {
             }
             self.slots[id.0 as usize] = None;
             self.free.push(id.0);
+            return;
         }
+        self.pm_events(id);
     }
 
     /// Next event for the application.
@@ -603,6 +767,7 @@ impl Endpoint {
 
     /// Feeds one IPv4 or IPv6 packet received at `now`.
     pub fn handle(&mut self, now: Instant, packet: &[u8]) {
+        self.last_now = self.last_now.max(now);
         self.stats.in_packets += 1;
         let Ok(ip) = IpPacket::parse(packet) else {
             self.stats.in_errs += 1;
@@ -704,6 +869,7 @@ impl Endpoint {
 
     /// Runs the timers due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.last_now = self.last_now.max(now);
         for i in 0..self.slots.len() {
             let id = ConnId(i as u32);
             let Some(slot) = self.slots[i].as_mut() else { continue };
@@ -718,6 +884,7 @@ impl Endpoint {
     /// Writes the next IP packet to send into `buf` (at least `mtu` bytes);
     /// returns its length, or None when nothing is due.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        self.last_now = self.last_now.max(now);
         if let Some(r) = self.resets.pop_front() {
             self.stats.out_rsts += 1;
             return self.emit_reset(r, buf);

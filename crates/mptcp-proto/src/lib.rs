@@ -16,11 +16,12 @@ pub mod cc;
 mod endpoint;
 mod error;
 pub mod mptcp;
+pub mod pm;
 pub mod sched;
 pub mod tcp;
 pub mod time;
 
-pub use endpoint::{ConnId, Endpoint, EndpointConfig, EndpointStats, Event};
+pub use endpoint::{ConnId, ConnectOptions, Endpoint, EndpointConfig, EndpointStats, Event};
 pub use error::Error;
 pub use tcp::{CloseReason, ConnStats, State, TcpConfig};
 pub use time::{Duration, Instant};

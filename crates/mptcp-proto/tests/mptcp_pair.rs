@@ -93,12 +93,11 @@ fn one_subflow_both_ways_then_close() {
     close_both(&mut p, a, b);
 }
 
-/// A second address for A, and a join from it.
+/// A second address for A: the full-mesh path manager joins from it.
 fn join_second(p: &mut Pair, a: ConnId, backup: bool) {
     let second: std::net::IpAddr = "10.0.1.1".parse().unwrap();
+    p.a.set_address_backup(second, backup);
     p.a.add_address(second);
-    let server = p.server(80);
-    p.a.add_subflow(p.now, a, second, server, 1, backup).unwrap();
     let joined = p.run_until(Duration::from_secs(5), |p| p.a.mptcp_counters(a).is_some_and(|c| c.joins == 1));
     assert!(joined, "join: {:?}", p.a.subflow_stats(a));
 }
@@ -183,9 +182,9 @@ fn a_join_to_an_unknown_token_is_reset() {
         pkt[33] & 0x02 != 0 && pkt[12..16] == [10, 0, 1, 1]
     }));
     let second: std::net::IpAddr = "10.0.1.1".parse().unwrap();
+    // The path manager opens a join from the new address at once.
     p.a.add_address(second);
-    let server = p.server(80);
-    p.a.add_subflow(p.now, a, second, server, 1, false).unwrap();
+    let _ = a;
     let mut buf = vec![0u8; 2048];
     let n = p.a.poll_transmit(p.now, &mut buf).unwrap();
     let mut syn = buf[..n].to_vec();
@@ -210,4 +209,124 @@ fn fix_tcp_checksum(pkt: &mut [u8]) {
     tcp[16..18].copy_from_slice(&[0, 0]);
     let c = mptcp_wire::tcp::tcp_checksum(src, dst, tcp);
     tcp[16..18].copy_from_slice(&c.to_be_bytes());
+}
+
+fn pm_cfg(pm: &str, subflows: usize) -> EndpointConfig {
+    let mut cfg = mptcp_cfg();
+    cfg.mptcp.path_manager = pm.to_owned();
+    cfg.mptcp.subflows_per_path = subflows;
+    cfg
+}
+
+#[test]
+fn ndiffports_opens_n_subflows_between_one_pair_of_addresses() {
+    let mut p = Pair::new(pm_cfg("ndiffports", 4), link(0.0), 37);
+    let (a, b) = open(&mut p);
+    assert!(p.run_until(Duration::from_secs(5), |p| p.a.mptcp_counters(a).is_some_and(|c| c.joins == 3)));
+    let stats = p.a.subflow_stats(a).unwrap();
+    assert_eq!(stats.len(), 4);
+    let ports: std::collections::HashSet<_> = stats.iter().map(|s| s.local.clone()).collect();
+    assert_eq!(ports.len(), 4, "four source ports");
+    assert!(stats.iter().all(|s| s.local.starts_with("10.0.0.1:")));
+    transfer(&mut p, a, b, 2 * MB, Duration::from_secs(60));
+    let used = p.a.subflow_stats(a).unwrap().iter().filter(|s| s.bytes_sent > 0).count();
+    assert!(used >= 2, "data spread over the subflows");
+}
+
+#[test]
+fn a_backup_subflow_idles_while_the_other_works() {
+    let mut p = Pair::new(pm_cfg("backup", 1), link(0.0), 38);
+    let (a, b) = open(&mut p);
+    join_second(&mut p, a, false);
+    transfer(&mut p, a, b, MB, Duration::from_secs(60));
+    let stats = p.a.subflow_stats(a).unwrap();
+    assert!(stats[1].backup, "{stats:#?}");
+    assert_eq!(stats[1].bytes_sent, 0, "the backup carried nothing");
+    assert!(stats[0].bytes_sent >= MB);
+}
+
+#[test]
+fn singlepath_moves_to_another_address_when_its_own_goes_away() {
+    let mut p = Pair::new(pm_cfg("singlepath", 1), link(0.0), 39);
+    let second: std::net::IpAddr = "10.0.1.1".parse().unwrap();
+    p.a.add_address(second);
+    let (a, b) = open(&mut p);
+    assert_eq!(p.a.subflow_stats(a).unwrap().len(), 1, "one subflow at a time");
+    let mut ta = Bulk::new(3 * MB, 1, 2);
+    let mut tb = Bulk::new(3 * MB, 2, 1);
+    let mut moved = false;
+    let first = p.a_addr;
+    let done = p.run_until(Duration::from_secs(120), |p| {
+        ta.pump(&mut p.a, a);
+        tb.pump(&mut p.b, b);
+        if !moved && ta.read + tb.read > MB {
+            // Break before make: the first address disappears mid-transfer.
+            moved = true;
+            p.a.remove_address(p.now, first);
+        }
+        ta.eof && tb.eof
+    });
+    assert!(done, "a {} b {}: {:#?}", ta.read, tb.read, p.a.subflow_stats(a));
+    assert!(!ta.corrupt && !tb.corrupt);
+    let stats = p.a.subflow_stats(a).unwrap();
+    assert_eq!(stats.len(), 2);
+    assert!(stats[1].local.starts_with("10.0.1.1:") && stats[1].bytes_sent > 0, "{stats:#?}");
+}
+
+#[test]
+fn abort_sends_mp_fastclose_and_the_peer_closes_at_once() {
+    let mut p = Pair::new(mptcp_cfg(), link(0.0), 40);
+    let (a, b) = open(&mut p);
+    join_second(&mut p, a, false);
+    transfer(&mut p, a, b, 100_000, Duration::from_secs(10));
+    p.a.abort(a);
+    let t0 = p.now;
+    assert!(p.run_until(Duration::from_secs(5), |p| closed(&p.b_events, b).is_some()));
+    assert_eq!(closed(&p.b_events, b), Some(CloseReason::Reset));
+    assert!(p.now - t0 < Duration::from_millis(100), "no wait for a close timeout");
+}
+
+mod hostile {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The packets of a short MPTCP conversation with a join.
+    fn conversation() -> Vec<Vec<u8>> {
+        let mut p = Pair::new(mptcp_cfg(), link(0.0), 41);
+        let log = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        let l = log.clone();
+        p.ab.filter = Some(Box::new(move |pkt| {
+            l.borrow_mut().push(pkt.to_vec());
+            false
+        }));
+        let (a, b) = open(&mut p);
+        join_second(&mut p, a, false);
+        transfer(&mut p, a, b, 50_000, Duration::from_secs(10));
+        log.take()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn mutated_segments_never_panic_the_stack(seed in any::<u64>(), flips in proptest::collection::vec((any::<u16>(), any::<u8>()), 1..8)) {
+            let pkts = conversation();
+            let mut p = Pair::new(mptcp_cfg(), link(0.0), seed);
+            p.b.listen(80).unwrap();
+            for (k, orig) in pkts.iter().enumerate() {
+                let mut pkt = orig.clone();
+                if k % 3 == (seed % 3) as usize {
+                    for &(at, x) in &flips {
+                        // Past the IP header: TCP header, options and payload.
+                        let i = 20 + usize::from(at) % (pkt.len() - 20);
+                        pkt[i] ^= x;
+                    }
+                    fix_tcp_checksum(&mut pkt);
+                }
+                p.b.handle(p.now, &pkt);
+                p.flush();
+                p.now += Duration::from_millis(1);
+                p.b.handle_timeout(p.now);
+            }
+        }
+    }
 }

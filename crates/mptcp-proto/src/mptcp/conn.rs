@@ -40,6 +40,10 @@ pub struct MptcpConfig {
     pub scheduler: String,
     /// Most subflows per connection (the initial one included).
     pub max_subflows: usize,
+    /// Path manager by name (`fullmesh` by default); it runs on the side that connects.
+    pub path_manager: String,
+    /// Subflows in all for `ndiffports`.
+    pub subflows_per_path: usize,
 }
 
 impl Default for MptcpConfig {
@@ -50,6 +54,8 @@ impl Default for MptcpConfig {
             cc: "lia".to_owned(),
             scheduler: "minrtt".to_owned(),
             max_subflows: 8,
+            path_manager: "fullmesh".to_owned(),
+            subflows_per_path: 1,
         }
     }
 }
@@ -60,6 +66,7 @@ struct SegOptions {
     mpc: Option<MpCapable>,
     join: Option<MpJoin>,
     dss: Option<Dss>,
+    fastclose: Option<u64>,
 }
 
 impl SegOptions {
@@ -71,6 +78,7 @@ impl SegOptions {
                     MptcpOption::MpCapable(c) => s.mpc = Some(c),
                     MptcpOption::MpJoin(j) => s.join = Some(j),
                     MptcpOption::Dss(d) => s.dss = Some(d),
+                    MptcpOption::MpFastclose(f) => s.fastclose = Some(f.receiver_key),
                     _ => {}
                 }
             }
@@ -82,6 +90,8 @@ impl SegOptions {
 /// Per-subflow figures for people and tools.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SubflowStats {
+    /// The subflow's id within its connection.
+    pub id: u32,
     /// Local address.
     pub local: String,
     /// Remote address.
@@ -102,6 +112,17 @@ pub struct SubflowStats {
     pub srtt_us: u64,
     /// Congestion window, bytes.
     pub cwnd: u64,
+    /// Everything TCP knows of it.
+    pub tcp: crate::tcp::ConnStats,
+}
+
+/// What the path manager is told of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PmEvent {
+    /// The connection can take subflows.
+    Established,
+    /// A subflow is gone.
+    SubflowClosed(crate::pm::SubflowInfo),
 }
 
 /// Connection-level counters, named after the kernel's MIB where one exists.
@@ -156,7 +177,17 @@ pub struct MptcpConn {
     scratch: Vec<u8>,
     rr: usize,
     counters: MptcpCounters,
+    pm: Option<Box<dyn crate::pm::PathManager>>,
+    pm_events: VecDeque<PmEvent>,
+    /// Every subflow is gone but the connection waits for a new one until then
+    /// (the kernel's `close_timeout`).
+    orphan_deadline: Option<Instant>,
+    /// We aborted: our RSTs carry MP_FASTCLOSE (RFC 8684 §3.5).
+    fastclose: bool,
 }
+
+/// How long a connection outlives its last subflow, waiting for a new one.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl core::fmt::Debug for MptcpConn {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -211,7 +242,50 @@ impl MptcpConn {
             scratch: vec![0u8; 65_536],
             rr: 0,
             counters: MptcpCounters::default(),
+            pm: None,
+            pm_events: VecDeque::new(),
+            orphan_deadline: None,
+            fastclose: false,
         }
+    }
+
+    /// Gives the connection a path manager (the side that connects runs one).
+    pub fn set_path_manager(&mut self, pm: Box<dyn crate::pm::PathManager>) {
+        self.pm = Some(pm);
+    }
+
+    /// Takes the path manager out for a call (the endpoint puts it back).
+    pub fn take_path_manager(&mut self) -> Option<Box<dyn crate::pm::PathManager>> {
+        self.pm.take()
+    }
+
+    /// The next event for the path manager.
+    pub fn take_pm_event(&mut self) -> Option<PmEvent> {
+        if self.pm.is_none() {
+            self.pm_events.clear();
+        }
+        self.pm_events.pop_front()
+    }
+
+    /// The subflows as path managers see them.
+    pub fn pm_subflows(&self) -> Vec<crate::pm::SubflowInfo> {
+        self.subflows
+            .iter()
+            .map(|s| crate::pm::SubflowInfo { local: s.tcp.local(), remote: s.tcp.remote(), alive: !s.mp.gone })
+            .collect()
+    }
+
+    /// The peer's address on the initial subflow.
+    pub fn initial_remote(&self) -> Option<SocketAddr> {
+        self.subflows.first().map(|s| s.tcp.remote())
+    }
+
+    /// Resets every subflow from `addr` (the address went away).
+    pub fn reset_subflows_from(&mut self, now: Instant, addr: std::net::IpAddr) {
+        for sf in self.subflows.iter_mut().filter(|s| s.tcp.local().ip() == addr && !s.mp.gone) {
+            sf.tcp.abort();
+        }
+        self.after_events(now);
     }
 
     /// An active open: the initial subflow's SYN carries MP_CAPABLE.
@@ -324,6 +398,7 @@ impl MptcpConn {
             ack_wide: self.ack_wide,
             data_fin,
             remote_token: self.remote_key.map_or(0, crypto::token),
+            fastclose: self.fastclose,
         }
     }
 
@@ -364,6 +439,17 @@ impl MptcpConn {
     /// Processes a segment that arrived on subflow `i`.
     pub fn on_segment(&mut self, now: Instant, i: usize, seg: &Segment<'_>) {
         let opts = if self.fallback.is_some() { SegOptions::default() } else { SegOptions::parse(seg.options_raw) };
+        // RFC 8684 §3.5: MP_FASTCLOSE with our key ends the whole connection.
+        if opts.fastclose == Some(self.local_key) {
+            for sf in &mut self.subflows {
+                if !sf.mp.gone {
+                    sf.tcp.abort();
+                    sf.mp.gone = true;
+                }
+            }
+            self.finish(CloseReason::Reset);
+            return;
+        }
         let was_synchronized = self.subflows[i].tcp.is_synchronized();
         let role = self.subflows[i].mp.role;
         let f = seg.flags;
@@ -641,8 +727,12 @@ impl MptcpConn {
     /// Resets every subflow.
     pub fn abort(&mut self) {
         self.app_closed = true;
+        // RFC 8684 §3.5: the RSTs carry MP_FASTCLOSE so the peer ends it too.
+        self.fastclose = self.fallback.is_none() && self.remote_key.is_some();
         for sf in &mut self.subflows {
-            sf.tcp.abort();
+            if !sf.mp.gone {
+                sf.tcp.abort();
+            }
         }
         self.finish(CloseReason::Aborted);
     }
@@ -674,7 +764,12 @@ impl MptcpConn {
         for i in 0..self.subflows.len() {
             while let Some(e) = self.subflows[i].tcp.poll_event() {
                 match e {
-                    ConnEvent::Connected if i == 0 => self.events.push_back(ConnEvent::Connected),
+                    ConnEvent::Connected if i == 0 => {
+                        self.events.push_back(ConnEvent::Connected);
+                        if self.fallback.is_none() {
+                            self.pm_events.push_back(PmEvent::Established);
+                        }
+                    }
                     ConnEvent::Closed(reason) => self.subflow_gone(now, i, reason),
                     _ => {}
                 }
@@ -684,13 +779,20 @@ impl MptcpConn {
         // as the connection goes.
         let closing = self.closing_subflows;
         let done = |s: &Subflow| s.mp.gone || (closing && s.tcp.state() == State::TimeWait);
-        if self.subflows.iter().all(done) && !self.subflows.is_empty() {
-            let reason = if self.closing_subflows {
-                CloseReason::Normal
-            } else {
-                self.subflows.first().and_then(|s| s.tcp.close_reason()).unwrap_or(CloseReason::Reset)
-            };
-            self.finish(reason);
+        if self.subflows.iter().all(done) && !self.subflows.is_empty() && self.closed.is_none() {
+            if self.closing_subflows || self.fallback.is_some() || !self.fully_established {
+                let reason = if self.closing_subflows {
+                    CloseReason::Normal
+                } else {
+                    self.subflows.first().and_then(|s| s.tcp.close_reason()).unwrap_or(CloseReason::Reset)
+                };
+                self.finish(reason);
+            } else if self.orphan_deadline.is_none() {
+                // No subflow left, but one may come (break-before-make): wait.
+                self.orphan_deadline = Some(now + CLOSE_TIMEOUT);
+            }
+        } else if self.subflows.iter().any(|s| !s.mp.gone) {
+            self.orphan_deadline = None;
         }
     }
 
@@ -701,6 +803,10 @@ impl MptcpConn {
         }
         sf.mp.gone = true;
         self.cc.on_subflow_removed(sf.id);
+        if self.closed.is_none() && !self.closing_subflows && self.fallback.is_none() {
+            let info = crate::pm::SubflowInfo { local: sf.tcp.local(), remote: sf.tcp.remote(), alive: false };
+            self.pm_events.push_back(PmEvent::SubflowClosed(info));
+        }
         // Data mapped on it and not acknowledged at the data level goes out again elsewhere.
         let una = self.snd_una;
         let ranges: Vec<(u64, u64)> = sf.mp.sent.outstanding().collect();
@@ -718,7 +824,7 @@ impl MptcpConn {
     /// When the connection-level timer is due.
     pub fn next_timeout(&self) -> Option<Instant> {
         let sub = self.subflows.iter().filter_map(|s| s.tcp.next_timeout()).min();
-        [sub, self.fin_resend_at].into_iter().flatten().min()
+        [sub, self.fin_resend_at, self.orphan_deadline].into_iter().flatten().min()
     }
 
     /// Runs the timers due at `now`.
@@ -731,6 +837,11 @@ impl MptcpConn {
                 let mut ctx = CcCtx { cc: &mut *self.cc, others: &views, hook: Some(&mut hook) };
                 sf.tcp.on_timeout(now, &mut ctx);
             }
+        }
+        if self.orphan_deadline.is_some_and(|t| t <= now) {
+            self.orphan_deadline = None;
+            let reason = self.subflows.first().and_then(|s| s.tcp.close_reason()).unwrap_or(CloseReason::Reset);
+            self.finish(reason);
         }
         if self.fin_resend_at.is_some_and(|t| t <= now) {
             self.fin_resend_at = None;
@@ -772,6 +883,18 @@ impl MptcpConn {
             return;
         }
         loop {
+            // Reinjection ranges shrink as DATA_ACK moves on (they were queued earlier).
+            while let Some(front) = self.reinject.front_mut() {
+                let end = front.0.wrapping_add(front.1);
+                if end.wrapping_sub(self.snd_una) as i64 <= 0 {
+                    self.reinject.pop_front();
+                } else {
+                    if (front.0.wrapping_sub(self.snd_una) as i64) < 0 {
+                        *front = (self.snd_una, end.wrapping_sub(self.snd_una));
+                    }
+                    break;
+                }
+            }
             let (dsn, avail, reinjection) = match self.reinject.front() {
                 Some(&(d, l)) => (d, l, true),
                 None => {
@@ -899,8 +1022,9 @@ impl MptcpConn {
             .map(|s| {
                 let t = s.tcp.stats(&*self.cc);
                 SubflowStats {
-                    local: t.local,
-                    remote: t.remote,
+                    id: s.id.0,
+                    local: t.local.clone(),
+                    remote: t.remote.clone(),
                     state: t.state,
                     backup: s.mp.backup || s.mp.peer_backup,
                     join: matches!(s.mp.role, SubflowRole::JoinActive | SubflowRole::JoinPassive),
@@ -909,6 +1033,7 @@ impl MptcpConn {
                     retransmitted_bytes: t.retransmitted_bytes,
                     srtt_us: t.srtt_us,
                     cwnd: t.cwnd,
+                    tcp: t,
                 }
             })
             .collect()

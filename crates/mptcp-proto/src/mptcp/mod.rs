@@ -5,7 +5,7 @@ pub mod keys;
 pub mod mapping;
 mod subflow;
 
-pub use conn::{Fallback, MptcpConfig, MptcpConn, MptcpCounters, SubflowStats};
+pub use conn::{Fallback, MptcpConfig, MptcpConn, MptcpCounters, PmEvent, SubflowStats};
 pub use subflow::SubflowRole;
 
 /// Expands a 32-bit data sequence number to the 64-bit value nearest `reference`.

@@ -7,7 +7,7 @@ use crate::cc::SubflowId;
 use crate::tcp::{OutSegment, SubflowHook, TcpConn};
 use arrayvec::ArrayVec;
 use mptcp_wire::crypto;
-use mptcp_wire::mptcp::{DataAck, Dss, DssMapping, MpCapable, MpJoin, MpTcpRst, MptcpOption};
+use mptcp_wire::mptcp::{DataAck, Dss, DssMapping, MpCapable, MpFastclose, MpJoin, MpTcpRst, MptcpOption};
 
 /// How a subflow came to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,6 +117,8 @@ pub struct ConnFacts {
     pub data_fin: Option<u64>,
     /// The peer's token (for MP_JOIN SYNs).
     pub remote_token: u32,
+    /// Put MP_FASTCLOSE on RSTs.
+    pub fastclose: bool,
 }
 
 /// The hook for one call: a subflow's MPTCP state and the connection's facts.
@@ -158,7 +160,12 @@ impl SubflowHook for Hook<'_> {
         let c = &self.conn;
         let f = seg.flags;
         if f.rst() {
-            if let Some(reason) = self.mp.reset_reason {
+            if let (true, Some(rk)) = (c.fastclose, c.remote_key) {
+                out.push(MptcpOption::MpFastclose(MpFastclose { receiver_key: rk }));
+            }
+            // RFC 8684 §3.6: every RST of a subflow says why.
+            let reason = self.mp.reset_reason.unwrap_or(0);
+            if !c.fallback {
                 out.push(MptcpOption::MpTcpRst(MpTcpRst { flags: 0, reason }));
             }
             return out;

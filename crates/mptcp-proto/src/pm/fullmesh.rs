@@ -1,0 +1,41 @@
+//! Full mesh: a subflow from every local address to the peer's address, like
+//! the kernel's `subflow` endpoints; a subflow that fails is opened again
+//! while its address remains.
+
+use super::{PathManager, PmAction, PmContext, SubflowInfo};
+use std::net::IpAddr;
+
+/// A subflow per local address. With `all_backup`, every subflow but the
+/// initial one is a backup (the `backup` path manager).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FullMesh {
+    /// Mark every additional subflow as a backup.
+    pub all_backup: bool,
+}
+
+impl FullMesh {
+    fn missing(&self, ctx: &PmContext<'_>) -> Vec<PmAction> {
+        ctx.usable_addrs()
+            .filter(|a| !ctx.has_live_from(a.addr))
+            .map(|a| PmAction::OpenSubflow { local: a.addr, remote: ctx.remote, backup: a.backup || self.all_backup })
+            .collect()
+    }
+}
+
+impl PathManager for FullMesh {
+    fn name(&self) -> &'static str {
+        if self.all_backup { "backup" } else { "fullmesh" }
+    }
+    fn on_established(&mut self, ctx: &PmContext<'_>) -> Vec<PmAction> {
+        self.missing(ctx)
+    }
+    fn on_subflow_closed(&mut self, ctx: &PmContext<'_>, _closed: &SubflowInfo) -> Vec<PmAction> {
+        self.missing(ctx)
+    }
+    fn on_address_added(&mut self, ctx: &PmContext<'_>, _addr: IpAddr) -> Vec<PmAction> {
+        self.missing(ctx)
+    }
+    fn on_address_removed(&mut self, ctx: &PmContext<'_>, _addr: IpAddr) -> Vec<PmAction> {
+        self.missing(ctx)
+    }
+}

@@ -1,0 +1,43 @@
+//! Single path, break-before-make (RFC 8041 §2.2): one subflow at a time;
+//! when it fails or its address goes away, open one from another address
+//! and carry on at the data level.
+
+use super::{PathManager, PmAction, PmContext, SubflowInfo};
+use std::net::IpAddr;
+
+/// One subflow at a time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SinglePath;
+
+impl SinglePath {
+    fn replace(ctx: &PmContext<'_>, avoid: Option<IpAddr>) -> Vec<PmAction> {
+        if ctx.live() > 0 {
+            return vec![];
+        }
+        // Prefer an address other than the one that just failed, non-backup first.
+        let mut addrs: Vec<_> = ctx.usable_addrs().collect();
+        addrs.sort_by_key(|a| (Some(a.addr) == avoid, a.backup));
+        addrs
+            .first()
+            .map(|a| vec![PmAction::OpenSubflow { local: a.addr, remote: ctx.remote, backup: false }])
+            .unwrap_or_default()
+    }
+}
+
+impl PathManager for SinglePath {
+    fn name(&self) -> &'static str {
+        "singlepath"
+    }
+    fn on_established(&mut self, _ctx: &PmContext<'_>) -> Vec<PmAction> {
+        vec![]
+    }
+    fn on_subflow_closed(&mut self, ctx: &PmContext<'_>, closed: &SubflowInfo) -> Vec<PmAction> {
+        Self::replace(ctx, Some(closed.local.ip()))
+    }
+    fn on_address_added(&mut self, ctx: &PmContext<'_>, _addr: IpAddr) -> Vec<PmAction> {
+        Self::replace(ctx, None)
+    }
+    fn on_address_removed(&mut self, ctx: &PmContext<'_>, addr: IpAddr) -> Vec<PmAction> {
+        Self::replace(ctx, Some(addr))
+    }
+}

@@ -1,0 +1,43 @@
+use super::*;
+
+fn sa(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+fn la(s: &str, backup: bool) -> LocalAddr {
+    LocalAddr { addr: s.parse().unwrap(), backup }
+}
+
+#[test]
+fn fullmesh_opens_from_every_other_address_of_the_family() {
+    let addrs = [la("10.0.0.1", false), la("10.0.1.1", true), la("dead::1", false)];
+    let subs = [SubflowInfo { local: sa("10.0.0.1:5000"), remote: sa("10.0.0.2:80"), alive: true }];
+    let ctx = PmContext { remote: sa("10.0.0.2:80"), local_addrs: &addrs, subflows: &subs };
+    let acts = by_name("fullmesh", 1).unwrap().on_established(&ctx);
+    assert_eq!(
+        acts,
+        vec![PmAction::OpenSubflow { local: "10.0.1.1".parse().unwrap(), remote: sa("10.0.0.2:80"), backup: true }]
+    );
+}
+
+#[test]
+fn ndiffports_tops_up_from_the_same_address() {
+    let addrs = [la("10.0.0.1", false)];
+    let subs = [SubflowInfo { local: sa("10.0.0.1:5000"), remote: sa("10.0.0.2:80"), alive: true }];
+    let ctx = PmContext { remote: sa("10.0.0.2:80"), local_addrs: &addrs, subflows: &subs };
+    assert_eq!(by_name("ndiffports", 4).unwrap().on_established(&ctx).len(), 3);
+}
+
+#[test]
+fn singlepath_replaces_only_when_nothing_is_left() {
+    let addrs = [la("10.0.0.1", false), la("10.0.1.1", false)];
+    let dead = SubflowInfo { local: sa("10.0.0.1:5000"), remote: sa("10.0.0.2:80"), alive: false };
+    let ctx = PmContext { remote: sa("10.0.0.2:80"), local_addrs: &addrs, subflows: &[dead] };
+    let mut pm = by_name("singlepath", 1).unwrap();
+    assert!(pm.on_established(&ctx).is_empty());
+    let acts = pm.on_subflow_closed(&ctx, &dead);
+    assert_eq!(acts.len(), 1);
+    assert!(matches!(acts[0], PmAction::OpenSubflow { local, .. } if local == "10.0.1.1".parse::<IpAddr>().unwrap()));
+    let alive = SubflowInfo { alive: true, ..dead };
+    let ctx = PmContext { subflows: &[alive], ..ctx };
+    assert!(pm.on_address_added(&ctx, "10.0.2.1".parse().unwrap()).is_empty());
+}
