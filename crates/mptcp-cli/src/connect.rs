@@ -1,6 +1,6 @@
 //! `mptcp connect HOST:PORT`: open a connection, then move data as the mode says.
 
-use crate::net::{Conn, LINGER, MPTCP_NOT_YET, NetArgs, runtime, serve, start_stack, with_timeout};
+use crate::net::{Conn, LINGER, NetArgs, runtime, serve, start_stack, with_timeout};
 use anyhow::{Context as _, anyhow, bail};
 use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
@@ -18,10 +18,6 @@ pub struct Args {
 /// Runs the subcommand.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let net = args.net;
-    if !net.kernel && !net.no_mptcp {
-        eprintln!("mptcp: error: {MPTCP_NOT_YET}");
-        return Ok(ExitCode::from(2));
-    }
     if !net.kernel {
         net.check_stack()?;
     }

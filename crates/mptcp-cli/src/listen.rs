@@ -1,7 +1,7 @@
 //! `mptcp listen --port N`: serve one connection (or every one with
 //! `--keep-open`), moving data as the mode says.
 
-use crate::net::{Conn, LINGER, MPTCP_NOT_YET, NetArgs, runtime, serve, start_stack, with_timeout};
+use crate::net::{Conn, LINGER, NetArgs, runtime, serve, start_stack, with_timeout};
 use crate::transfer::Mode;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::process::ExitCode;
@@ -25,10 +25,6 @@ pub struct Args {
 /// Runs the subcommand.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let net = Arc::new(args.net);
-    if !net.kernel && !net.no_mptcp {
-        eprintln!("mptcp: error: {MPTCP_NOT_YET}");
-        return Ok(ExitCode::from(2));
-    }
     if !net.kernel {
         net.check_stack()?;
     }

@@ -71,9 +71,6 @@ fn parse_secs(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(v))
 }
 
-/// The error of a command that asks the userspace stack for MPTCP.
-pub const MPTCP_NOT_YET: &str = "MPTCP is not implemented yet in the userspace stack: pass --no-mptcp for plain TCP (or --kernel for the kernel's MPTCP)";
-
 impl NetArgs {
     /// Which kernel protocol `--kernel` uses.
     pub fn kernel_proto(&self) -> mptcp_io::kernel::KernelProto {
@@ -154,8 +151,8 @@ pub fn start_stack(net: &NetArgs) -> anyhow::Result<(mptcp_io::Stack, String)> {
         if dev.offload() { "on" } else { "off" }
     );
     let mut config = mptcp_io::StackConfig { addresses: net.addrs.clone(), ..Default::default() };
-    // Plain TCP (--no-mptcp) is the only mode the commands offer the stack for now.
-    config.endpoint.mptcp.enabled = false;
+    // MPTCP unless --no-mptcp: MP_CAPABLE on our SYNs, and accepted on our listeners.
+    config.endpoint.mptcp.enabled = !net.no_mptcp;
     if let Some(cc) = &net.cc {
         config.endpoint.tcp.cc = cc.clone();
     }

@@ -903,14 +903,10 @@ impl Endpoint {
                         .map(|n| (l, r, n))
                 }
                 Kind::Mptcp(m) => {
-                    // Leave room for the longer (IPv6) header, then move the segment if IPv4.
-                    match buf.get_mut(40..).and_then(|b| m.poll_transmit(now, b)) {
-                        Some((l, r, n)) if l.is_ipv4() => {
-                            buf.copy_within(40..40 + n, 20);
-                            Some((l, r, n))
-                        }
-                        other => other,
-                    }
+                    // Every subflow has the initial subflow's family (path managers
+                    // open joins only from addresses of the peer's family).
+                    let ip_len = if m.initial_remote().is_none_or(|r| r.is_ipv4()) { 20 } else { 40 };
+                    buf.get_mut(ip_len..).and_then(|b| m.poll_transmit(now, b))
                 }
             };
             match out {
