@@ -173,8 +173,9 @@ impl SubflowHook for Hook<'_> {
         if c.fallback {
             return out;
         }
-        // Whatever this segment carries, the segment that was due is going out.
-        if !f.syn() {
+        // A pure ACK is the segment that was due (a data segment carries its
+        // own mapping, not a bare DATA_FIN, so it does not count).
+        if !f.syn() && seg.len == 0 {
             self.mp.ack_due = false;
         }
         if f.syn() {
@@ -230,7 +231,6 @@ impl SubflowHook for Hook<'_> {
                     data_len: first.map(|m| m.len),
                     checksum: first.and_then(|m| m.checksum).filter(|_| c.checksum),
                 }));
-                self.mp.ack_due = false;
                 return out;
             }
         }
@@ -260,7 +260,6 @@ impl SubflowHook for Hook<'_> {
         if dss.len() <= room {
             out.push(MptcpOption::Dss(dss));
         }
-        self.mp.ack_due = false;
         out
     }
 }
