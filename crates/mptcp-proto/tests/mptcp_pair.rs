@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::{Bulk, LinkConfig, Pair};
-use mptcp_proto::{CloseReason, ConnId, Duration, EndpointConfig, Event};
+use common::{Bulk, LinkConfig, Pair, accepted, closed};
+use mptcp_proto::{CloseReason, ConnId, Duration, EndpointConfig};
 
 const MB: u64 = 1_000_000;
 
@@ -23,20 +23,6 @@ fn link(loss: f64) -> LinkConfig {
         loss,
         ..Default::default()
     }
-}
-
-fn accepted(p: &Pair) -> Option<ConnId> {
-    p.b_events.iter().find_map(|e| match e {
-        Event::Accepted { id, .. } => Some(*id),
-        _ => None,
-    })
-}
-
-fn closed(events: &std::collections::VecDeque<Event>, id: ConnId) -> Option<CloseReason> {
-    events.iter().find_map(|e| match e {
-        Event::Closed { id: i, reason } if *i == id => Some(*reason),
-        _ => None,
-    })
 }
 
 fn open(p: &mut Pair) -> (ConnId, ConnId) {

@@ -4,24 +4,10 @@
 
 mod common;
 
-use common::{Bulk, LinkConfig, Pair};
+use common::{Bulk, LinkConfig, Pair, accepted, closed};
 use mptcp_proto::{CloseReason, ConnId, Duration, EndpointConfig, Event};
 
 const MB: u64 = 1_000_000;
-
-fn accepted(p: &mut Pair) -> Option<ConnId> {
-    p.b_events.iter().find_map(|e| match e {
-        Event::Accepted { id, .. } => Some(*id),
-        _ => None,
-    })
-}
-
-fn closed(events: &std::collections::VecDeque<Event>, id: ConnId) -> Option<CloseReason> {
-    events.iter().find_map(|e| match e {
-        Event::Closed { id: i, reason } if *i == id => Some(*reason),
-        _ => None,
-    })
-}
 
 /// Opens a connection A→B and returns both ids.
 fn open(p: &mut Pair) -> (ConnId, ConnId) {
@@ -212,7 +198,7 @@ fn rst_during_the_handshake_and_in_time_wait() {
     p.ab.filter = None;
     p.a.abort(a);
     assert!(p.run_until(Duration::from_secs(2), |p| p.b.connection_count() == 0), "B dropped it");
-    assert!(accepted(&mut p).is_none(), "never announced");
+    assert!(accepted(&p).is_none(), "never announced");
 
     // TIME-WAIT ignores a RST (RFC 1337), even one with the exact sequence number.
     let mut p = Pair::new(EndpointConfig::default(), quick(), 10);

@@ -3,14 +3,13 @@
 //! increase in congestion avoidance is coupled so the connection as a whole
 //! takes no more than one TCP flow would on its best path.
 
-use super::{AckInfo, CongestionControl, PerSubflow, SubflowId, SubflowView, initial_window};
+use super::reno::RenoWindow;
+use super::{AckInfo, CongestionControl, PerSubflow, SubflowId, SubflowView};
 use crate::time::Instant;
 
 #[derive(Debug, Clone)]
 struct State {
-    cwnd: u64,
-    ssthresh: u64,
-    mss: u64,
+    w: RenoWindow,
     /// Fractional increase carried between ACKs, bytes.
     carry: f64,
 }
@@ -47,8 +46,7 @@ impl CongestionControl for Lia {
     }
 
     fn on_subflow_added(&mut self, sf: SubflowId, _now: Instant, mss: u32) {
-        let st = State { cwnd: initial_window(mss), ssthresh: u64::MAX, mss: u64::from(mss.max(1)), carry: 0.0 };
-        self.subflows.insert(sf, st);
+        self.subflows.insert(sf, State { w: RenoWindow::new(mss), carry: 0.0 });
     }
 
     fn on_subflow_removed(&mut self, sf: SubflowId) {
@@ -58,17 +56,13 @@ impl CongestionControl for Lia {
     fn on_ack(&mut self, sf: SubflowId, _now: Instant, ack: &AckInfo, all: &[SubflowView]) {
         let coupled = Self::alpha(all);
         let Some(s) = self.subflows.get_mut(sf) else { return };
-        s.mss = u64::from(ack.mss.max(1));
-        if ack.in_recovery || ack.app_limited {
-            return;
-        }
-        if s.cwnd < s.ssthresh {
-            s.cwnd += ack.bytes_acked.min(2 * s.mss);
+        s.w.mss = u64::from(ack.mss.max(1));
+        if ack.in_recovery || ack.app_limited || s.w.slow_start(ack.bytes_acked) {
             return;
         }
         let acked = ack.bytes_acked as f64;
-        let mss = s.mss as f64;
-        let own = acked * mss / s.cwnd as f64;
+        let mss = s.w.mss as f64;
+        let own = acked * mss / s.w.cwnd as f64;
         // RFC 6356 §3: increase by min(alpha * bytes_acked * MSS_i / cwnd_total,
         // bytes_acked * MSS_i / cwnd_i); alone it is Reno's increase.
         let inc = match coupled {
@@ -78,31 +72,29 @@ impl CongestionControl for Lia {
         s.carry += inc;
         if s.carry >= 1.0 {
             let whole = s.carry.floor();
-            s.cwnd += whole as u64;
+            s.w.cwnd += whole as u64;
             s.carry -= whole;
         }
     }
 
     fn on_congestion_event(&mut self, sf: SubflowId, _now: Instant, in_flight: u64, _all: &[SubflowView]) {
         let Some(s) = self.subflows.get_mut(sf) else { return };
-        s.ssthresh = (in_flight.min(s.cwnd) / 2).max(2 * s.mss);
-        s.cwnd = s.ssthresh;
+        s.w.on_loss(in_flight);
         s.carry = 0.0;
     }
 
     fn on_rto(&mut self, sf: SubflowId, _now: Instant, in_flight: u64) {
         let Some(s) = self.subflows.get_mut(sf) else { return };
-        s.ssthresh = (in_flight.min(s.cwnd) / 2).max(2 * s.mss);
-        s.cwnd = s.mss;
+        s.w.on_rto(in_flight);
         s.carry = 0.0;
     }
 
     fn window(&self, sf: SubflowId) -> u64 {
-        self.subflows.get(sf).map_or(0, |s| s.cwnd)
+        self.subflows.get(sf).map_or(0, |s| s.w.cwnd)
     }
 
     fn ssthresh(&self, sf: SubflowId) -> u64 {
-        self.subflows.get(sf).map_or(u64::MAX, |s| s.ssthresh)
+        self.subflows.get(sf).map_or(u64::MAX, |s| s.w.ssthresh)
     }
 }
 

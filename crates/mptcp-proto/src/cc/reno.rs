@@ -3,11 +3,47 @@
 use super::{AckInfo, CongestionControl, PerSubflow, SubflowId, SubflowView, initial_window};
 use crate::time::Instant;
 
+/// A Reno-style window: slow start, and the halving on loss and collapse on
+/// timeout. Reno and LIA share it and differ in congestion avoidance only.
+#[derive(Debug, Clone)]
+pub(crate) struct RenoWindow {
+    pub(crate) cwnd: u64,
+    pub(crate) ssthresh: u64,
+    pub(crate) mss: u64,
+}
+
+impl RenoWindow {
+    pub(crate) fn new(mss: u32) -> Self {
+        RenoWindow { cwnd: initial_window(mss), ssthresh: u64::MAX, mss: u64::from(mss.max(1)) }
+    }
+
+    /// Slow start on an ACK (RFC 5681 §3.1 with RFC 3465 byte counting,
+    /// L = 2 SMSS). Returns false when past it (congestion avoidance applies).
+    pub(crate) fn slow_start(&mut self, acked: u64) -> bool {
+        if self.cwnd >= self.ssthresh {
+            return false;
+        }
+        self.cwnd += acked.min(2 * self.mss);
+        true
+    }
+
+    /// RFC 5681 (4): ssthresh = max(FlightSize / 2, 2 * SMSS); the flight is
+    /// at most the window (the rest was SACKed or lost before).
+    pub(crate) fn on_loss(&mut self, in_flight: u64) {
+        self.ssthresh = (in_flight.min(self.cwnd) / 2).max(2 * self.mss);
+        self.cwnd = self.ssthresh;
+    }
+
+    /// RFC 5681 §3.1: after a timeout the loss window is one segment.
+    pub(crate) fn on_rto(&mut self, in_flight: u64) {
+        self.on_loss(in_flight);
+        self.cwnd = self.mss;
+    }
+}
+
 #[derive(Debug, Clone)]
 struct State {
-    cwnd: u64,
-    ssthresh: u64,
-    mss: u64,
+    w: RenoWindow,
     /// Bytes acknowledged in congestion avoidance since cwnd last grew.
     acked_in_ca: u64,
 }
@@ -24,8 +60,7 @@ impl CongestionControl for Reno {
     }
 
     fn on_subflow_added(&mut self, sf: SubflowId, _now: Instant, mss: u32) {
-        let st = State { cwnd: initial_window(mss), ssthresh: u64::MAX, mss: u64::from(mss.max(1)), acked_in_ca: 0 };
-        self.subflows.insert(sf, st);
+        self.subflows.insert(sf, State { w: RenoWindow::new(mss), acked_in_ca: 0 });
     }
 
     fn on_subflow_removed(&mut self, sf: SubflowId) {
@@ -34,46 +69,36 @@ impl CongestionControl for Reno {
 
     fn on_ack(&mut self, sf: SubflowId, _now: Instant, ack: &AckInfo, _all: &[SubflowView]) {
         let Some(s) = self.subflows.get_mut(sf) else { return };
-        s.mss = u64::from(ack.mss.max(1));
-        if ack.in_recovery || ack.app_limited {
+        s.w.mss = u64::from(ack.mss.max(1));
+        if ack.in_recovery || ack.app_limited || s.w.slow_start(ack.bytes_acked) {
             return;
         }
-        if s.cwnd < s.ssthresh {
-            // RFC 5681 §3.1 with RFC 3465 byte counting (L = 2 SMSS).
-            s.cwnd += ack.bytes_acked.min(2 * s.mss);
-        } else {
-            // RFC 5681 §3.1: about one SMSS per RTT.
-            s.acked_in_ca += ack.bytes_acked;
-            if s.acked_in_ca >= s.cwnd {
-                s.acked_in_ca -= s.cwnd;
-                s.cwnd += s.mss;
-            }
+        // RFC 5681 §3.1: about one SMSS per RTT.
+        s.acked_in_ca += ack.bytes_acked;
+        if s.acked_in_ca >= s.w.cwnd {
+            s.acked_in_ca -= s.w.cwnd;
+            s.w.cwnd += s.w.mss;
         }
     }
 
     fn on_congestion_event(&mut self, sf: SubflowId, _now: Instant, in_flight: u64, _all: &[SubflowView]) {
         let Some(s) = self.subflows.get_mut(sf) else { return };
-        // RFC 5681 (4): ssthresh = max(FlightSize / 2, 2 * SMSS); the flight
-        // is at most the window (the rest was SACKed or lost before).
-        s.ssthresh = (in_flight.min(s.cwnd) / 2).max(2 * s.mss);
-        s.cwnd = s.ssthresh;
+        s.w.on_loss(in_flight);
         s.acked_in_ca = 0;
     }
 
     fn on_rto(&mut self, sf: SubflowId, _now: Instant, in_flight: u64) {
         let Some(s) = self.subflows.get_mut(sf) else { return };
-        s.ssthresh = (in_flight.min(s.cwnd) / 2).max(2 * s.mss);
-        // RFC 5681 §3.1: the loss window is one segment.
-        s.cwnd = s.mss;
+        s.w.on_rto(in_flight);
         s.acked_in_ca = 0;
     }
 
     fn window(&self, sf: SubflowId) -> u64 {
-        self.subflows.get(sf).map_or(0, |s| s.cwnd)
+        self.subflows.get(sf).map_or(0, |s| s.w.cwnd)
     }
 
     fn ssthresh(&self, sf: SubflowId) -> u64 {
-        self.subflows.get(sf).map_or(u64::MAX, |s| s.ssthresh)
+        self.subflows.get(sf).map_or(u64::MAX, |s| s.w.ssthresh)
     }
 }
 

@@ -341,3 +341,19 @@ impl Bulk {
         progressed
     }
 }
+
+/// The id of the first connection B accepted, if any.
+pub fn accepted(p: &Pair) -> Option<ConnId> {
+    p.b_events.iter().find_map(|e| match e {
+        Event::Accepted { id, .. } => Some(*id),
+        _ => None,
+    })
+}
+
+/// Why connection `id` closed, if it did, according to `events`.
+pub fn closed(events: &VecDeque<Event>, id: ConnId) -> Option<mptcp_proto::CloseReason> {
+    events.iter().find_map(|e| match e {
+        Event::Closed { id: i, reason } if *i == id => Some(*reason),
+        _ => None,
+    })
+}
