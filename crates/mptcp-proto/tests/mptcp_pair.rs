@@ -208,13 +208,16 @@ fn pm_cfg(pm: &str, subflows: usize) -> EndpointConfig {
 fn ndiffports_opens_n_subflows_between_one_pair_of_addresses() {
     let mut p = Pair::new(pm_cfg("ndiffports", 4), link(0.0), 37);
     let (a, b) = open(&mut p);
-    assert!(p.run_until(Duration::from_secs(5), |p| p.a.mptcp_counters(a).is_some_and(|c| c.joins == 3)));
+    // Joins wait until the connection is fully established (the first
+    // DATA_ACK), so they open during the transfer.
+    assert_eq!(p.a.subflow_stats(a).unwrap().len(), 1);
+    transfer(&mut p, a, b, 2 * MB, Duration::from_secs(60));
+    assert_eq!(p.a.mptcp_counters(a).unwrap().joins, 3);
     let stats = p.a.subflow_stats(a).unwrap();
     assert_eq!(stats.len(), 4);
     let ports: std::collections::HashSet<_> = stats.iter().map(|s| s.local.clone()).collect();
     assert_eq!(ports.len(), 4, "four source ports");
     assert!(stats.iter().all(|s| s.local.starts_with("10.0.0.1:")));
-    transfer(&mut p, a, b, 2 * MB, Duration::from_secs(60));
     let used = p.a.subflow_stats(a).unwrap().iter().filter(|s| s.bytes_sent > 0).count();
     assert!(used >= 2, "data spread over the subflows");
 }

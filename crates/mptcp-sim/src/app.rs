@@ -60,13 +60,30 @@ pub enum Role {
 }
 
 /// One sample of a flow's time series.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct FlowSample {
     /// Bytes the receiver had read.
     pub read: u64,
-    /// The sender's congestion window, bytes (0 when not connected).
+    /// The sender's congestion window, bytes (0 when not connected; for
+    /// MPTCP, the sum over its open subflows).
     pub cwnd: u64,
-    /// The sender's smoothed RTT, µs.
+    /// The sender's smoothed RTT, µs (for MPTCP, the lowest of its open
+    /// subflows').
+    pub srtt_us: u64,
+    /// MPTCP: the sender's subflows.
+    pub subflows: Vec<SubflowSample>,
+}
+
+/// One sample of an MPTCP subflow, at the sender.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SubflowSample {
+    /// The subflow's id within its connection.
+    pub id: u32,
+    /// Payload bytes sent on it so far (retransmissions excluded).
+    pub bytes_sent: u64,
+    /// Its congestion window, bytes (0 once closed).
+    pub cwnd: u64,
+    /// Its smoothed RTT, µs.
     pub srtt_us: u64,
 }
 
@@ -108,6 +125,11 @@ pub struct FlowRun {
     pub error: Option<String>,
     /// The sender's last stats snapshot.
     pub sender_stats: Option<ConnStats>,
+    /// MPTCP: the sender's last view of its connection (None when the
+    /// sender's side is plain TCP, as after a fallback in the handshake).
+    pub mptcp: Option<crate::mptcp::Snapshot>,
+    /// MPTCP: the receiver's.
+    pub receiver_mptcp: Option<crate::mptcp::Snapshot>,
     /// The time series.
     pub samples: Vec<FlowSample>,
 }

@@ -1,28 +1,104 @@
 //! Where Multipath TCP plugs into the simulator.
 //!
-//! Scenarios already say everything an MPTCP flow needs (`protocol =
-//! "mptcp"`, `cc`, `sched`, `pm`, `subflows`, `backup`, `checksum`, and
-//! interface events for handovers), and the built-ins that need it are
-//! written. mptcp-proto does not have its MPTCP connection layer yet, so such
-//! a scenario fails here, before anything runs, with one clear line: never a
-//! silent TCP substitute.
+//! A scenario says what an MPTCP flow needs (`protocol = "mptcp"`, `cc`,
+//! `sched`, `pm`, `subflows`, `backup`, `checksum`, and interface events for
+//! handovers); this module turns that into the stack's terms:
 //!
-//! When the connection layer lands, this module is where the simulator opens
-//! MPTCP connections with the flow's settings, tells the path manager about
-//! interfaces going down and up, and reads per-subflow stats (see the crate's
-//! `docs/scenario.md`, "MPTCP", for the API the simulator expects).
+//! - every host that takes part in an MPTCP flow runs an endpoint with MPTCP
+//!   enabled, with the flow's congestion control, scheduler and checksum
+//!   setting (what the accepting side uses: the side that connects passes its
+//!   own with the connection);
+//! - the side that connects opens the connection with [`connect_options`],
+//!   and its path manager (run by the stack, on that side only) opens the
+//!   other subflows from the host's addresses; the interfaces named in
+//!   `backup` are the host's backup addresses;
+//! - an interface going down removes its address from the stack (the
+//!   subflows on it are reset, the path manager reacts), and one coming back
+//!   adds it again;
+//! - the results read each subflow's own stats and the connection's MPTCP
+//!   counters ([`snapshot`]).
+//!
+//! A TCP flow is opened as plain TCP even from a host with MPTCP enabled.
 
-use crate::scenario::Model;
-use crate::sim::SimError;
+use crate::scenario::model::{FlowModel, Model};
+use crate::scenario::schema::Initiator;
+use mptcp_proto::mptcp::{Fallback, MptcpConfig, MptcpCounters, SubflowStats};
+use mptcp_proto::{ConnId, ConnectOptions, Endpoint};
+use std::net::IpAddr;
 
-/// Fails for a scenario with MPTCP flows, naming the first.
-pub fn check_support(model: &Model) -> Result<(), SimError> {
-    match model.mptcp_flows().next() {
-        Some(f) => Err(SimError(format!(
-            "scenario '{}': flow '{}' asks for protocol = \"mptcp\", but mptcp-proto has no MPTCP connection layer \
-             yet; run a TCP scenario (mptcp sim --list)",
-            model.name, f.name
-        ))),
-        None => Ok(()),
+/// The MPTCP settings of host `h`'s endpoint: enabled when the host takes
+/// part in an MPTCP flow (the model has checked that its flows agree).
+pub fn host_config(model: &Model, h: usize) -> MptcpConfig {
+    let mut cfg = MptcpConfig::default();
+    for f in model.mptcp_flows().filter(|f| f.sender.0 == h || f.receiver.0 == h) {
+        let Some(m) = &f.mptcp else { continue };
+        cfg.enabled = true;
+        cfg.cc = f.cc.clone();
+        cfg.scheduler = m.sched.clone();
+        cfg.path_manager = m.pm.clone();
+        cfg.subflows_per_path = m.subflows as usize;
+        cfg.checksum |= m.checksum;
+        cfg.max_subflows = cfg.max_subflows.max(m.subflows as usize);
     }
+    cfg
+}
+
+/// The host that opens flow `f`'s connection, and its interface.
+pub fn initiator(f: &FlowModel) -> (usize, usize) {
+    match f.initiator {
+        Initiator::Sender => f.sender,
+        Initiator::Receiver => f.receiver,
+    }
+}
+
+/// The addresses of host `h` whose subflows are backups: the interfaces an
+/// MPTCP flow that `h` opens names in `backup`.
+pub fn backup_addrs(model: &Model, h: usize) -> Vec<IpAddr> {
+    let host = &model.hosts[h];
+    let mut out: Vec<IpAddr> = model
+        .mptcp_flows()
+        .filter(|f| initiator(f).0 == h)
+        .filter_map(|f| f.mptcp.as_ref())
+        .flat_map(|m| m.backup.iter())
+        .filter_map(|name| host.ifaces.iter().find(|i| &i.name == name).map(|i| i.addr))
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// How the side that connects opens flow `f`: MPTCP with the flow's
+/// congestion control, scheduler and path manager, or plain TCP.
+pub fn connect_options(f: &FlowModel) -> ConnectOptions {
+    match &f.mptcp {
+        Some(m) => ConnectOptions {
+            mptcp: Some(true),
+            cc: Some(f.cc.clone()),
+            scheduler: Some(m.sched.clone()),
+            path_manager: Some(m.pm.clone()),
+            subflows: Some(m.subflows as usize),
+        },
+        None => ConnectOptions { mptcp: Some(false), cc: Some(f.cc.clone()), ..ConnectOptions::default() },
+    }
+}
+
+/// What the stack says of an MPTCP connection, kept for the results.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// Every subflow, the initial one first (closed ones included).
+    pub subflows: Vec<SubflowStats>,
+    /// The connection's counters.
+    pub counters: MptcpCounters,
+    /// Whether (and why) it fell back to TCP.
+    pub fallback: Option<Fallback>,
+}
+
+/// Reads connection `id`'s subflows and counters, if it is an MPTCP
+/// connection.
+pub fn snapshot(ep: &Endpoint, id: ConnId) -> Option<Snapshot> {
+    Some(Snapshot {
+        subflows: ep.subflow_stats(id)?,
+        counters: ep.mptcp_counters(id).unwrap_or_default(),
+        fallback: ep.mptcp_fallback(id).flatten(),
+    })
 }

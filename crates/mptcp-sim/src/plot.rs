@@ -1,7 +1,8 @@
 //! SVG plots (plotters' SVG backend; text is left to the SVG viewer's fonts,
 //! so no font library is needed to draw them): goodput and congestion window
-//! over time per flow, utilisation over time per link, and for many flows
-//! the per-flow goodput ranked.
+//! over time per flow (per subflow for MPTCP), the data each MPTCP subflow
+//! carried over time, utilisation over time per link, and for many flows the
+//! per-flow goodput ranked.
 
 use crate::results::Results;
 use plotters::prelude::*;
@@ -61,15 +62,46 @@ pub fn write_plots(r: &Results, dir: &Path) -> Result<Vec<PathBuf>, String> {
         let p = dir.join("goodput.svg");
         line_chart(&p, &format!("{}: goodput per flow", r.scenario), "time (s)", "goodput (Mbit/s)", &goodput)?;
         written.push(p);
+        // MPTCP flows show a window per subflow (when they fit), TCP flows theirs.
+        let kb = |v: &[u64]| t.iter().zip(v).map(|(&x, &y)| (x, y as f64 / 1000.0)).collect::<Vec<_>>();
+        let per_subflow: usize = r.series.flows.iter().map(|f| f.subflows.len().max(1)).sum();
         let cwnd: Vec<Line> = r
             .series
             .flows
             .iter()
-            .map(|f| (f.name.clone(), t.iter().zip(&f.cwnd_bytes).map(|(&x, &y)| (x, y as f64 / 1000.0)).collect()))
+            .flat_map(|f| {
+                if f.subflows.is_empty() || per_subflow > MAX_LINES {
+                    vec![(f.name.clone(), kb(&f.cwnd_bytes))]
+                } else {
+                    f.subflows.iter().map(|s| (format!("{} {}", f.name, s.name), kb(&s.cwnd_bytes))).collect()
+                }
+            })
             .collect();
         let p = dir.join("cwnd.svg");
-        line_chart(&p, &format!("{}: congestion window per flow", r.scenario), "time (s)", "cwnd (kB)", &cwnd)?;
+        let title = if per_subflow > r.series.flows.len() && per_subflow <= MAX_LINES {
+            format!("{}: congestion window per flow (per subflow for MPTCP)", r.scenario)
+        } else {
+            format!("{}: congestion window per flow", r.scenario)
+        };
+        line_chart(&p, &title, "time (s)", "cwnd (kB)", &cwnd)?;
         written.push(p);
+        let subflows: Vec<Line> = r
+            .series
+            .flows
+            .iter()
+            .flat_map(|f| {
+                f.subflows.iter().map(|s| {
+                    let pts = t.iter().zip(&s.throughput_bps).skip(1).map(|(&x, &y)| (x, y / 1e6)).collect();
+                    (format!("{} {}", f.name, s.name), pts)
+                })
+            })
+            .collect();
+        if !subflows.is_empty() && subflows.len() <= MAX_LINES {
+            let p = dir.join("subflows.svg");
+            let title = format!("{}: data sent per MPTCP subflow", r.scenario);
+            line_chart(&p, &title, "time (s)", "throughput (Mbit/s)", &subflows)?;
+            written.push(p);
+        }
     } else {
         let mut g: Vec<f64> = r.flows.iter().map(|f| f.goodput_bps / 1e6).collect();
         g.sort_by(f64::total_cmp);

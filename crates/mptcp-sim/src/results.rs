@@ -67,11 +67,52 @@ pub struct HeadlineFigure {
 pub struct SubflowResult {
     /// The sender's interface.
     pub interface: String,
+    /// The receiver's interface.
+    pub peer_interface: String,
     /// Link directions its data took (`link:a>b`), as routing sends them.
     pub path: Vec<String>,
+    /// MPTCP: the subflow's id within its connection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<u32>,
+    /// MPTCP: a backup subflow (either side asked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup: Option<bool>,
+    /// MPTCP: joined with MP_JOIN (false for the initial subflow).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub join: Option<bool>,
     /// The sender's stack's view of it.
     #[serde(flatten)]
     pub stats: ConnStats,
+}
+
+impl SubflowResult {
+    /// `sf<id> <sender iface>><receiver iface>` (`eth0>wifi`), for tables and plots.
+    pub fn label(&self) -> String {
+        match self.id {
+            Some(id) => format!("sf{id} {}>{}", self.interface, self.peer_interface),
+            None => format!("{}>{}", self.interface, self.peer_interface),
+        }
+    }
+}
+
+/// What an MPTCP flow's connection did at the data level.
+#[derive(Debug, Clone, Serialize)]
+pub struct MptcpResult {
+    /// Scheduler.
+    pub scheduler: String,
+    /// Path manager (run by the side that connects).
+    pub path_manager: String,
+    /// Subflows opened at the sender (the initial one included).
+    pub subflows_opened: usize,
+    /// Subflows still open at the end (or when the flow finished).
+    pub subflows_open: usize,
+    /// Why it fell back to TCP, as the side that noticed says (a side that
+    /// never saw MP_CAPABLE runs plain TCP and says nothing).
+    pub fallback: Option<mptcp_proto::mptcp::Fallback>,
+    /// The sender's connection-level counters (null when its side is plain TCP).
+    pub counters: Option<mptcp_proto::mptcp::MptcpCounters>,
+    /// The receiver's (where unmapped data and checksum errors show).
+    pub receiver_counters: Option<mptcp_proto::mptcp::MptcpCounters>,
 }
 
 /// One flow.
@@ -113,6 +154,9 @@ pub struct FlowResult {
     pub corrupt_bytes: u64,
     /// Why it failed, if it did.
     pub error: Option<String>,
+    /// MPTCP: the connection as the sender's stack saw it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mptcp: Option<MptcpResult>,
     /// Subflows.
     pub subflows: Vec<SubflowResult>,
 }
@@ -227,6 +271,22 @@ pub struct FlowSeries {
     pub cwnd_bytes: Vec<u64>,
     /// Sender's smoothed RTT, ms.
     pub srtt_ms: Vec<f64>,
+    /// MPTCP: per subflow (zero before it opened).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub subflows: Vec<SubflowSeries>,
+}
+
+/// An MPTCP subflow's series, at the sender; value i covers (t[i-1], t[i]].
+#[derive(Debug, Clone, Serialize)]
+pub struct SubflowSeries {
+    /// `sf<id> <sender iface>><receiver iface>`.
+    pub name: String,
+    /// Payload sent on it (retransmissions excluded), bit/s.
+    pub throughput_bps: Vec<f64>,
+    /// Its congestion window, bytes.
+    pub cwnd_bytes: Vec<u64>,
+    /// Its smoothed RTT, ms.
+    pub srtt_ms: Vec<f64>,
 }
 
 /// A link direction's series.
@@ -298,6 +358,83 @@ fn trace(sim: &Sim, first: DirId, src: SocketAddr, dst: SocketAddr) -> Vec<DirId
     path
 }
 
+/// An MPTCP subflow's id, backup flag and whether it joined.
+type MptcpTags = Option<(u32, bool, bool)>;
+
+/// The most a set of paths can carry together from their first node to
+/// their last: the maximum flow over the link directions they use, each
+/// carrying at most its rate (unlimited ones without bound). None when it is
+/// unbounded (no rate-limited link in the way) or there is no path.
+fn path_capacity(sim: &Sim, paths: &[Vec<DirId>]) -> Option<f64> {
+    let m = &sim.model;
+    let from = |d: DirId| m.links[d / 2].ends[d % 2].node;
+    let to = |d: DirId| m.links[d / 2].ends[1 - d % 2].node;
+    let (src, dst) = (from(*paths.first()?.first()?), to(*paths[0].last()?));
+    let mut dirs: Vec<DirId> = paths.iter().flatten().copied().collect();
+    dirs.sort_unstable();
+    dirs.dedup();
+    let mut nodes: Vec<NodeRef> = vec![src, dst];
+    for &d in &dirs {
+        for n in [from(d), to(d)] {
+            if !nodes.contains(&n) {
+                nodes.push(n);
+            }
+        }
+    }
+    let idx = |n: NodeRef| nodes.iter().position(|&x| x == n).unwrap_or(0);
+    let k = nodes.len();
+    // Residual capacities, a dense matrix: these graphs have a handful of nodes.
+    let mut cap = vec![0.0f64; k * k];
+    for &d in &dirs {
+        let rate = m.links[d / 2].params[d % 2].rate_bps;
+        cap[idx(from(d)) * k + idx(to(d))] += if rate == 0 { f64::INFINITY } else { rate as f64 };
+    }
+    // Edmonds-Karp from node 0 to node 1.
+    let mut total = 0.0;
+    loop {
+        let mut prev = vec![usize::MAX; k];
+        prev[0] = 0;
+        let mut queue = std::collections::VecDeque::from([0usize]);
+        while let Some(u) = queue.pop_front() {
+            for v in 0..k {
+                if prev[v] == usize::MAX && cap[u * k + v] > 0.0 {
+                    prev[v] = u;
+                    queue.push_back(v);
+                }
+            }
+        }
+        if prev[1] == usize::MAX {
+            break;
+        }
+        let mut push = f64::INFINITY;
+        let mut v = 1;
+        while v != 0 {
+            push = push.min(cap[prev[v] * k + v]);
+            v = prev[v];
+        }
+        if push.is_infinite() {
+            return None;
+        }
+        let mut v = 1;
+        while v != 0 {
+            cap[prev[v] * k + v] -= push;
+            cap[v * k + prev[v]] += push;
+            v = prev[v];
+        }
+        total += push;
+    }
+    (total > 0.0).then_some(total)
+}
+
+/// The interface of host `h` that owns `addr` (by name), or `?`.
+fn iface_of(sim: &Sim, h: usize, addr: Option<IpAddr>) -> (Option<usize>, String) {
+    let host = &sim.model.hosts[h];
+    match host.ifaces.iter().position(|i| Some(i.addr) == addr) {
+        Some(i) => (Some(i), host.ifaces[i].name.clone()),
+        None => (None, "?".to_owned()),
+    }
+}
+
 fn jain(xs: &[f64]) -> Option<f64> {
     let sum: f64 = xs.iter().sum();
     let sq: f64 = xs.iter().map(|x| x * x).sum();
@@ -319,26 +456,56 @@ impl Sim {
             let span = secs(stop - from);
             let goodput_bps = if span > 0.0 { (run.read - base) as f64 * 8.0 / span } else { 0.0 };
             let stats = run.sender_stats.clone();
+            let views: Vec<(ConnStats, MptcpTags)> = match &run.mptcp {
+                Some(mp) => mp.subflows.iter().map(|s| (s.tcp.clone(), Some((s.id, s.backup, s.join)))).collect(),
+                None => stats.clone().map(|s| (s, None)).into_iter().collect(),
+            };
             let mut subflows = Vec::new();
-            let mut capacity = None;
-            if let Some(s) = stats.clone() {
-                let first = self.hosts[fm.sender.0].ifaces[fm.sender.1].dir;
-                let path = match (s.local.parse::<SocketAddr>(), s.remote.parse::<SocketAddr>()) {
-                    (Ok(src), Ok(dst)) => trace(self, first, src, dst),
-                    _ => vec![first],
+            let mut paths = Vec::new();
+            for (s, mp) in views {
+                let (src, dst) = (s.local.parse::<SocketAddr>().ok(), s.remote.parse::<SocketAddr>().ok());
+                let (i, interface) = match mp {
+                    Some(_) => iface_of(self, fm.sender.0, src.map(|a| a.ip())),
+                    None => (Some(fm.sender.1), m.hosts[fm.sender.0].ifaces[fm.sender.1].name.clone()),
                 };
-                capacity = path
-                    .iter()
-                    .map(|&d| m.links[d / 2].params[d % 2].rate_bps)
-                    .filter(|&r| r > 0)
-                    .min()
-                    .map(|r| r as f64);
+                let (_, peer_interface) = iface_of(self, fm.receiver.0, dst.map(|a| a.ip()));
+                let path = match (i, src, dst) {
+                    (Some(i), Some(src), Some(dst)) => trace(self, self.hosts[fm.sender.0].ifaces[i].dir, src, dst),
+                    (Some(i), _, _) => vec![self.hosts[fm.sender.0].ifaces[i].dir],
+                    _ => Vec::new(),
+                };
+                if !path.is_empty() {
+                    paths.push(path.clone());
+                }
                 subflows.push(SubflowResult {
-                    interface: m.hosts[fm.sender.0].ifaces[fm.sender.1].name.clone(),
+                    interface,
+                    peer_interface,
                     path: path.iter().map(|&d| dir_name(self, d)).collect(),
+                    id: mp.map(|x| x.0),
+                    backup: mp.map(|x| x.1),
+                    join: mp.map(|x| x.2),
                     stats: s,
                 });
             }
+            let capacity = path_capacity(self, &paths);
+            let mptcp = fm.mptcp.as_ref().map(|settings| {
+                let open = |s: &&mptcp_proto::mptcp::SubflowStats| {
+                    !matches!(s.state, mptcp_proto::State::Closed | mptcp_proto::State::TimeWait)
+                };
+                let (sent, recv) = (run.mptcp.as_ref(), run.receiver_mptcp.as_ref());
+                MptcpResult {
+                    scheduler: settings.sched.clone(),
+                    path_manager: settings.pm.clone(),
+                    subflows_opened: subflows.len(),
+                    subflows_open: match sent {
+                        Some(mp) => mp.subflows.iter().filter(open).count(),
+                        None => subflows.iter().filter(|s| s.stats.state != mptcp_proto::State::Closed).count(),
+                    },
+                    fallback: sent.and_then(|m| m.fallback).or(recv.and_then(|m| m.fallback)),
+                    counters: sent.map(|m| m.counters.clone()),
+                    receiver_counters: recv.map(|m| m.counters.clone()),
+                }
+            });
             let mut max_gap = run.max_gap;
             if run.completed.is_none()
                 && let Some(last) = run.last_byte
@@ -356,13 +523,14 @@ impl Sim {
                 goodput_bps,
                 capacity_bps: capacity,
                 share: capacity.map(|c| goodput_bps / c),
-                retransmits: stats.as_ref().map_or(0, |s| s.retransmits),
-                timeouts: stats.as_ref().map_or(0, |s| s.timeouts),
+                retransmits: subflows.iter().map(|s| s.stats.retransmits).sum(),
+                timeouts: subflows.iter().map(|s| s.stats.timeouts).sum(),
                 completion_s: run.completed.map(|c| secs(c - opened)),
                 first_byte_s: run.first_byte.map(|c| secs(c - opened)),
                 max_gap_s: secs(max_gap),
                 corrupt_bytes: run.corrupt_bytes,
                 error: run.error.clone(),
+                mptcp,
                 subflows,
             });
         }
@@ -495,6 +663,7 @@ impl Sim {
                     .collect(),
                 cwnd_bytes: run.samples.iter().map(|s| s.cwnd).collect(),
                 srtt_ms: run.samples.iter().map(|s| s.srtt_us as f64 / 1000.0).collect(),
+                subflows: self.subflow_series(fm, run, &dt),
             })
             .collect();
         let links = self
@@ -518,6 +687,43 @@ impl Sim {
             })
             .collect();
         Series { t_s: t, flows, links }
+    }
+
+    /// An MPTCP flow's per-subflow series, from its samples.
+    fn subflow_series(
+        &self,
+        fm: &crate::scenario::model::FlowModel,
+        run: &crate::app::FlowRun,
+        dt: &dyn Fn(usize) -> f64,
+    ) -> Vec<SubflowSeries> {
+        let Some(mp) = &run.mptcp else { return Vec::new() };
+        mp.subflows
+            .iter()
+            .map(|sf| {
+                let local = sf.local.parse::<SocketAddr>().ok().map(|a| a.ip());
+                let remote = sf.remote.parse::<SocketAddr>().ok().map(|a| a.ip());
+                let name = format!(
+                    "sf{} {}>{}",
+                    sf.id,
+                    iface_of(self, fm.sender.0, local).1,
+                    iface_of(self, fm.receiver.0, remote).1
+                );
+                let at = |i: usize| run.samples[i].subflows.iter().find(|x| x.id == sf.id).copied().unwrap_or_default();
+                let throughput_bps = (0..run.samples.len())
+                    .map(|i| {
+                        let d = dt(i);
+                        if d > 0.0 {
+                            at(i).bytes_sent.saturating_sub(at(i - 1).bytes_sent) as f64 * 8.0 / d
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect();
+                let cwnd_bytes = (0..run.samples.len()).map(|i| at(i).cwnd).collect();
+                let srtt_ms = (0..run.samples.len()).map(|i| at(i).srtt_us as f64 / 1000.0).collect();
+                SubflowSeries { name, throughput_bps, cwnd_bytes, srtt_ms }
+            })
+            .collect()
     }
 
     fn headline(&self, flows: &[FlowResult], links: &[LinkResult]) -> HeadlineFigure {

@@ -7,7 +7,7 @@
 //! which keeps the queue small however many packets are in flight. Hosts
 //! likewise hold one wake-up for their endpoint's next timer.
 
-use crate::app::{CHUNK, FlowRun, FlowSample, Pattern, Role};
+use crate::app::{CHUNK, FlowRun, FlowSample, Pattern, Role, SubflowSample};
 use crate::middlebox::Chain;
 use crate::net::link::{LinkDir, Packet};
 use crate::net::routing::{self, DirId, Table, dst_addr};
@@ -213,10 +213,8 @@ fn close_reason(r: CloseReason) -> String {
 }
 
 impl Sim {
-    /// Builds the network of `model`. Fails if the scenario needs what the
-    /// stack cannot do yet (see [`crate::mptcp`]).
+    /// Builds the network of `model`.
     pub fn new(model: Model) -> Result<Self, SimError> {
-        crate::mptcp::check_support(&model)?;
         let seed = model.seed;
         let mut dirs = Vec::with_capacity(model.links.len() * 2);
         let mut chains = Vec::with_capacity(model.links.len());
@@ -239,8 +237,12 @@ impl Sim {
             if let Some(f) = model.flows.iter().find(|f| f.sender.0 == h || f.receiver.0 == h) {
                 tcp.cc = f.cc.clone();
             }
-            let cfg = EndpointConfig { mtu: hm.mtu, tcp, ..EndpointConfig::default() };
+            let mptcp = crate::mptcp::host_config(&model, h);
+            let cfg = EndpointConfig { mtu: hm.mtu, tcp, mptcp, ..EndpointConfig::default() };
             let mut ep = Endpoint::new(cfg, Rng::derive(seed, purpose::HOST + h as u64).next_u64());
+            for addr in crate::mptcp::backup_addrs(&model, h) {
+                ep.set_address_backup(addr, true);
+            }
             let mut ifaces = Vec::new();
             for f in &hm.ifaces {
                 ep.add_address(f.addr);
@@ -644,11 +646,7 @@ impl Sim {
             }
             Event::Closed { id, reason } => {
                 if let Some((f, role)) = self.hosts[h].conns.remove(&id) {
-                    if role == Role::Sender
-                        && let Some(s) = self.hosts[h].ep.stats(id)
-                    {
-                        self.flows[f].sender_stats = Some(s);
-                    }
+                    self.snapshot(h, f, id, role);
                     let run = &mut self.flows[f];
                     if reason != CloseReason::Normal && run.completed.is_none() && run.error.is_none() {
                         let side = if role == Role::Sender { "sender" } else { "receiver" };
@@ -699,6 +697,7 @@ impl Sim {
                 Ok(0) => {
                     match role {
                         Role::Receiver => {
+                            self.snapshot(h, f, id, role);
                             let run = &mut self.flows[f];
                             run.completed.get_or_insert(self.now);
                             if let Some(t) = self.model.flows[f].bytes
@@ -709,9 +708,7 @@ impl Sim {
                             }
                         }
                         Role::Sender => {
-                            if let Some(s) = self.hosts[h].ep.stats(id) {
-                                self.flows[f].sender_stats = Some(s);
-                            }
+                            self.snapshot(h, f, id, role);
                             self.flows[f].finished = true;
                         }
                     }
@@ -752,7 +749,8 @@ impl Sim {
         let local = self.hosts[me.0].ifaces[me.1].addr;
         let remote = SocketAddr::new(self.hosts[peer.0].ifaces[peer.1].addr, fm.port);
         self.flows[f].opened = Some(self.now);
-        match self.hosts[me.0].ep.connect(self.now, local, remote) {
+        let opts = crate::mptcp::connect_options(fm);
+        match self.hosts[me.0].ep.connect_with(self.now, local, remote, &opts) {
             Ok(id) => {
                 self.hosts[me.0].conns.insert(id, (f, role));
                 match role {
@@ -800,13 +798,18 @@ impl Sim {
                 }
             }
             EventModel::IfaceDown { host, iface } => {
-                // The interface disappears: its link goes with it. (With MPTCP,
-                // the path manager will also be told: see crate::mptcp.)
+                // The interface disappears: its link goes with it, and its
+                // address leaves the stack (connections and subflows on it are
+                // reset; what they send can no longer leave), so that path
+                // managers react.
                 self.hosts[host].ifaces[iface].up = false;
                 if let Some((l, _)) = self.model.hosts[host].ifaces[iface].link {
                     self.dirs[2 * l].set_down(now);
                     self.dirs[2 * l + 1].set_down(now);
                 }
+                let addr = self.hosts[host].ifaces[iface].addr;
+                self.hosts[host].ep.remove_address(now, addr);
+                self.service_host(host);
             }
             EventModel::IfaceUp { host, iface } => {
                 self.hosts[host].ifaces[iface].up = true;
@@ -814,21 +817,81 @@ impl Sim {
                     self.dirs[2 * l].set_up(now);
                     self.dirs[2 * l + 1].set_up(now);
                 }
+                let addr = self.hosts[host].ifaces[iface].addr;
+                self.hosts[host].ep.add_address(addr);
+                self.service_host(host);
             }
+        }
+    }
+
+    /// Keeps what host `h`'s stack says of flow `f`'s connection `id` (call
+    /// while the connection still exists): the sender's stats, and for MPTCP
+    /// either side's subflows and counters.
+    fn snapshot(&mut self, h: usize, f: usize, id: ConnId, role: Role) {
+        let ep = &self.hosts[h].ep;
+        let run = &mut self.flows[f];
+        let mp = if self.model.flows[f].mptcp.is_some() { crate::mptcp::snapshot(ep, id) } else { None };
+        match role {
+            Role::Sender => {
+                if let Some(s) = ep.stats(id) {
+                    run.sender_stats = Some(s);
+                }
+                if mp.is_some() {
+                    run.mptcp = mp;
+                }
+            }
+            Role::Receiver if mp.is_some() => run.receiver_mptcp = mp,
+            Role::Receiver => {}
         }
     }
 
     fn sample(&mut self) {
         let now = self.now;
         self.sample_times.push(now);
-        for (f, run) in self.flows.iter_mut().enumerate() {
-            let sender_host = self.model.flows[f].sender.0;
-            let stats = run.sender.and_then(|id| self.hosts[sender_host].ep.stats(id));
-            let (cwnd, srtt_us) = stats.as_ref().map_or((0, 0), |s| (s.cwnd, s.srtt_us));
-            if let Some(s) = stats {
-                run.sender_stats = Some(s);
+        for f in 0..self.flows.len() {
+            let h = self.model.flows[f].sender.0;
+            // Only while the connection is the flow's: a closed one's id may be reused.
+            let live = self.flows[f].sender.filter(|id| self.hosts[h].conns.get(id) == Some(&(f, Role::Sender)));
+            if let Some(id) = live {
+                self.snapshot(h, f, id, Role::Sender);
             }
-            run.samples.push(FlowSample { read: run.read, cwnd, srtt_us });
+            let r = self.model.flows[f].receiver.0;
+            if self.model.flows[f].mptcp.is_some()
+                && let Some(id) =
+                    self.flows[f].receiver.filter(|id| self.hosts[r].conns.get(id) == Some(&(f, Role::Receiver)))
+            {
+                self.snapshot(r, f, id, Role::Receiver);
+            }
+            let run = &mut self.flows[f];
+            let mut sample = FlowSample { read: run.read, ..FlowSample::default() };
+            if live.is_some() {
+                match &run.mptcp {
+                    Some(m) => {
+                        let open = |s: &&mptcp_proto::mptcp::SubflowStats| {
+                            !matches!(s.state, mptcp_proto::State::Closed | mptcp_proto::State::TimeWait)
+                        };
+                        sample.cwnd = m.subflows.iter().filter(open).map(|s| s.cwnd).sum();
+                        sample.srtt_us =
+                            m.subflows.iter().filter(open).map(|s| s.srtt_us).filter(|&r| r > 0).min().unwrap_or(0);
+                        sample.subflows = m
+                            .subflows
+                            .iter()
+                            .map(|s| SubflowSample {
+                                id: s.id,
+                                bytes_sent: s.bytes_sent,
+                                cwnd: if open(&s) { s.cwnd } else { 0 },
+                                srtt_us: s.srtt_us,
+                            })
+                            .collect();
+                    }
+                    None => {
+                        if let Some(s) = &run.sender_stats {
+                            (sample.cwnd, sample.srtt_us) = (s.cwnd, s.srtt_us);
+                        }
+                    }
+                }
+            }
+            run.samples.push(sample);
         }
         for (d, dir) in self.dirs.iter().enumerate() {
             self.link_samples[d].push(LinkSample {

@@ -36,6 +36,95 @@ fn pct(x: Option<f64>) -> String {
     x.map_or("-".into(), |v| format!("{:.1}%", v * 100.0))
 }
 
+/// Bytes with a unit: `812 B`, `64.0 kB`, `12.3 MB`.
+fn fmt_bytes(b: u64) -> String {
+    match b {
+        0..1_000 => format!("{b} B"),
+        1_000..1_000_000 => format!("{:.1} kB", b as f64 / 1e3),
+        1_000_000..1_000_000_000 => format!("{:.1} MB", b as f64 / 1e6),
+        _ => format!("{:.2} GB", b as f64 / 1e9),
+    }
+}
+
+/// The subflows of the MPTCP flows (when they fit on a screen), then what
+/// their connections did at the data level.
+fn subflows(out: &mut String, flows: &[FlowResult]) {
+    const MAX_SUBFLOW_ROWS: usize = 24;
+    let mp: Vec<&FlowResult> = flows.iter().filter(|f| f.mptcp.is_some()).collect();
+    if mp.is_empty() {
+        return;
+    }
+    out.push('\n');
+    let n: usize = mp.iter().map(|f| f.subflows.len()).sum();
+    if n > MAX_SUBFLOW_ROWS {
+        let _ = writeln!(out, "{n} subflows of {} MPTCP flows (all in results.json)", mp.len());
+    } else {
+        let mut rows = vec![vec![
+            "FLOW".into(),
+            "SUBFLOW".into(),
+            "KIND".into(),
+            "STATE".into(),
+            "SENT".into(),
+            "SHARE".into(),
+            "RETX".into(),
+            "SRTT".into(),
+            "CWND".into(),
+        ]];
+        for f in &mp {
+            let total: u64 = f.subflows.iter().map(|s| s.stats.bytes_sent).sum();
+            for s in &f.subflows {
+                let kind = match (s.join, s.backup) {
+                    (Some(true), Some(true)) => "join, backup",
+                    (Some(true), _) => "join",
+                    (_, Some(true)) => "initial, backup",
+                    _ => "initial",
+                };
+                let share = (total > 0).then(|| s.stats.bytes_sent as f64 / total as f64);
+                rows.push(vec![
+                    f.name.clone(),
+                    s.label(),
+                    kind.into(),
+                    serde_json::to_value(s.stats.state)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                    fmt_bytes(s.stats.bytes_sent),
+                    pct(share),
+                    s.stats.retransmits.to_string(),
+                    format!("{:.1} ms", s.stats.srtt_us as f64 / 1000.0),
+                    fmt_bytes(s.stats.cwnd),
+                ]);
+            }
+        }
+        out.push_str(&columns(&rows, &[false, false, false, false, true, true, true, true, true]));
+    }
+    for f in &mp {
+        let Some(m) = &f.mptcp else { continue };
+        let c = m.counters.clone().unwrap_or_default();
+        let rc = m.receiver_counters.clone().unwrap_or_default();
+        let mut notes = Vec::new();
+        if let Some(why) = m.fallback {
+            let why = serde_json::to_value(why).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+            notes.push(format!("fell back to TCP ({why})"));
+        }
+        if c.reinjected_bytes > 0 {
+            notes.push(format!("{} reinjected", fmt_bytes(c.reinjected_bytes)));
+        }
+        if c.join_hmac_failures + rc.join_hmac_failures > 0 {
+            notes.push(format!("{} MP_JOIN HMAC failures", c.join_hmac_failures + rc.join_hmac_failures));
+        }
+        if c.data_csum_err + rc.data_csum_err > 0 {
+            notes.push(format!("{} DSS checksum errors", c.data_csum_err + rc.data_csum_err));
+        }
+        if rc.unmapped_bytes > 0 {
+            notes.push(format!("{} received without a mapping (dropped)", fmt_bytes(rc.unmapped_bytes)));
+        }
+        if !notes.is_empty() && (mp.len() <= MAX_SUBFLOW_ROWS || m.fallback.is_some()) {
+            let _ = writeln!(out, "{}: {}", f.name, notes.join(", "));
+        }
+    }
+}
+
 fn flow_row(f: &FlowResult) -> Vec<String> {
     let done = match (&f.error, f.completion_s) {
         (Some(e), _) => format!("failed: {e}"),
@@ -101,6 +190,7 @@ pub fn render(r: &Results) -> String {
             fmt_rate(g[g.len() - 1])
         );
     }
+    subflows(&mut out, &r.flows);
     out.push('\n');
 
     let mut links: Vec<&crate::results::LinkResult> = r.links.iter().filter(|l| l.counters.sent > 0).collect();

@@ -408,6 +408,11 @@ impl MptcpConn {
         self.rcv_base.wrapping_add(self.rcv.next()).wrapping_add(consumed)
     }
 
+    /// The views of every live subflow but `me`.
+    fn views_except(&self, me: SubflowId) -> arrayvec::ArrayVec<SubflowView, 8> {
+        self.views().into_iter().filter(|v| v.id != me).collect()
+    }
+
     fn views(&self) -> arrayvec::ArrayVec<SubflowView, 8> {
         self.subflows
             .iter()
@@ -529,12 +534,16 @@ impl MptcpConn {
         }
         {
             let facts = self.facts();
+            // Coupled congestion control sees the other subflows (RFC 6356).
+            let others = self.views_except(self.subflows[i].id);
             let sf = &mut self.subflows[i];
-            let views_len = 0;
-            let _ = views_len;
             let mut hook = Hook { mp: &mut sf.mp, conn: facts };
-            let mut ctx = CcCtx { cc: &mut *self.cc, others: &[], hook: Some(&mut hook) };
+            let mut ctx = CcCtx { cc: &mut *self.cc, others: &others, hook: Some(&mut hook) };
+            let una = sf.tcp.una_rel_seq();
             sf.tcp.on_segment(now, seg, &mut ctx);
+            if sf.tcp.una_rel_seq() > una {
+                sf.mp.stale = false;
+            }
         }
         // RFC 8684 §3.1: data with MP_CAPABLE (the client's first data, sent
         // until the connection is fully established) maps from IDSN + 1 at
@@ -564,8 +573,12 @@ impl MptcpConn {
     fn on_dss(&mut self, i: usize, dss: &Dss, seg: &Segment<'_>) {
         if let Some(a) = dss.data_ack {
             let ack = if a.wide { a.value } else { crate::mptcp::expand(a.value as u32, self.snd_una) };
-            // RFC 8684 §3.1: the client is fully established at the first DATA_ACK.
-            self.fully_established = true;
+            // RFC 8684 §3.1: the client is fully established at the first DATA_ACK;
+            // only then can the peer take joins (it knows our key).
+            if !self.fully_established {
+                self.fully_established = true;
+                self.pm_events.push_back(PmEvent::Established);
+            }
             let limit = self.snd_nxt.wrapping_add(u64::from(self.fin_dsn.is_some()));
             let advance = ack.wrapping_sub(self.snd_una);
             if advance > 0 && advance <= limit.wrapping_sub(self.snd_una) {
@@ -764,12 +777,7 @@ impl MptcpConn {
         for i in 0..self.subflows.len() {
             while let Some(e) = self.subflows[i].tcp.poll_event() {
                 match e {
-                    ConnEvent::Connected if i == 0 => {
-                        self.events.push_back(ConnEvent::Connected);
-                        if self.fallback.is_none() {
-                            self.pm_events.push_back(PmEvent::Established);
-                        }
-                    }
+                    ConnEvent::Connected if i == 0 => self.events.push_back(ConnEvent::Connected),
                     ConnEvent::Closed(reason) => self.subflow_gone(now, i, reason),
                     _ => {}
                 }
@@ -808,8 +816,14 @@ impl MptcpConn {
             self.pm_events.push_back(PmEvent::SubflowClosed(info));
         }
         // Data mapped on it and not acknowledged at the data level goes out again elsewhere.
+        self.reinject_from(i);
+    }
+
+    /// Queues for reinjection the data mapped on subflow `i` and not yet
+    /// acknowledged at the data level.
+    fn reinject_from(&mut self, i: usize) {
         let una = self.snd_una;
-        let ranges: Vec<(u64, u64)> = sf.mp.sent.outstanding().collect();
+        let ranges: Vec<(u64, u64)> = self.subflows[i].mp.sent.outstanding().collect();
         for (dsn, len) in ranges {
             let end = dsn.wrapping_add(len);
             if end.wrapping_sub(una) as i64 > 0 {
@@ -830,12 +844,27 @@ impl MptcpConn {
     /// Runs the timers due at `now`.
     pub fn on_timeout(&mut self, now: Instant) {
         let facts = self.facts();
-        let views = self.views();
-        for sf in &mut self.subflows {
-            if sf.tcp.next_timeout().is_some_and(|t| t <= now) {
-                let mut hook = Hook { mp: &mut sf.mp, conn: facts };
-                let mut ctx = CcCtx { cc: &mut *self.cc, others: &views, hook: Some(&mut hook) };
-                sf.tcp.on_timeout(now, &mut ctx);
+        let mut stale = Vec::new();
+        for i in 0..self.subflows.len() {
+            if self.subflows[i].tcp.next_timeout().is_none_or(|t| t > now) {
+                continue;
+            }
+            let others = self.views_except(self.subflows[i].id);
+            let sf = &mut self.subflows[i];
+            let before = sf.tcp.stats(&*self.cc).timeouts;
+            let mut hook = Hook { mp: &mut sf.mp, conn: facts };
+            let mut ctx = CcCtx { cc: &mut *self.cc, others: &others, hook: Some(&mut hook) };
+            sf.tcp.on_timeout(now, &mut ctx);
+            if sf.tcp.stats(&*self.cc).timeouts > before && sf.mp.ready && !sf.mp.gone && !sf.mp.stale {
+                sf.mp.stale = true;
+                stale.push(i);
+            }
+        }
+        // A subflow whose RTO fired may be dead (its path gone, RFC 8041
+        // §2.2): while another works, its data goes out there as well.
+        if self.subflows.iter().any(|s| s.mp.ready && !s.mp.gone && !s.mp.stale) {
+            for i in stale {
+                self.reinject_from(i);
             }
         }
         if self.orphan_deadline.is_some_and(|t| t <= now) {
@@ -905,12 +934,16 @@ impl MptcpConn {
             if avail == 0 {
                 break;
             }
+            let all_stale = self.subflows.iter().all(|o| o.mp.gone || o.mp.stale || !o.mp.ready);
             let views: arrayvec::ArrayVec<SchedView, 8> = self
                 .subflows
                 .iter()
                 .enumerate()
                 .filter(|(_, s)| {
-                    s.mp.ready && !s.mp.gone && matches!(s.tcp.state(), State::Established | State::CloseWait)
+                    s.mp.ready
+                        && !s.mp.gone
+                        && (!s.mp.stale || all_stale)
+                        && matches!(s.tcp.state(), State::Established | State::CloseWait)
                 })
                 .take(8)
                 .map(|(i, s)| SchedView {

@@ -61,6 +61,9 @@ impl SentMappings {
     }
 }
 
+/// The most received mappings a subflow keeps (about 400 KiB at worst).
+const MAX_RECV_MAPPINGS: usize = 16_384;
+
 /// A mapping received on a subflow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecvMapping {
@@ -79,12 +82,15 @@ pub struct RecvMappings {
 }
 
 impl RecvMappings {
-    /// Adds a mapping unless it is already known.
+    /// Adds a mapping unless it is already known. Mappings leave when their
+    /// bytes are consumed (`consumed_to`), not by age: an old one may cover a
+    /// hole that is filled last. The cap only bounds what a hostile peer can
+    /// make us hold.
     pub fn add(&mut self, m: RecvMapping) {
-        if self.list.iter().any(|x| *x == m) {
+        if self.list.iter().rev().take(8).any(|x| *x == m) {
             return;
         }
-        if self.list.len() >= 64 {
+        if self.list.len() >= MAX_RECV_MAPPINGS {
             self.list.pop_front();
         }
         self.list.push_back(m);

@@ -60,6 +60,9 @@ pub struct SubflowMp {
     pub reset_reason: Option<u8>,
     /// Counted as gone by the connection already.
     pub gone: bool,
+    /// Its retransmission timer fired and nothing was acknowledged since: the
+    /// scheduler leaves it alone while another subflow works.
+    pub stale: bool,
 }
 
 impl SubflowMp {
@@ -79,6 +82,7 @@ impl SubflowMp {
             ack_due: false,
             reset_reason: None,
             gone: false,
+            stale: false,
         }
     }
 }

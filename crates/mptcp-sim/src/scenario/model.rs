@@ -136,7 +136,7 @@ pub struct MptcpSettings {
     pub sched: String,
     /// Path manager name.
     pub pm: String,
-    /// Subflows (per address pair for fullmesh, in all for ndiffports).
+    /// Subflows in all, for ndiffports.
     pub subflows: u32,
     /// Interfaces (of the initiator) whose subflows are backups.
     pub backup: Vec<String>,
@@ -651,7 +651,7 @@ impl Model {
                 mptcp,
             });
         }
-        check_cc(&flows, &hosts)?;
+        check_stack(&flows, &hosts)?;
 
         // Events and traces.
         let mut events = Vec::new();
@@ -865,27 +865,56 @@ fn host_iface(names: &Names, hosts: &[HostModel], s: &str) -> Result<(usize, usi
     }
 }
 
-/// Congestion control is chosen per endpoint in mptcp-proto today: the flows
-/// one host sends must agree on it, and it must be one the stack builds.
-fn check_cc(flows: &[FlowModel], hosts: &[HostModel]) -> Result<(), ScenarioError> {
-    let mut per_host: FxHashMap<usize, &str> = FxHashMap::default();
+/// What the stack builds, by name: one line listing the choices otherwise.
+fn check_known(flow: &str, what: &str, name: &str, names: &[&str]) -> Result<(), ScenarioError> {
+    if names.contains(&name) {
+        return Ok(());
+    }
+    err(format!("flow '{flow}': unknown {what} '{name}' (this stack has: {})", names.join(", ")))
+}
+
+/// Congestion control, and an MPTCP flow's scheduler and DSS checksums, are
+/// set per endpoint for the side that accepts (the side that connects passes
+/// its own per connection): the flows a host takes part in must agree on
+/// them, and they must be ones the stack builds. A flow's `subflows` counts
+/// the subflows of `ndiffports`; the other path managers open one per
+/// address.
+fn check_stack(flows: &[FlowModel], hosts: &[HostModel]) -> Result<(), ScenarioError> {
+    let mut cc: FxHashMap<usize, &str> = FxHashMap::default();
+    let mut mp: FxHashMap<usize, (&str, bool)> = FxHashMap::default();
     for f in flows {
-        if f.protocol == Protocol::Tcp && mptcp_proto::cc::by_name(&f.cc).is_none() {
-            return err(format!(
-                "flow '{}': unknown congestion control '{}' (this stack has: {})",
-                f.name,
-                f.cc,
-                mptcp_proto::cc::NAMES.join(", ")
-            ));
+        check_known(&f.name, "congestion control", &f.cc, mptcp_proto::cc::NAMES)?;
+        if let Some(m) = &f.mptcp {
+            check_known(&f.name, "scheduler", &m.sched, mptcp_proto::sched::NAMES)?;
+            check_known(&f.name, "path manager", &m.pm, mptcp_proto::pm::NAMES)?;
+            if m.subflows == 0 {
+                return err(format!("flow '{}': subflows must be at least 1", f.name));
+            }
+            if m.subflows > 1 && m.pm != "ndiffports" {
+                return err(format!(
+                    "flow '{}': subflows = {} needs pm = \"ndiffports\" ('{}' opens one subflow per address)",
+                    f.name, m.subflows, m.pm
+                ));
+            }
         }
         for h in [f.sender.0, f.receiver.0] {
-            if let Some(prev) = per_host.insert(h, &f.cc)
+            if let Some(prev) = cc.insert(h, &f.cc)
                 && prev != f.cc
             {
                 return err(format!(
                     "host '{}' has flows with congestion controls '{prev}' and '{}': the stack sets it per host, \
                      so put those flows on different hosts",
                     hosts[h].name, f.cc
+                ));
+            }
+            if let Some(m) = &f.mptcp
+                && let Some((sched, sum)) = mp.insert(h, (&m.sched, m.checksum))
+                && (sched != m.sched || sum != m.checksum)
+            {
+                return err(format!(
+                    "host '{}' has MPTCP flows with different schedulers or checksum settings: the stack sets them \
+                     per host, so put those flows on different hosts",
+                    hosts[h].name
                 ));
             }
         }

@@ -420,7 +420,7 @@ pub struct FlowSpec {
     /// `tcp` (default) or `mptcp`.
     #[serde(default)]
     pub protocol: Protocol,
-    /// Congestion control by name (default `cubic`).
+    /// Congestion control by name (default `cubic`; `lia` couples MPTCP subflows).
     pub cc: Option<String>,
     /// Bytes to send; unset: send until the scenario ends.
     pub bytes: Option<Bytes>,
@@ -431,11 +431,11 @@ pub struct FlowSpec {
     /// `sender` (default) or `receiver`: who opens the connection.
     #[serde(default)]
     pub initiator: Initiator,
-    /// MPTCP: packet scheduler (`minrtt`, `roundrobin`, `redundant`, `blest`, `ecf`).
+    /// MPTCP: packet scheduler (`minrtt`, `roundrobin`).
     pub sched: Option<String>,
     /// MPTCP: path manager (`fullmesh`, `ndiffports`, `backup`, `singlepath`).
     pub pm: Option<String>,
-    /// MPTCP: subflows per address pair (fullmesh) or in all (ndiffports).
+    /// MPTCP: subflows in all, for `ndiffports` (the others open one per address).
     pub subflows: Option<u32>,
     /// MPTCP: the initiator's interfaces whose subflows are backups.
     #[serde(default)]

@@ -121,7 +121,9 @@ impl TcpConn {
         // 3. New data.
         let cwnd_room = cwnd.saturating_sub(pipe);
         let mut len = unsent.min(mss).min(wnd_room).min(cwnd_room);
-        self.cwnd_limited = unsent > 0 && cwnd_room < unsent.min(mss);
+        // The window is the limit when it is full to within a segment, whoever
+        // fills it (an MPTCP scheduler gives a subflow just its window's worth).
+        self.cwnd_limited = cwnd_room < mss;
         if self.cfg.nagle && len < mss && !self.board.is_empty() && !self.fin_queued {
             // RFC 896: hold a small segment while data is unacknowledged.
             len = 0;
