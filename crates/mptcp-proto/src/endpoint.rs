@@ -293,7 +293,13 @@ impl Endpoint {
             let Some(slot) = self.slots[i].as_mut() else { continue };
             match &mut slot.kind {
                 Kind::Tcp { conn, .. } if conn.local().ip() == addr => conn.abort(),
-                Kind::Mptcp(m) => m.reset_subflows_from(now, addr),
+                Kind::Mptcp(m) => {
+                    // RFC 8684 §3.4.2: withdraw the address from the peer too.
+                    if let Some(aid) = m.local_id_of(addr) {
+                        m.withdraw(aid, Some(addr));
+                    }
+                    m.reset_subflows_from(now, addr)
+                }
                 Kind::Tcp { .. } => continue,
             }
             self.mark(id);
@@ -310,6 +316,15 @@ impl Endpoint {
             self.backup_addrs.insert(addr);
         } else {
             self.backup_addrs.remove(&addr);
+        }
+        // Subflows already open from it change priority with MP_PRIO.
+        for id in self.mptcp_ids() {
+            if let Ok(slot) = self.slot_mut(id)
+                && let Kind::Mptcp(m) = &mut slot.kind
+            {
+                m.set_backup_from(addr, backup);
+            }
+            self.mark(id);
         }
     }
 
@@ -353,6 +368,25 @@ impl Endpoint {
         }
     }
 
+    /// With `mptcp.announce`, signals our other addresses of the peer's family
+    /// (address id: their position among our addresses, plus one).
+    fn announce_addresses(&mut self, id: ConnId) {
+        if !self.cfg.mptcp.announce {
+            return;
+        }
+        let now = self.last_now;
+        let addrs: Vec<(u8, IpAddr)> = self.addrs.iter().enumerate().map(|(k, a)| ((k + 1) as u8, *a)).collect();
+        let Ok(slot) = self.slot_mut(id) else { return };
+        let Kind::Mptcp(m) = &mut slot.kind else { return };
+        let Some(first) = m.tuples().next().map(|t| t.1) else { return };
+        for (aid, a) in addrs {
+            if a != first.ip() && a.is_ipv4() == first.is_ipv4() {
+                m.announce(now, aid, a, None);
+            }
+        }
+        self.mark(id);
+    }
+
     /// Gives path managers the events their connections produced.
     fn pm_events(&mut self, id: ConnId) {
         loop {
@@ -361,7 +395,13 @@ impl Endpoint {
                 _ => None,
             };
             match ev {
-                Some(crate::mptcp::PmEvent::Established) => self.run_pm(id, |pm, ctx| pm.on_established(ctx)),
+                Some(crate::mptcp::PmEvent::Established) => {
+                    self.announce_addresses(id);
+                    self.run_pm(id, |pm, ctx| pm.on_established(ctx));
+                }
+                Some(crate::mptcp::PmEvent::AddressAnnounced(remote)) => {
+                    self.run_pm(id, |pm, ctx| pm.on_address_announced(ctx, remote))
+                }
                 Some(crate::mptcp::PmEvent::SubflowClosed(info)) => {
                     self.run_pm(id, |pm, ctx| pm.on_subflow_closed(ctx, &info))
                 }

@@ -319,3 +319,96 @@ mod hostile {
         }
     }
 }
+
+/// B announces a second address; A's full-mesh path manager joins it.
+fn announced_pair(seed: u64) -> (Pair, ConnId, ConnId) {
+    let mut cfg_b = mptcp_cfg();
+    cfg_b.mptcp.announce = true;
+    let mut p = Pair::with_links(mptcp_cfg(), cfg_b, link(0.0), link(0.0), seed);
+    p.b.add_address("10.0.1.2".parse().unwrap());
+    let (a, b) = open(&mut p);
+    (p, a, b)
+}
+
+#[test]
+fn add_addr_is_verified_echoed_and_joined() {
+    let (mut p, a, b) = announced_pair(42);
+    transfer(&mut p, a, b, MB, Duration::from_secs(30));
+    let (ca, cb) = (p.a.mptcp_counters(a).unwrap(), p.b.mptcp_counters(b).unwrap());
+    assert_eq!(ca.add_addr, 1, "A accepted B's ADD_ADDR: {ca:?}");
+    assert_eq!(cb.echo_add, 1, "B saw the echo: {cb:?}");
+    assert!(cb.add_addr_tx >= 1);
+    let stats = p.a.subflow_stats(a).unwrap();
+    assert_eq!(stats.len(), 2, "{stats:#?}");
+    assert!(stats[1].remote.starts_with("10.0.1.2:"));
+    assert!(stats[1].bytes_sent > 0 || stats[1].bytes_received > 0);
+}
+
+#[test]
+fn add_addr_with_a_bad_hmac_is_ignored_and_counted() {
+    let mut cfg_b = mptcp_cfg();
+    cfg_b.mptcp.announce = true;
+    let mut p = Pair::with_links(mptcp_cfg(), cfg_b, link(0.0), link(0.0), 43);
+    p.b.add_address("10.0.1.2".parse().unwrap());
+    // Every ADD_ADDR from B gets its HMAC's last byte flipped on the way.
+    let forged = std::rc::Rc::new(std::cell::Cell::new(0u32));
+    let f = forged.clone();
+    let (a, b) = open(&mut p);
+    let mut ta = Bulk::new(200_000, 1, 2);
+    let mut tb = Bulk::new(200_000, 2, 1);
+    let done = p.run_until(Duration::from_secs(10), |p| {
+        ta.pump(&mut p.a, a);
+        tb.pump(&mut p.b, b);
+        // Doctor B's packets in flight: find ADD_ADDR (kind 30, length 16, subtype 3).
+        let due = p.ba.take_due(p.now + Duration::from_secs(1));
+        for mut pkt in due {
+            if let Some(at) = pkt.windows(3).position(|w| w == [30, 16, 0x30]) {
+                pkt[at + 15] ^= 0xff;
+                fix_tcp_checksum(&mut pkt);
+                f.set(f.get() + 1);
+            }
+            p.a.handle(p.now, &pkt);
+        }
+        ta.eof && tb.eof
+    });
+    assert!(done);
+    let ca = p.a.mptcp_counters(a).unwrap();
+    assert!(forged.get() >= 1);
+    assert_eq!(ca.add_addr, 0, "{ca:?}");
+    assert_eq!(ca.add_addr_drop, forged.get(), "{ca:?}");
+    assert_eq!(p.a.subflow_stats(a).unwrap().len(), 1, "no join to an unverified address");
+}
+
+#[test]
+fn remove_addr_closes_the_subflow_and_the_transfer_completes() {
+    let (mut p, a, b) = announced_pair(44);
+    let mut ta = Bulk::new(3 * MB, 1, 2);
+    let mut tb = Bulk::new(3 * MB, 2, 1);
+    let mut removed = false;
+    let done = p.run_until(Duration::from_secs(60), |p| {
+        ta.pump(&mut p.a, a);
+        tb.pump(&mut p.b, b);
+        if !removed && p.a.subflow_stats(a).is_some_and(|s| s.len() == 2) && ta.read > MB {
+            removed = true;
+            p.b.remove_address(p.now, "10.0.1.2".parse().unwrap());
+        }
+        ta.eof && tb.eof
+    });
+    assert!(done && removed, "a {} b {}", ta.read, tb.read);
+    assert!(!ta.corrupt && !tb.corrupt);
+    assert_eq!(p.a.mptcp_counters(a).unwrap().rm_addr, 1);
+    let stats = p.a.subflow_stats(a).unwrap();
+    assert_eq!(stats[1].state, mptcp_proto::State::Closed, "{stats:#?}");
+}
+
+#[test]
+fn mp_prio_marks_the_subflow_backup_on_both_sides() {
+    let mut p = Pair::new(mptcp_cfg(), link(0.0), 45);
+    let (a, b) = open(&mut p);
+    join_second(&mut p, a, false);
+    transfer(&mut p, a, b, 100_000, Duration::from_secs(10));
+    p.a.set_address_backup("10.0.1.1".parse().unwrap(), true);
+    assert!(p.run_until(Duration::from_secs(2), |p| p.b.mptcp_counters(b).is_some_and(|c| c.mp_prio_rx == 1)));
+    assert!(p.b.subflow_stats(b).unwrap()[1].backup);
+    assert_eq!(p.a.mptcp_counters(a).unwrap().mp_prio_tx, 1);
+}

@@ -12,7 +12,7 @@ use crate::tcp::segment::Segment;
 use crate::tcp::{CcCtx, CloseReason, ConnEvent, State, TcpConn};
 use crate::time::{Duration, Instant};
 use mptcp_wire::crypto;
-use mptcp_wire::mptcp::{Dss, MpCapable, MpJoin, MptcpOption};
+use mptcp_wire::mptcp::{AddAddr, Dss, MpCapable, MpJoin, MptcpOption};
 use mptcp_wire::tcp::{TcpOption, TcpOptionIter};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -44,6 +44,9 @@ pub struct MptcpConfig {
     pub path_manager: String,
     /// Subflows in all for `ndiffports`.
     pub subflows_per_path: usize,
+    /// Announce our other addresses (of the peer's family) with ADD_ADDR once
+    /// a connection is established, like the kernel's `signal` endpoints.
+    pub announce: bool,
 }
 
 impl Default for MptcpConfig {
@@ -56,6 +59,7 @@ impl Default for MptcpConfig {
             max_subflows: 8,
             path_manager: "fullmesh".to_owned(),
             subflows_per_path: 1,
+            announce: false,
         }
     }
 }
@@ -67,6 +71,9 @@ struct SegOptions {
     join: Option<MpJoin>,
     dss: Option<Dss>,
     fastclose: Option<u64>,
+    add_addr: arrayvec::ArrayVec<AddAddr, 2>,
+    remove: arrayvec::ArrayVec<u8, 8>,
+    prio: Option<bool>,
 }
 
 impl SegOptions {
@@ -79,6 +86,15 @@ impl SegOptions {
                     MptcpOption::MpJoin(j) => s.join = Some(j),
                     MptcpOption::Dss(d) => s.dss = Some(d),
                     MptcpOption::MpFastclose(f) => s.fastclose = Some(f.receiver_key),
+                    MptcpOption::AddAddr(a) => {
+                        let _ = s.add_addr.try_push(a);
+                    }
+                    MptcpOption::RemoveAddr(r) => {
+                        for &id in r.ids.iter().take(8) {
+                            let _ = s.remove.try_push(id);
+                        }
+                    }
+                    MptcpOption::MpPrio(p) => s.prio = Some(p.backup),
                     _ => {}
                 }
             }
@@ -123,6 +139,8 @@ pub enum PmEvent {
     Established,
     /// A subflow is gone.
     SubflowClosed(crate::pm::SubflowInfo),
+    /// The peer announced an address (ADD_ADDR with a good HMAC).
+    AddressAnnounced(SocketAddr),
 }
 
 /// Connection-level counters, named after the kernel's MIB where one exists.
@@ -138,7 +156,37 @@ pub struct MptcpCounters {
     pub unmapped_bytes: u64,
     /// Bytes reinjected on another subflow after theirs failed.
     pub reinjected_bytes: u64,
+    /// `AddAddr`: ADD_ADDR received with a good HMAC.
+    pub add_addr: u32,
+    /// `AddAddrDrop`: ADD_ADDR ignored for a bad HMAC.
+    pub add_addr_drop: u32,
+    /// `AddAddrTx`: ADD_ADDR sent (retransmissions included).
+    pub add_addr_tx: u32,
+    /// `EchoAdd`: echoes of our ADD_ADDR received.
+    pub echo_add: u32,
+    /// `RmAddr`: REMOVE_ADDR received.
+    pub rm_addr: u32,
+    /// `RmAddrTx`: REMOVE_ADDR sent.
+    pub rm_addr_tx: u32,
+    /// `MPPrioRx`: MP_PRIO received.
+    pub mp_prio_rx: u32,
+    /// `MPPrioTx`: MP_PRIO sent.
+    pub mp_prio_tx: u32,
 }
+
+/// An address we announced, until it is echoed (RFC 8684 §3.4.1).
+#[derive(Debug, Clone, Copy)]
+struct Announcement {
+    id: u8,
+    addr: std::net::IpAddr,
+    port: Option<u16>,
+    echoed: bool,
+    tries: u8,
+    resend_at: Option<Instant>,
+}
+
+/// ADD_ADDR retransmissions when no echo comes (the kernel's ADD_ADDR_RETRANS_MAX).
+const ADD_ADDR_RETRANS_MAX: u8 = 3;
 
 /// An MPTCP connection.
 pub struct MptcpConn {
@@ -184,6 +232,10 @@ pub struct MptcpConn {
     orphan_deadline: Option<Instant>,
     /// We aborted: our RSTs carry MP_FASTCLOSE (RFC 8684 §3.5).
     fastclose: bool,
+    /// What we announced.
+    announced: Vec<Announcement>,
+    /// What the peer announced: (id, address, port).
+    remote_addrs: Vec<(u8, std::net::IpAddr, Option<u16>)>,
 }
 
 /// How long a connection outlives its last subflow, waiting for a new one.
@@ -246,6 +298,129 @@ impl MptcpConn {
             pm_events: VecDeque::new(),
             orphan_deadline: None,
             fastclose: false,
+            announced: Vec::new(),
+            remote_addrs: Vec::new(),
+        }
+    }
+
+    /// A live subflow that can carry a signal (one not from `avoid`).
+    fn signal_subflow(&self, avoid: Option<std::net::IpAddr>) -> Option<usize> {
+        self.subflows
+            .iter()
+            .position(|s| s.mp.ready && !s.mp.gone && !s.mp.stale && Some(s.tcp.local().ip()) != avoid)
+            .or_else(|| self.subflows.iter().position(|s| s.mp.ready && !s.mp.gone))
+    }
+
+    /// Announces `addr` (and `port`) with ADD_ADDR under address id `id`;
+    /// it is sent again until echoed (RFC 8684 §3.4.1).
+    pub fn announce(&mut self, now: Instant, id: u8, addr: std::net::IpAddr, port: Option<u16>) {
+        if self.fallback.is_some() || self.announced.iter().any(|a| a.id == id) {
+            return;
+        }
+        self.announced.push(Announcement { id, addr, port, echoed: false, tries: 0, resend_at: Some(now) });
+        self.send_announcements(now);
+    }
+
+    fn send_announcements(&mut self, now: Instant) {
+        let Some(rk) = self.remote_key else { return };
+        let rto = self.subflows.iter().map(|s| s.tcp.srtt()).max().unwrap_or(Duration::ZERO);
+        let interval = rto.saturating_mul(4).max(Duration::from_millis(200)).min(Duration::from_secs(120));
+        for k in 0..self.announced.len() {
+            let a = self.announced[k];
+            if a.echoed || a.resend_at.is_none_or(|t| t > now) {
+                continue;
+            }
+            let Some(i) = self.signal_subflow(None) else { return };
+            // RFC 8684 §3.4.1: HMAC(Key-sender || Key-receiver, id || address || port), rightmost 64 bits.
+            let hmac = crypto::add_addr_hmac(self.local_key, rk, a.id, a.addr, a.port);
+            let sf = &mut self.subflows[i].mp;
+            sf.signal = Some(AddAddr { echo: false, addr_id: a.id, addr: a.addr, port: a.port, hmac: Some(hmac) });
+            sf.ack_due = true;
+            self.counters.add_addr_tx += 1;
+            let a = &mut self.announced[k];
+            a.tries += 1;
+            a.resend_at = (a.tries <= ADD_ADDR_RETRANS_MAX).then(|| now + interval);
+        }
+    }
+
+    /// Withdraws the address id `id` with REMOVE_ADDR (RFC 8684 §3.4.2).
+    pub fn withdraw(&mut self, id: u8, gone_addr: Option<std::net::IpAddr>) {
+        if self.fallback.is_some() || self.remote_key.is_none() {
+            return;
+        }
+        self.announced.retain(|a| a.id != id);
+        let Some(i) = self.signal_subflow(gone_addr) else { return };
+        let sf = &mut self.subflows[i].mp;
+        if !sf.rm_ids.contains(&id) {
+            let _ = sf.rm_ids.try_push(id);
+        }
+        sf.rm_due = true;
+        sf.ack_due = true;
+        self.counters.rm_addr_tx += 1;
+    }
+
+    /// The local address id used on subflows from `addr`, if any.
+    pub fn local_id_of(&self, addr: std::net::IpAddr) -> Option<u8> {
+        self.announced
+            .iter()
+            .find(|a| a.addr == addr)
+            .map(|a| a.id)
+            .or_else(|| self.subflows.iter().find(|s| s.tcp.local().ip() == addr).map(|s| s.mp.local_id))
+    }
+
+    /// Subflows from `addr` become (or stop being) backups: MP_PRIO tells the peer.
+    pub fn set_backup_from(&mut self, addr: std::net::IpAddr, backup: bool) {
+        for sf in self.subflows.iter_mut().filter(|s| s.tcp.local().ip() == addr && !s.mp.gone) {
+            if sf.mp.backup != backup {
+                sf.mp.backup = backup;
+                sf.mp.prio_due = Some(backup);
+                sf.mp.ack_due = true;
+                self.counters.mp_prio_tx += 1;
+            }
+        }
+    }
+
+    /// The address signals of a segment on subflow `i`.
+    fn on_signals(&mut self, now: Instant, i: usize, opts: &SegOptions) {
+        for a in &opts.add_addr {
+            if a.echo {
+                if let Some(x) = self.announced.iter_mut().find(|x| x.id == a.addr_id && x.addr == a.addr) {
+                    x.echoed = true;
+                    x.resend_at = None;
+                    self.counters.echo_add += 1;
+                }
+                continue;
+            }
+            let Some(rk) = self.remote_key else { continue };
+            // RFC 8684 §3.4.1: an ADD_ADDR whose HMAC does not verify is ignored.
+            if a.hmac != Some(crypto::add_addr_hmac(rk, self.local_key, a.addr_id, a.addr, a.port)) {
+                self.counters.add_addr_drop += 1;
+                continue;
+            }
+            self.counters.add_addr += 1;
+            let sf = &mut self.subflows[i].mp;
+            sf.signal = Some(AddAddr { echo: true, hmac: None, ..*a });
+            sf.ack_due = true;
+            if !self.remote_addrs.iter().any(|r| r.0 == a.addr_id) {
+                self.remote_addrs.push((a.addr_id, a.addr, a.port));
+                let port = a.port.or_else(|| self.initial_remote().map(|r| r.port())).unwrap_or(0);
+                self.pm_events.push_back(PmEvent::AddressAnnounced(SocketAddr::new(a.addr, port)));
+            }
+        }
+        if !opts.remove.is_empty() {
+            self.counters.rm_addr += 1;
+            self.remote_addrs.retain(|r| !opts.remove.contains(&r.0));
+            // RFC 8684 §3.4.2: subflows using a withdrawn address close.
+            for sf in self.subflows.iter_mut() {
+                if !sf.mp.gone && sf.mp.remote_id.is_some_and(|id| opts.remove.contains(&id)) {
+                    sf.tcp.abort();
+                }
+            }
+            self.after_events(now);
+        }
+        if let Some(backup) = opts.prio {
+            self.counters.mp_prio_rx += 1;
+            self.subflows[i].mp.peer_backup = backup;
         }
     }
 
@@ -261,10 +436,12 @@ impl MptcpConn {
 
     /// The next event for the path manager.
     pub fn take_pm_event(&mut self) -> Option<PmEvent> {
-        if self.pm.is_none() {
-            self.pm_events.clear();
-        }
         self.pm_events.pop_front()
+    }
+
+    /// Whether this side runs a path manager (the side that connected).
+    pub fn has_path_manager(&self) -> bool {
+        self.pm.is_some()
     }
 
     /// The subflows as path managers see them.
@@ -373,7 +550,9 @@ impl MptcpConn {
         let Some(MpJoin::Syn { backup, addr_id, nonce: remote_nonce, .. }) = SegOptions::parse(syn_options).join else {
             return None;
         };
-        let mut mp = SubflowMp::new(SubflowRole::JoinPassive, 0, false);
+        // Our address id on it: the one we announced for that address, if any.
+        let local_id = self.local_id_of(tcp.local().ip()).unwrap_or(0);
+        let mut mp = SubflowMp::new(SubflowRole::JoinPassive, local_id, false);
         mp.peer_backup = backup;
         mp.remote_id = Some(addr_id);
         mp.join.local_nonce = nonce;
@@ -497,7 +676,10 @@ impl MptcpConn {
                 SubflowRole::InitialPassive if !self.fully_established && self.fallback.is_none() => match opts.mpc {
                     Some(m) if m.sender_key.is_some() && m.receiver_key == Some(self.local_key) => {
                         self.learn_remote_key(m.sender_key.unwrap_or_default());
-                        self.fully_established = true;
+                        if !self.fully_established {
+                            self.fully_established = true;
+                            self.pm_events.push_back(PmEvent::Established);
+                        }
                     }
                     _ if self.remote_key.is_some() => {}
                     _ => self.fall_back(Fallback::AckWithoutMpc),
@@ -565,6 +747,14 @@ impl MptcpConn {
             && self.subflows[i].tcp.is_synchronized()
         {
             self.subflows[i].mp.ready = true;
+        }
+        if self.fallback.is_none() && (!opts.add_addr.is_empty() || !opts.remove.is_empty() || opts.prio.is_some()) {
+            // RFC 8684 §3.1: a non-echo ADD_ADDR also makes the client fully established.
+            if opts.add_addr.iter().any(|a| !a.echo) && !self.fully_established && self.remote_key.is_some() {
+                self.fully_established = true;
+                self.pm_events.push_back(PmEvent::Established);
+            }
+            self.on_signals(now, i, &opts);
         }
         self.drain_subflow(i);
         self.after_events(now);
@@ -838,7 +1028,8 @@ impl MptcpConn {
     /// When the connection-level timer is due.
     pub fn next_timeout(&self) -> Option<Instant> {
         let sub = self.subflows.iter().filter_map(|s| s.tcp.next_timeout()).min();
-        [sub, self.fin_resend_at, self.orphan_deadline].into_iter().flatten().min()
+        let add = self.announced.iter().filter(|a| !a.echoed).filter_map(|a| a.resend_at).min();
+        [sub, self.fin_resend_at, self.orphan_deadline, add].into_iter().flatten().min()
     }
 
     /// Runs the timers due at `now`.
@@ -866,6 +1057,9 @@ impl MptcpConn {
             for i in stale {
                 self.reinject_from(i);
             }
+        }
+        if self.announced.iter().any(|a| !a.echoed && a.resend_at.is_some_and(|t| t <= now)) {
+            self.send_announcements(now);
         }
         if self.orphan_deadline.is_some_and(|t| t <= now) {
             self.orphan_deadline = None;

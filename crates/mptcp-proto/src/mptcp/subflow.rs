@@ -7,7 +7,9 @@ use crate::cc::SubflowId;
 use crate::tcp::{OutSegment, SubflowHook, TcpConn};
 use arrayvec::ArrayVec;
 use mptcp_wire::crypto;
-use mptcp_wire::mptcp::{DataAck, Dss, DssMapping, MpCapable, MpFastclose, MpJoin, MpTcpRst, MptcpOption};
+use mptcp_wire::mptcp::{
+    AddAddr, DataAck, Dss, DssMapping, MpCapable, MpFastclose, MpJoin, MpPrio, MpTcpRst, MptcpOption, RemoveAddr,
+};
 
 /// How a subflow came to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +65,14 @@ pub struct SubflowMp {
     /// Its retransmission timer fired and nothing was acknowledged since: the
     /// scheduler leaves it alone while another subflow works.
     pub stale: bool,
+    /// An ADD_ADDR (or its echo) to send on the next pure ACK.
+    pub signal: Option<AddAddr>,
+    /// Address ids to withdraw with REMOVE_ADDR, and whether it is due.
+    pub rm_ids: ArrayVec<u8, 8>,
+    /// See `rm_ids`.
+    pub rm_due: bool,
+    /// An MP_PRIO to send: the backup flag it carries.
+    pub prio_due: Option<bool>,
 }
 
 impl SubflowMp {
@@ -83,6 +93,10 @@ impl SubflowMp {
             reset_reason: None,
             gone: false,
             stale: false,
+            signal: None,
+            rm_ids: ArrayVec::new(),
+            rm_due: false,
+            prio_due: None,
         }
     }
 }
@@ -220,6 +234,28 @@ impl SubflowHook for Hook<'_> {
             out.push(MptcpOption::MpJoin(MpJoin::Ack { hmac }));
             return out;
         }
+        let mut used = 0;
+        let mut withdraw = false;
+        if seg.len == 0 && !c.mpc_pending {
+            // RFC 8684 §3.4: address signals ride pure ACKs (as the kernel sends them).
+            if let Some(a) = self.mp.signal.take() {
+                used += a.len();
+                out.push(MptcpOption::AddAddr(a));
+            }
+            if self.mp.rm_due && !self.mp.rm_ids.is_empty() && used + 3 + self.mp.rm_ids.len() <= room {
+                self.mp.rm_due = false;
+                withdraw = true;
+                used += 3 + self.mp.rm_ids.len();
+            }
+        }
+        if let Some(backup) = self.mp.prio_due
+            && used + 3 + 12 <= room
+        {
+            // RFC 8684 §3.3.8: MP_PRIO on the subflow whose priority changes.
+            self.mp.prio_due = None;
+            used += 3;
+            out.push(MptcpOption::MpPrio(MpPrio { backup, addr_id: None }));
+        }
         let mapping = if seg.len > 0 { self.mp.sent.covering(seg.rel_seq).copied() } else { None };
         if c.mpc_pending && self.mp.role == SubflowRole::InitialActive {
             let Some(rk) = c.remote_key else { return out };
@@ -258,11 +294,17 @@ impl SubflowHook for Hook<'_> {
             _ => (None, false),
         };
         if data_ack.is_none() && map.is_none() {
+            if withdraw {
+                out.push(MptcpOption::RemoveAddr(RemoveAddr { ids: &self.mp.rm_ids }));
+            }
             return out;
         }
         let dss = Dss { data_ack, mapping: map, data_fin };
-        if dss.len() <= room {
+        if used + dss.len() <= room {
             out.push(MptcpOption::Dss(dss));
+        }
+        if withdraw {
+            out.push(MptcpOption::RemoveAddr(RemoveAddr { ids: &self.mp.rm_ids }));
         }
         out
     }

@@ -38,4 +38,13 @@ impl PathManager for FullMesh {
     fn on_address_removed(&mut self, ctx: &PmContext<'_>, _addr: IpAddr) -> Vec<PmAction> {
         self.missing(ctx)
     }
+    fn on_address_announced(&mut self, ctx: &PmContext<'_>, remote: std::net::SocketAddr) -> Vec<PmAction> {
+        // A subflow to the announced address from every local address of its family.
+        ctx.local_addrs
+            .iter()
+            .filter(|a| a.addr.is_ipv4() == remote.is_ipv4())
+            .filter(|a| !ctx.subflows.iter().any(|s| s.alive && s.local.ip() == a.addr && s.remote == remote))
+            .map(|a| PmAction::OpenSubflow { local: a.addr, remote, backup: a.backup || self.all_backup })
+            .collect()
+    }
 }

@@ -89,6 +89,10 @@ pub trait PathManager: Send + core::fmt::Debug {
     fn on_address_added(&mut self, ctx: &PmContext<'_>, addr: IpAddr) -> Vec<PmAction>;
     /// A local address went away (its subflows are already closed).
     fn on_address_removed(&mut self, ctx: &PmContext<'_>, addr: IpAddr) -> Vec<PmAction>;
+    /// The peer announced an address (ADD_ADDR). By default nothing is opened.
+    fn on_address_announced(&mut self, _ctx: &PmContext<'_>, _remote: SocketAddr) -> Vec<PmAction> {
+        Vec::new()
+    }
 }
 
 /// The names of the path managers this crate builds.
