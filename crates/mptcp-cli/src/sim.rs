@@ -35,6 +35,16 @@ pub struct Args {
     set: Vec<String>,
 }
 
+/// A progress bar over `total` microseconds of simulated time.
+fn progress(total: u64, message: String) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:40}] {percent}% of simulated time ({eta})") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(message);
+    bar
+}
+
 fn list() {
     let width = BUILTINS.iter().map(|b| b.name.len()).max().unwrap_or(0);
     for b in BUILTINS {
@@ -56,6 +66,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let name = args.scenario.as_deref().unwrap_or(DEFAULT);
     let model = mptcp_sim::load(name, &args.set, args.seed)?;
+    // Load the comparisons now, so that a bad one fails before anything runs.
+    let (run_name, comparisons) = mptcp_sim::load_comparisons(name, &args.set, model.seed)?;
     let mut captures: Vec<String> = args.pcap.clone();
     if args.out.is_some() {
         captures.extend(model.record.pcap.iter().map(|&h| model.hosts[h].name.clone()));
@@ -87,20 +99,25 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         pcap_files.push(path);
     }
 
-    let bar = ProgressBar::with_draw_target(Some(duration_us), ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:40}] {percent}% of simulated time ({eta})") {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.set_message(format!("simulating {}", sim.model().name));
     let wall = std::time::Instant::now();
+    let bar = progress(duration_us, format!("simulating {}", sim.model().name));
     sim.run(&mut |now, _| bar.set_position(now.as_micros()));
-    let elapsed = wall.elapsed().as_secs_f64();
     bar.finish_and_clear();
     if let Some((host, e)) = sim.pcap_errors().into_iter().next() {
         bail!("capture of host '{host}': {e}");
     }
 
-    let results = sim.results();
+    let mut results = sim.results();
+    let mut hops = sim.hops();
+    results.run_name = run_name;
+    for c in comparisons {
+        let bar = progress(c.model.duration.as_micros(), format!("simulating {} ({})", c.model.name, c.name));
+        let (comparison, h) = c.run(&mut |now, _| bar.set_position(now.as_micros()))?;
+        bar.finish_and_clear();
+        results.comparisons.push(comparison);
+        hops += h;
+    }
+    let elapsed = wall.elapsed().as_secs_f64();
     let mut written = Vec::new();
     if let Some(out) = &args.out {
         written = mptcp_sim::output::write_all(&results, out).map_err(anyhow::Error::msg)?;
@@ -114,9 +131,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         write!(stdout, "{}", mptcp_sim::table::render(&results))?;
     }
     stdout.flush()?;
-    let hops = sim.hops();
+    let runs = 1 + results.comparisons.len();
     eprintln!(
-        "simulated {:.2} s in {elapsed:.2} s of wall time ({hops} packet-hops, {:.2} M hops/s)",
+        "simulated {}{:.2} s in {elapsed:.2} s of wall time ({hops} packet-hops, {:.2} M hops/s)",
+        if runs > 1 { format!("{runs} x ") } else { String::new() },
         results.duration_s,
         hops as f64 / elapsed.max(1e-9) / 1e6
     );

@@ -47,6 +47,34 @@ pub struct Results {
     pub ledger: Ledger,
     /// Time series.
     pub series: Series,
+    /// This run's name among its comparisons (the `[[compare]]` entry
+    /// without overrides), if the scenario names it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_name: Option<String>,
+    /// The scenario's comparison runs (`[[compare]]`), each run on its own
+    /// with the same seed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub comparisons: Vec<Comparison>,
+}
+
+/// A comparison run: the scenario with overrides, run on its own.
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    /// Its name.
+    pub name: String,
+    /// The overrides that make it (after the command line's).
+    pub set: Vec<String>,
+    /// Its headline figure.
+    pub headline: HeadlineFigure,
+    /// Its flows.
+    pub flows: Vec<FlowResult>,
+}
+
+impl Comparison {
+    /// The comparison `name`, made by `set`, from its run's results.
+    pub fn new(name: &str, set: &[String], r: Results) -> Comparison {
+        Comparison { name: name.to_owned(), set: set.to_vec(), headline: r.headline, flows: r.flows }
+    }
 }
 
 /// The headline figure.
@@ -622,6 +650,8 @@ impl Sim {
             routers,
             ledger,
             series,
+            run_name: None,
+            comparisons: Vec::new(),
         }
     }
 
@@ -765,6 +795,26 @@ impl Sim {
                     "throughput as % of optimal (sum of goodputs / sum of path capacities)".into(),
                     (cap > 0.0).then(|| got / cap * 100.0),
                     "%",
+                )
+            }
+            Headline::Aggregation(f, ref ls) => {
+                let (cap, over) = if ls.is_empty() {
+                    (flows[f].capacity_bps, "the capacity of its paths".to_owned())
+                } else {
+                    // Each link at its faster direction's rate; an unlimited one has no bound.
+                    let rates: Vec<u64> =
+                        ls.iter().map(|&l| links[2 * l].rate_bps.max(links[2 * l + 1].rate_bps)).collect();
+                    let names: Vec<&str> = ls.iter().map(|&l| links[2 * l].name.as_str()).collect();
+                    (
+                        (!rates.contains(&0)).then(|| rates.iter().sum::<u64>() as f64),
+                        format!("sum of link rates ({})", names.join(" + ")),
+                    )
+                };
+                fig(
+                    "aggregation",
+                    format!("goodput of {} / {over}", flows[f].name),
+                    cap.filter(|&c| c > 0.0).map(|c| flows[f].goodput_bps / c),
+                    "",
                 )
             }
             Headline::CompletionTime(f) => {

@@ -1,6 +1,6 @@
 //! The human report: a table a person reads at a glance.
 
-use crate::results::{FlowResult, Results};
+use crate::results::{FlowResult, HeadlineFigure, Results};
 use crate::units::fmt_rate;
 use std::fmt::Write;
 
@@ -125,6 +125,45 @@ fn subflows(out: &mut String, flows: &[FlowResult]) {
     }
 }
 
+/// A headline value with its unit.
+fn fmt_figure(h: &HeadlineFigure) -> String {
+    let v = h.value.map_or("n/a".to_owned(), |v| format!("{v:.3}"));
+    if h.unit.is_empty() { v } else { format!("{v} {}", h.unit) }
+}
+
+/// The comparison runs beside this one: per run its flows, goodput and headline.
+fn comparisons(out: &mut String, r: &Results) {
+    if r.comparisons.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\ncompared, each run on its own with seed {}:", r.seed);
+    let mut rows = vec![vec!["RUN".into(), "FLOWS".into(), "GOODPUT".into(), r.headline.metric.to_uppercase()]];
+    let row = |name: &str, flows: &[FlowResult], h: &HeadlineFigure| {
+        let what = match flows {
+            [f] if f.subflows.len() > 1 => {
+                format!("{} {} {} -> {} ({} subflows)", proto(f), f.cc, f.from, f.to, f.subflows.len())
+            }
+            [f] => format!("{} {} {} -> {}", proto(f), f.cc, f.from, f.to),
+            _ => format!("{} flows", flows.len()),
+        };
+        let total: f64 = flows.iter().map(|f| f.goodput_bps).sum();
+        vec![name.to_owned(), what, fmt_rate(total), fmt_figure(h)]
+    };
+    rows.push(row(r.run_name.as_deref().unwrap_or("this run"), &r.flows, &r.headline));
+    for c in &r.comparisons {
+        let mut cells = row(&c.name, &c.flows, &c.headline);
+        if c.headline.metric != r.headline.metric {
+            cells[3] = format!("{} ({})", cells[3], c.headline.label);
+        }
+        rows.push(cells);
+    }
+    out.push_str(&columns(&rows, &[false, false, true, true]));
+}
+
+fn proto(f: &FlowResult) -> String {
+    serde_json::to_value(f.protocol).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
 fn flow_row(f: &FlowResult) -> Vec<String> {
     let done = match (&f.error, f.completion_s) {
         (Some(e), _) => format!("failed: {e}"),
@@ -135,7 +174,7 @@ fn flow_row(f: &FlowResult) -> Vec<String> {
     let corrupt = if f.corrupt_bytes > 0 { format!(" ({} bytes corrupted)", f.corrupt_bytes) } else { String::new() };
     vec![
         f.name.clone(),
-        serde_json::to_value(f.protocol).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+        proto(f),
         f.cc.clone(),
         format!("{} -> {}", f.from, f.to),
         fmt_rate(f.goodput_bps),
@@ -253,6 +292,8 @@ pub fn render(r: &Results) -> String {
         out.push_str(&columns(&rows, &[false, false, true, true, true, true, true, true]));
     }
 
+    comparisons(&mut out, r);
+
     let l = &r.ledger;
     out.push('\n');
     let _ = writeln!(
@@ -270,7 +311,12 @@ pub fn render(r: &Results) -> String {
         if l.balanced { "all accounted for" } else { "LEDGER DOES NOT BALANCE" }
     );
     let h = &r.headline;
-    let value = h.value.map_or("n/a".to_owned(), |v| format!("{v:.3}"));
-    let _ = writeln!(out, "headline: {} = {value}{}{}", h.label, if h.unit.is_empty() { "" } else { " " }, h.unit);
+    let others: Vec<String> = r.comparisons.iter().map(|c| format!("{} {}", c.name, fmt_figure(&c.headline))).collect();
+    let _ = write!(out, "headline: {} = {}", h.label, fmt_figure(h));
+    if others.is_empty() {
+        out.push('\n');
+    } else {
+        let _ = writeln!(out, " ({}; against {})", r.run_name.as_deref().unwrap_or("this run"), others.join(", "));
+    }
     out
 }

@@ -4,9 +4,10 @@
 //! `UPDATE_HEADLINES=1 cargo test --release -p mptcp-sim --test headlines`.
 //!
 //! Besides each built-in as it is, a few variants give the figures the
-//! literature compares: uncoupled congestion control at the shared
-//! bottleneck, the three handover modes, and the datacenter with fewer
-//! subflows.
+//! literature compares: the built-ins' own comparison runs (`[[compare]]`:
+//! TCP over each path alone, the three handover modes), uncoupled
+//! congestion control at the shared bottleneck, and the datacenter with
+//! fewer subflows.
 
 mod common;
 
@@ -15,19 +16,30 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 const SEED: u64 = 1;
 
-/// Built-ins run again with overrides.
+/// Built-ins run again with overrides (besides their own `[[compare]]` runs).
 const VARIANTS: &[(&str, &[&str])] = &[
     ("shared-bottleneck", &["flows.0.cc=reno"]),
     ("shared-bottleneck", &["flows.0.cc=cubic"]),
-    ("handover", &["flows.0.pm=fullmesh"]),
-    ("handover", &["flows.0.pm=singlepath"]),
     ("datacenter", &["traffic.subflows=2"]),
     ("datacenter", &["traffic.subflows=4"]),
 ];
 
 fn table() -> String {
-    let runs: Vec<(&str, &[&str])> =
-        BUILTINS.iter().map(|b| (b.name, &[][..])).chain(VARIANTS.iter().copied()).collect();
+    // (label, built-in, overrides): each built-in, its comparisons, then the variants.
+    let mut runs: Vec<(String, &str, Vec<String>)> = Vec::new();
+    for b in BUILTINS {
+        runs.push((b.name.to_owned(), b.name, Vec::new()));
+    }
+    for b in BUILTINS {
+        let (_, cmp) = mptcp_sim::load_comparisons(b.name, &[], SEED).unwrap_or_else(|e| panic!("{e}"));
+        for c in cmp {
+            runs.push((format!("{} / {}: --set {}", b.name, c.name, c.set.join(" ")), b.name, c.set));
+        }
+    }
+    for &(name, o) in VARIANTS {
+        let o: Vec<String> = o.iter().map(|s| (*s).to_owned()).collect();
+        runs.push((format!("{name} --set {}", o.join(" ")), name, o));
+    }
     // One row per run, computed on two threads (each run is deterministic on its own).
     let next = AtomicUsize::new(0);
     let mut rows: Vec<(usize, String)> = std::thread::scope(|s| {
@@ -37,13 +49,12 @@ fn table() -> String {
                     let mut mine = Vec::new();
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(&(name, o)) = runs.get(i) else { break mine };
-                        let (sim, r) = common::run_builtin(name, o, SEED);
+                        let Some((label, name, o)) = runs.get(i) else { break mine };
+                        let o: Vec<&str> = o.iter().map(String::as_str).collect();
+                        let (sim, r) = common::run_builtin(name, &o, SEED);
                         common::assert_accounted(&r);
                         let h = &r.headline;
                         let v = h.value.map_or("n/a".to_owned(), |v| format!("{v:.3}"));
-                        let label =
-                            if o.is_empty() { name.to_owned() } else { format!("{name} --set {}", o.join(" ")) };
                         mine.push((i, format!("| {label} | {} | {v} | {} | {} |\n", h.label, h.unit, sim.hops())));
                     }
                 })

@@ -237,6 +237,8 @@ pub enum Headline {
     JainFairness,
     /// % of optimal.
     PercentOfOptimal,
+    /// A flow's goodput over the sum of these links' rates (none: its paths' capacity).
+    Aggregation(usize, Vec<usize>),
     /// Completion time.
     CompletionTime(usize),
     /// Longest receive gap.
@@ -787,6 +789,16 @@ impl Model {
             Some(HeadlineSpec::TotalGoodput) => Headline::TotalGoodput,
             Some(HeadlineSpec::JainFairness) => Headline::JainFairness,
             Some(HeadlineSpec::PercentOfOptimal) => Headline::PercentOfOptimal,
+            Some(HeadlineSpec::Aggregation { flow, links }) => {
+                let mut ls = Vec::new();
+                for link in links {
+                    let Some(&l) = names.links.get(link) else {
+                        return err(format!("headline: no link named '{link}'"));
+                    };
+                    ls.push(l);
+                }
+                Headline::Aggregation(flow_id(flow)?, ls)
+            }
             Some(HeadlineSpec::CompletionTime { flow }) => Headline::CompletionTime(flow_id(flow)?),
             Some(HeadlineSpec::MaxGap { flow }) => Headline::MaxGap(flow_id(flow)?),
             Some(HeadlineSpec::GoodputRatio { flow, other }) => Headline::GoodputRatio(flow_id(flow)?, flow_id(other)?),

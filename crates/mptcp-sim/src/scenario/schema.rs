@@ -56,6 +56,22 @@ pub struct ScenarioFile {
     pub record: RecordSpec,
     /// The scenario's headline figure.
     pub headline: Option<HeadlineSpec>,
+    /// Runs to compare this one with: the same scenario and seed, changed by
+    /// `--set`-style overrides, each run on its own.
+    #[serde(default)]
+    pub compare: Vec<CompareSpec>,
+}
+
+/// A comparison run: the scenario with overrides.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompareSpec {
+    /// Its name in the table and in `results.json`.
+    pub name: String,
+    /// `key.path=value` overrides, as `--set` takes them; none: the scenario
+    /// as it is (not run again, only named).
+    #[serde(default)]
+    pub set: Vec<String>,
 }
 
 /// TCP settings (unset keys keep the stack's defaults).
@@ -598,6 +614,15 @@ pub enum HeadlineSpec {
     JainFairness,
     /// Sum of goodputs over the sum of each flow's path capacity, %.
     PercentOfOptimal,
+    /// A flow's goodput over the sum of the named links' rates (default: the
+    /// capacity of the flow's own paths), a fraction.
+    Aggregation {
+        /// The flow.
+        flow: String,
+        /// The links whose rates add up to the capacity it is measured against.
+        #[serde(default)]
+        links: Vec<String>,
+    },
     /// A flow's completion time, s.
     CompletionTime {
         /// The flow.
