@@ -70,6 +70,10 @@ pub struct Analyzer {
     pub(crate) tcp_packets: u64,
     pub(crate) skipped: u64,
     pub(crate) malformed: u64,
+    /// Segments whose payload the capture cut short (snapshot length).
+    pub(crate) snapped: u64,
+    /// Zeros standing in for payload bytes the capture did not keep.
+    filler: Vec<u8>,
 }
 
 impl Analyzer {
@@ -98,13 +102,26 @@ impl Analyzer {
     /// Feeds one IP packet (IPv4 or IPv6) captured at `ts_nanos`.
     pub fn packet(&mut self, ts_nanos: u64, ip_bytes: &[u8]) {
         self.stamp(ts_nanos);
-        let ip = match IpPacket::parse(ip_bytes) {
-            Ok(p) if p.protocol == PROTO_TCP && !p.fragment => p,
-            _ => {
+        // A capture with a small snapshot length keeps the headers only: the
+        // sequence space is accounted for, the missing bytes are not checked.
+        let (ip, declared) = match IpPacket::parse(ip_bytes) {
+            Ok(p) => (p, p.payload.len()),
+            Err(mptcp_wire::Error::Truncated) => match IpPacket::parse_snapped(ip_bytes) {
+                Ok(x) => x,
+                Err(_) => {
+                    self.skipped += 1;
+                    return;
+                }
+            },
+            Err(_) => {
                 self.skipped += 1;
                 return;
             }
         };
+        if ip.protocol != PROTO_TCP || ip.fragment {
+            self.skipped += 1;
+            return;
+        }
         let tcp = match TcpPacket::new_checked(ip.payload) {
             Ok(t) => t,
             Err(_) => {
@@ -121,7 +138,19 @@ impl Analyzer {
         let src = SocketAddr::new(ip.src, tcp.src_port());
         let dst = SocketAddr::new(ip.dst, tcp.dst_port());
         let (fi, d) = self.flow_for(src, dst, &tcp, ts_nanos);
-        self.segment(fi, d, ts_nanos, &tcp, &opts);
+        let full = declared.saturating_sub(tcp.header_len());
+        let snapped = declared > ip.payload.len() && full > tcp.payload_ref().len();
+        if snapped {
+            self.snapped += 1;
+            self.filler.clear();
+            self.filler.extend_from_slice(tcp.payload_ref());
+            self.filler.resize(full, 0);
+            let payload = std::mem::take(&mut self.filler);
+            self.segment(fi, d, ts_nanos, &tcp, &opts, Some(&payload));
+            self.filler = payload;
+        } else {
+            self.segment(fi, d, ts_nanos, &tcp, &opts, None);
+        }
     }
 
     /// Finds or creates the flow of a segment; returns it and the direction.
@@ -145,13 +174,22 @@ impl Analyzer {
         (fi, usize::from(client != src))
     }
 
-    fn segment(&mut self, fi: usize, d: usize, ts: u64, tcp: &TcpPacket<&[u8]>, opts: &SegmentOptions<'_>) {
+    /// `snapped`: the whole payload, zero-filled where the capture cut it.
+    fn segment(
+        &mut self,
+        fi: usize,
+        d: usize,
+        ts: u64,
+        tcp: &TcpPacket<&[u8]>,
+        opts: &SegmentOptions<'_>,
+        snapped: Option<&[u8]>,
+    ) {
         let flags = tcp.flags();
         self.flows[fi].last_ts = ts;
         if flags.syn() {
             self.syn(fi, d, ts, tcp, opts);
         }
-        let payload = tcp.payload_ref();
+        let payload = snapped.unwrap_or(tcp.payload_ref());
         let pos = {
             let dir = &mut self.flows[fi].dir[d];
             // The SYN takes one sequence number: data starts one after it.
@@ -191,7 +229,7 @@ impl Analyzer {
             self.other_option(fi, ci, side, ts, flags, o);
         }
         if !payload.is_empty() {
-            self.map_payload(fi, d, ci, side, pos, payload);
+            self.map_payload(fi, d, ci, side, pos, payload, snapped.is_none());
         }
         if flags.fin() {
             // After a fallback by infinite mapping, the subflow's FIN ends the data stream.
@@ -416,7 +454,10 @@ impl Analyzer {
     }
 
     /// Moves payload to the data level through the mappings.
-    fn map_payload(&mut self, fi: usize, d: usize, ci: usize, side: Side, pos: u64, payload: &[u8]) {
+    /// `checkable`: the bytes are the real ones (not a capture's zero filler),
+    /// so DSS checksums can be verified over them.
+    #[allow(clippy::too_many_arguments)]
+    fn map_payload(&mut self, fi: usize, d: usize, ci: usize, side: Side, pos: u64, payload: &[u8], checkable: bool) {
         let s = side.idx();
         let initial = self.flows[fi].role == (Role::Initial { conn: ci });
         let dir = &mut self.flows[fi].dir[d];
@@ -433,7 +474,7 @@ impl Analyzer {
                 conn.data[s].insert(dsn, &payload[at..at + len]);
             }
         });
-        if conn.checksum {
+        if conn.checksum && checkable {
             dir.mappings.feed_checksums(pos, payload, |o| match o {
                 ChecksumOutcome::Ok => conn.checksums_verified += 1,
                 ChecksumOutcome::Failed => conn.checksum_failures += 1,

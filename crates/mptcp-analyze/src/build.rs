@@ -93,6 +93,7 @@ impl Analyzer {
             tcp_packets: self.tcp_packets,
             skipped_packets: self.skipped,
             malformed_segments: self.malformed,
+            snapped_segments: self.snapped,
             duration_s: self.secs(self.last_ts),
             truncated: false,
             connections: self.conns.iter().map(|c| self.connection(c)).collect(),

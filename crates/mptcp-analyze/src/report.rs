@@ -14,6 +14,10 @@ pub struct Report {
     pub skipped_packets: u64,
     /// TCP segments whose headers or options were malformed.
     pub malformed_segments: u64,
+    /// Segments whose payload the capture's snapshot length cut: their
+    /// sequence space counts, their bytes are unknown (zeros in `--dump-data`)
+    /// and DSS checksums over them are not verified.
+    pub snapped_segments: u64,
     /// Seconds between the first and the last record.
     pub duration_s: f64,
     /// True when the capture ended in the middle of a record.

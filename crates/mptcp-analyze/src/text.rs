@@ -112,11 +112,12 @@ pub fn render_text(r: &Report) -> String {
     let mptcp = r.connections.iter().filter(|c| c.mptcp).count();
     let _ = writeln!(
         out,
-        "{} packets ({} TCP, {} skipped, {} malformed) over {:.3} s: {} connections, {} MPTCP{}",
+        "{} packets ({} TCP, {} skipped, {} malformed, {} cut by the snapshot length) over {:.3} s: {} connections, {} MPTCP{}",
         r.packets,
         r.tcp_packets,
         r.skipped_packets,
         r.malformed_segments,
+        r.snapped_segments,
         r.duration_s,
         r.connections.len(),
         mptcp,

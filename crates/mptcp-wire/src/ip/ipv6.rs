@@ -92,6 +92,12 @@ impl<'a> Ipv6Packet<&'a [u8]> {
     }
 }
 
+/// Skips extension headers starting with `next` over `rest` (for callers
+/// holding only part of a packet).
+pub(crate) fn walk(next: u8, rest: &[u8]) -> Result<(u8, bool, &[u8])> {
+    walk_extension_headers(next, rest)
+}
+
 /// Skips extension headers starting with `next` over `rest`.
 fn walk_extension_headers(mut next: u8, mut rest: &[u8]) -> Result<(u8, bool, &[u8])> {
     let mut fragment = false;

@@ -1,7 +1,7 @@
 //! IPv4 and IPv6 headers, and a family-independent view of "an IP packet".
 
 mod ipv4;
-mod ipv6;
+pub(crate) mod ipv6;
 
 pub use ipv4::{Ipv4Packet, Ipv4Repr};
 pub use ipv6::{Ipv6Packet, Ipv6Repr};
@@ -60,6 +60,71 @@ impl<'a> IpPacket<'a> {
             None => Err(Error::Truncated),
         }
     }
+}
+
+impl<'a> IpPacket<'a> {
+    /// Parses a packet that may have been cut short by a capture's snapshot
+    /// length: the header must be whole, the payload is what was captured.
+    /// Returns the packet (its `payload` possibly shorter than declared) and
+    /// the payload length the header declares.
+    pub fn parse_snapped(bytes: &'a [u8]) -> Result<(Self, usize)> {
+        match bytes.first().map(|b| b >> 4) {
+            Some(4) => {
+                let ihl = usize::from(bytes[0] & 0x0f) * 4;
+                let total = match bytes.get(2..4) {
+                    Some(t) => usize::from(u16::from_be_bytes([t[0], t[1]])),
+                    None => return Err(Error::Truncated),
+                };
+                if ihl < 20 || total < ihl {
+                    return Err(Error::Malformed("IPv4 header or total length"));
+                }
+                let header = bytes.get(..ihl).ok_or(Error::Truncated)?;
+                let p = Ipv4Packet::new_checked(header_with_len(header, ihl))?;
+                let end = total.min(bytes.len());
+                let fragment = p.more_fragments() || p.frag_offset() != 0;
+                let pkt = IpPacket {
+                    src: IpAddr::V4(p.src_addr()),
+                    dst: IpAddr::V4(p.dst_addr()),
+                    protocol: p.protocol(),
+                    hop_limit: p.ttl(),
+                    fragment,
+                    payload: &bytes[ihl..end],
+                };
+                Ok((pkt, total - ihl))
+            }
+            Some(6) => {
+                let head = bytes.get(..ipv6::HEADER_LEN).ok_or(Error::Truncated)?;
+                let declared = usize::from(u16::from_be_bytes([head[4], head[5]]));
+                let end = (ipv6::HEADER_LEN + declared).min(bytes.len());
+                let avail = end - ipv6::HEADER_LEN;
+                let p = Ipv6Packet::new_checked(&bytes[..end])
+                    .or_else(|_| Ipv6Packet::new_checked(&bytes[..ipv6::HEADER_LEN]))?;
+                let (src, dst, hop_limit, next) = (p.src_addr(), p.dst_addr(), p.hop_limit(), p.next_header());
+                let (protocol, fragment, upper) = ipv6::walk(next, &bytes[ipv6::HEADER_LEN..end])?;
+                let ext = avail - upper.len();
+                let pkt = IpPacket {
+                    src: IpAddr::V6(src),
+                    dst: IpAddr::V6(dst),
+                    protocol,
+                    hop_limit,
+                    fragment,
+                    payload: upper,
+                };
+                Ok((pkt, declared.saturating_sub(ext)))
+            }
+            Some(_) => Err(Error::Malformed("IP version is neither 4 nor 6")),
+            None => Err(Error::Truncated),
+        }
+    }
+}
+
+/// The IPv4 header alone, for a checked view of a packet cut after it.
+fn header_with_len(header: &[u8], ihl: usize) -> [u8; 60] {
+    let mut h = [0u8; 60];
+    h[..ihl].copy_from_slice(header);
+    // Total length = header length: the view then covers the header only.
+    h[2..4].copy_from_slice(&(ihl as u16).to_be_bytes());
+    h
 }
 
 /// Starts a transport checksum with the IPv4 or IPv6 pseudo-header
