@@ -3,10 +3,11 @@
 
 use crate::conn::{Conn, fallback};
 use crate::flow::{Flow, JoinState, Role, Side};
-use crate::mapping::{ChecksumOutcome, Mapping, Piece, expand_dsn};
+use crate::mapping::{ChecksumOutcome, Mapping, Piece};
 use crate::report::{AddAddrEvent, BackupChange, Event, ResetEvent};
 use mptcp_wire::crypto;
 use mptcp_wire::ip::{IpPacket, PROTO_TCP};
+use mptcp_wire::mptcp::expand_dsn;
 use mptcp_wire::mptcp::{AddAddr, Dss, MpCapable, MpJoin, MptcpOption};
 use mptcp_wire::tcp::{Flags, TcpOption, TcpPacket};
 use rustc_hash::FxHashMap;

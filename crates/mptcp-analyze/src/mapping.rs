@@ -172,31 +172,9 @@ impl Mappings {
     }
 }
 
-/// Expands a 32-bit data sequence number to the 64-bit value nearest to
-/// `reference` (RFC 8684 §3.3.1 lets a sender send the low 32 bits).
-pub fn expand_dsn(low: u32, reference: u64) -> u64 {
-    let candidate = (reference & !0xffff_ffff) | u64::from(low);
-    let half = 1u64 << 31;
-    if candidate > reference && candidate - reference > half && candidate >= 1 << 32 {
-        candidate - (1 << 32)
-    } else if candidate < reference && reference - candidate > half {
-        candidate.wrapping_add(1 << 32)
-    } else {
-        candidate
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn expand_near_reference() {
-        assert_eq!(expand_dsn(5, 0x1_0000_0000), 0x1_0000_0005);
-        assert_eq!(expand_dsn(0xffff_fff0, 0x1_0000_0005), 0xffff_fff0);
-        assert_eq!(expand_dsn(3, 0xffff_fff0), 0x1_0000_0003);
-        assert_eq!(expand_dsn(7, 0), 7);
-    }
 
     #[test]
     fn translate_across_two_mappings_and_a_gap() {

@@ -15,7 +15,7 @@ mod mp_tcprst;
 mod remove_addr;
 
 pub use add_addr::AddAddr;
-pub use dss::{DataAck, Dss, DssMapping};
+pub use dss::{DataAck, Dss, DssMapping, expand_dsn};
 pub use mp_capable::MpCapable;
 pub use mp_fail::MpFail;
 pub use mp_fastclose::MpFastclose;
