@@ -61,6 +61,32 @@ pub trait Middlebox: Send + std::fmt::Debug {
     fn counters(&self) -> &MbCounters;
 }
 
+/// A box that decides each packet on its own, with no timers: it gives a
+/// verdict and the blanket `Middlebox` impl applies and counts it.
+pub(crate) trait VerdictBox: Send + std::fmt::Debug {
+    /// Its kind, as the scenario names it.
+    const KIND: &'static str;
+    /// What becomes of one packet crossing it (`outbound`: from the link's `a` end).
+    fn verdict(&mut self, outbound: bool, pkt: &[u8]) -> Verdict;
+    /// Its counters.
+    fn tally(&self) -> &MbCounters;
+    /// Its counters, to update.
+    fn tally_mut(&mut self) -> &mut MbCounters;
+}
+
+impl<T: VerdictBox> Middlebox for T {
+    fn kind(&self) -> &'static str {
+        T::KIND
+    }
+    fn process(&mut self, _now: Instant, outbound: bool, pkt: Packet, out: &mut Vec<Packet>) {
+        let v = self.verdict(outbound, &pkt);
+        finish(self.tally_mut(), v, pkt, out);
+    }
+    fn counters(&self) -> &MbCounters {
+        self.tally()
+    }
+}
+
 /// The boxes of one link.
 #[derive(Debug, Default)]
 pub struct Chain {

@@ -2,9 +2,7 @@
 //! inbound packets to a mapped port are translated back; inbound packets to
 //! the public address that match no mapping are dropped, as a NAT does.
 
-use super::{MbCounters, Middlebox, Verdict, finish, parse, replace};
-use crate::net::link::Packet;
-use mptcp_proto::Instant;
+use super::{MbCounters, Verdict, VerdictBox, parse, replace};
 use rustc_hash::FxHashMap;
 use std::net::{IpAddr, SocketAddr};
 
@@ -49,7 +47,7 @@ impl Nat {
 }
 
 impl Nat {
-    fn verdict(&mut self, outbound: bool, pkt: &[u8]) -> Verdict {
+    fn decide(&mut self, outbound: bool, pkt: &[u8]) -> Verdict {
         let Some(mut seg) = parse(pkt) else { return Verdict::Pass };
         let src = SocketAddr::new(seg.src, seg.tcp.src_port);
         let dst = SocketAddr::new(seg.dst, seg.tcp.dst_port);
@@ -77,26 +75,29 @@ impl Nat {
     }
 }
 
-impl Middlebox for Nat {
-    fn kind(&self) -> &'static str {
-        "nat"
+impl VerdictBox for Nat {
+    const KIND: &'static str = "nat";
+
+    fn verdict(&mut self, outbound: bool, pkt: &[u8]) -> Verdict {
+        self.decide(outbound, pkt)
     }
 
-    fn process(&mut self, _now: Instant, outbound: bool, pkt: Packet, out: &mut Vec<Packet>) {
-        let v = self.verdict(outbound, &pkt);
-        finish(&mut self.c, v, pkt, out);
-    }
-
-    fn counters(&self) -> &MbCounters {
+    fn tally(&self) -> &MbCounters {
         &self.c
+    }
+
+    fn tally_mut(&mut self) -> &mut MbCounters {
+        &mut self.c
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::middlebox::Middlebox;
     use crate::middlebox::emit;
     use crate::middlebox::test_util::{check, packet};
+    use mptcp_proto::Instant;
     use mptcp_wire::tcp::Flags;
 
     #[test]

@@ -2,10 +2,8 @@
 //! the FTP ALG). Same-length replacement: sequence numbers stay valid, only the
 //! checksum is fixed, so plain TCP cannot notice; MPTCP's DSS checksum can.
 
-use super::{MbCounters, Middlebox, Verdict, applies, finish, parse, replace};
-use crate::net::link::Packet;
+use super::{MbCounters, Verdict, VerdictBox, applies, parse, replace};
 use crate::scenario::schema::DirSel;
-use mptcp_proto::Instant;
 
 /// A payload rewriter.
 #[derive(Debug)]
@@ -24,7 +22,7 @@ impl Rewrite {
 }
 
 impl Rewrite {
-    fn verdict(&self, outbound: bool, pkt: &[u8]) -> Verdict {
+    fn decide(&self, outbound: bool, pkt: &[u8]) -> Verdict {
         if !applies(self.dir, outbound) {
             return Verdict::Pass;
         }
@@ -50,25 +48,28 @@ impl Rewrite {
     }
 }
 
-impl Middlebox for Rewrite {
-    fn kind(&self) -> &'static str {
-        "payload-rewrite"
+impl VerdictBox for Rewrite {
+    const KIND: &'static str = "payload-rewrite";
+
+    fn verdict(&mut self, outbound: bool, pkt: &[u8]) -> Verdict {
+        self.decide(outbound, pkt)
     }
 
-    fn process(&mut self, _now: Instant, outbound: bool, pkt: Packet, out: &mut Vec<Packet>) {
-        let v = self.verdict(outbound, &pkt);
-        finish(&mut self.c, v, pkt, out);
-    }
-
-    fn counters(&self) -> &MbCounters {
+    fn tally(&self) -> &MbCounters {
         &self.c
+    }
+
+    fn tally_mut(&mut self) -> &mut MbCounters {
+        &mut self.c
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::middlebox::Middlebox;
     use crate::middlebox::test_util::{check, packet};
+    use mptcp_proto::Instant;
     use mptcp_wire::tcp::Flags;
 
     #[test]

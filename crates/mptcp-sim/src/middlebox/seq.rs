@@ -3,10 +3,8 @@
 //! acknowledgments (and SACK blocks, unless the box is one of the broken ones
 //! that forget them) lose it.
 
-use super::{MbCounters, Middlebox, Verdict, finish, parse, replace};
-use crate::net::link::Packet;
+use super::{MbCounters, Verdict, VerdictBox, parse, replace};
 use crate::rng::Rng;
-use mptcp_proto::Instant;
 use mptcp_wire::tcp::TcpOption;
 use rustc_hash::FxHashMap;
 use std::net::SocketAddr;
@@ -30,7 +28,7 @@ impl SeqRewrite {
 }
 
 impl SeqRewrite {
-    fn verdict(&mut self, outbound: bool, pkt: &[u8]) -> Verdict {
+    fn decide(&mut self, outbound: bool, pkt: &[u8]) -> Verdict {
         let Some(mut seg) = parse(pkt) else { return Verdict::Pass };
         let src = SocketAddr::new(seg.src, seg.tcp.src_port);
         let dst = SocketAddr::new(seg.dst, seg.tcp.dst_port);
@@ -63,26 +61,29 @@ impl SeqRewrite {
     }
 }
 
-impl Middlebox for SeqRewrite {
-    fn kind(&self) -> &'static str {
-        "seq-rewrite"
+impl VerdictBox for SeqRewrite {
+    const KIND: &'static str = "seq-rewrite";
+
+    fn verdict(&mut self, outbound: bool, pkt: &[u8]) -> Verdict {
+        self.decide(outbound, pkt)
     }
 
-    fn process(&mut self, _now: Instant, outbound: bool, pkt: Packet, out: &mut Vec<Packet>) {
-        let v = self.verdict(outbound, &pkt);
-        finish(&mut self.c, v, pkt, out);
-    }
-
-    fn counters(&self) -> &MbCounters {
+    fn tally(&self) -> &MbCounters {
         &self.c
+    }
+
+    fn tally_mut(&mut self) -> &mut MbCounters {
+        &mut self.c
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::middlebox::Middlebox;
     use crate::middlebox::emit;
     use crate::middlebox::test_util::{check, packet};
+    use mptcp_proto::Instant;
     use mptcp_wire::tcp::{Flags, SackBlocks};
 
     #[test]

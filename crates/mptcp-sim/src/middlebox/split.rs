@@ -2,10 +2,8 @@
 //! segment with more than `size` payload bytes leaves as several, each with a
 //! copy of the options; FIN and PSH stay on the last piece.
 
-use super::{MbCounters, Middlebox, Verdict, applies, emit, finish, parse};
-use crate::net::link::Packet;
+use super::{MbCounters, Verdict, VerdictBox, applies, emit, parse};
 use crate::scenario::schema::DirSel;
-use mptcp_proto::Instant;
 use mptcp_wire::tcp::Flags;
 
 /// A splitter.
@@ -24,7 +22,7 @@ impl Split {
 }
 
 impl Split {
-    fn verdict(&self, outbound: bool, pkt: &[u8]) -> Verdict {
+    fn decide(&self, outbound: bool, pkt: &[u8]) -> Verdict {
         if !applies(self.dir, outbound) {
             return Verdict::Pass;
         }
@@ -53,25 +51,28 @@ impl Split {
     }
 }
 
-impl Middlebox for Split {
-    fn kind(&self) -> &'static str {
-        "split"
+impl VerdictBox for Split {
+    const KIND: &'static str = "split";
+
+    fn verdict(&mut self, outbound: bool, pkt: &[u8]) -> Verdict {
+        self.decide(outbound, pkt)
     }
 
-    fn process(&mut self, _now: Instant, outbound: bool, pkt: Packet, out: &mut Vec<Packet>) {
-        let v = self.verdict(outbound, &pkt);
-        finish(&mut self.c, v, pkt, out);
-    }
-
-    fn counters(&self) -> &MbCounters {
+    fn tally(&self) -> &MbCounters {
         &self.c
+    }
+
+    fn tally_mut(&mut self) -> &mut MbCounters {
+        &mut self.c
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::middlebox::Middlebox;
     use crate::middlebox::test_util::{check, packet};
+    use mptcp_proto::Instant;
     use mptcp_wire::tcp::TcpOption;
 
     #[test]

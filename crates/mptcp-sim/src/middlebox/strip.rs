@@ -2,10 +2,8 @@
 //! many firewalls do with options they do not know) or on every segment (as
 //! the box RFC 8041 §3.1 mentions that removed MPTCP options mid-connection).
 
-use super::{MbCounters, Middlebox, Verdict, applies, finish, option_kind, parse, replace};
-use crate::net::link::Packet;
+use super::{MbCounters, Verdict, VerdictBox, applies, option_kind, parse, replace};
 use crate::scenario::schema::{DirSel, StripOn};
-use mptcp_proto::Instant;
 
 /// An option stripper.
 #[derive(Debug)]
@@ -24,7 +22,7 @@ impl Strip {
 }
 
 impl Strip {
-    fn verdict(&self, outbound: bool, pkt: &[u8]) -> Verdict {
+    fn decide(&self, outbound: bool, pkt: &[u8]) -> Verdict {
         if !applies(self.dir, outbound) {
             return Verdict::Pass;
         }
@@ -41,25 +39,28 @@ impl Strip {
     }
 }
 
-impl Middlebox for Strip {
-    fn kind(&self) -> &'static str {
-        "strip-options"
+impl VerdictBox for Strip {
+    const KIND: &'static str = "strip-options";
+
+    fn verdict(&mut self, outbound: bool, pkt: &[u8]) -> Verdict {
+        self.decide(outbound, pkt)
     }
 
-    fn process(&mut self, _now: Instant, outbound: bool, pkt: Packet, out: &mut Vec<Packet>) {
-        let v = self.verdict(outbound, &pkt);
-        finish(&mut self.c, v, pkt, out);
-    }
-
-    fn counters(&self) -> &MbCounters {
+    fn tally(&self) -> &MbCounters {
         &self.c
+    }
+
+    fn tally_mut(&mut self) -> &mut MbCounters {
+        &mut self.c
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::middlebox::Middlebox;
     use crate::middlebox::test_util::{check, packet};
+    use mptcp_proto::Instant;
     use mptcp_wire::mptcp::MptcpOption;
     use mptcp_wire::tcp::{Flags, TcpOption};
 
