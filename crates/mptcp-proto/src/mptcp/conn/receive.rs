@@ -274,7 +274,10 @@ impl MptcpConn {
                     break;
                 }
                 self.counters.mp_fail_dropped_bytes += n as u64;
-                self.subflows[i].mp.recv.consumed_to(rel + n as u64);
+                let mp = &mut self.subflows[i].mp;
+                mp.recv.consumed_to(rel + n as u64);
+                // Every ACK of dropped bytes repeats MP_FAIL until it is answered.
+                mp.ack_due |= mp.awaiting_infinite;
                 continue;
             }
             if self.fallback.is_some() {
