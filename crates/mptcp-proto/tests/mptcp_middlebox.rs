@@ -41,11 +41,22 @@ fn join_second(p: &mut Pair, a: ConnId) {
 
 /// Both ways, `n` bytes each; asserts the streams arrive whole and identical.
 fn transfer(p: &mut Pair, a: ConnId, b: ConnId, n: u64, limit: Duration) {
+    transfer_arming(p, a, b, n, limit, None);
+}
+
+/// `transfer`, and once B has read `arm.0` bytes, `arm.1` is set (a
+/// middlebox starts its work mid-stream).
+fn transfer_arming(p: &mut Pair, a: ConnId, b: ConnId, n: u64, limit: Duration, arm: Option<(u64, Rc<Cell<bool>>)>) {
     let mut ta = Bulk::new(n, 1, 2);
     let mut tb = Bulk::new(n, 2, 1);
     let done = p.run_until(limit, |p| {
         ta.pump(&mut p.a, a);
         tb.pump(&mut p.b, b);
+        if let Some((at, flag)) = &arm
+            && tb.read >= *at
+        {
+            flag.set(true);
+        }
         ta.eof && tb.eof
     });
     assert!(
@@ -102,7 +113,9 @@ fn coalesced_segments_with_checksums_on_two_subflows() {
     // Back-to-back MSS segments of one mapping are merged, the first one's
     // options kept (the second's DATA_ACK is lost), as LRO does.
     p.ab.coalesce = Some(Box::new(move |prev, next| {
-        if pkt::payload(prev).len() > 3 * 1400 || pkt::mapping(prev).is_none() || pkt::mapping(prev) != pkt::mapping(next)
+        if pkt::payload(prev).len() > 3 * 1400
+            || pkt::mapping(prev).is_none()
+            || pkt::mapping(prev) != pkt::mapping(next)
         {
             return None;
         }
@@ -136,10 +149,7 @@ fn a_coalescer_across_mappings_on_the_only_subflow_makes_it_fall_back() {
         Some(out)
     }));
     let (a, b) = open(&mut p);
-    transfer(&mut p, a, b, 200_000, Duration::from_secs(30));
-    assert_eq!(p.b.mptcp_fallback(b), Some(None));
-    armed.set(true);
-    transfer(&mut p, a, b, 2 * MB, Duration::from_secs(60));
+    transfer_arming(&mut p, a, b, 2 * MB, Duration::from_secs(60), Some((200_000, armed.clone())));
     assert!(merged.get() >= 1);
     // B found data its mappings do not cover: it fell back, and told A with
     // an infinite mapping; no byte lost or doubled (checked by `transfer`).
@@ -162,9 +172,7 @@ fn stripped_options_make_the_only_subflow_fall_back() {
         vec![packet]
     }));
     let (a, b) = open(&mut p);
-    transfer(&mut p, a, b, 100_000, Duration::from_secs(30));
-    armed.set(true);
-    transfer(&mut p, a, b, MB, Duration::from_secs(60));
+    transfer_arming(&mut p, a, b, MB, Duration::from_secs(60), Some((100_000, armed.clone())));
     assert_eq!(p.b.mptcp_fallback(b), Some(Some(Fallback::DataWithoutDss)));
     assert_eq!(p.a.mptcp_fallback(a), Some(Some(Fallback::InfiniteMapping)));
     assert_eq!(p.b.mptcp_counters(b).unwrap().dss_fallback, 1);
@@ -347,10 +355,11 @@ fn a_join_with_a_bad_hmac_is_reset_as_prohibited() {
     let (a, b) = open(&mut p);
     p.a.add_address(SECOND.into());
     p.run_until(Duration::from_secs(3), |_| false);
-    assert_eq!(p.b.mptcp_counters(b).unwrap().join_hmac_failures, 1);
+    // (The path manager may try again: every try fails the same way.)
+    assert!(p.b.mptcp_counters(b).unwrap().join_hmac_failures >= 1);
     assert_eq!(p.b.mptcp_counters(b).unwrap().joins, 0);
-    let rsts = rsts.borrow();
-    assert!(rsts.iter().any(|r| pkt::options(r).windows(4).any(|w| w == [30, 4, 0x80, 3])), "EPROHIBIT: {rsts:?}");
+    let prohibited = rsts.borrow().iter().any(|r| pkt::options(r).windows(4).any(|w| w == [30, 4, 0x80, 3]));
+    assert!(prohibited, "RST with MP_TCPRST EPROHIBIT");
     transfer(&mut p, a, b, 200_000, Duration::from_secs(30));
 }
 
@@ -436,7 +445,7 @@ fn malformed_mptcp_options_are_ignored() {
     p.ab.middlebox = Some(Box::new(move |mut packet| {
         c.set(c.get() + 1);
         let (ihl, th) = pkt::lens(&packet);
-        if c.get() > 20 && c.get() % 5 == 0 {
+        if c.get() > 20 && c.get().is_multiple_of(5) {
             let opts = ihl + 20..ihl + th;
             if let Some(at) = packet[opts.clone()].iter().position(|&b| b == 30) {
                 let k = opts.start + at;

@@ -246,10 +246,7 @@ impl MptcpConn {
     /// Reads up to `max` in-order bytes of subflow `i` into the scratch buffer.
     fn read_subflow(&mut self, i: usize, max: usize) -> usize {
         let room = max.min(self.scratch.len());
-        match self.subflows[i].tcp.read(&mut self.scratch[..room]) {
-            Ok(n) => n,
-            Err(_) => 0,
-        }
+        self.subflows[i].tcp.read(&mut self.scratch[..room]).unwrap_or_default()
     }
 
     /// Moves a subflow's in-order bytes to the data level through its
