@@ -71,6 +71,10 @@ pub struct NetArgs {
     /// Ask for DSS checksums (the kernel's net.mptcp.checksum_enabled).
     #[arg(long, conflicts_with = "kernel")]
     pub checksum: bool,
+    /// Set the C flag: the peer may not open subflows to our initial address
+    /// and port (the kernel's net.mptcp.allow_join_initial_addr_port=0).
+    #[arg(long, conflicts_with = "kernel")]
+    pub deny_join_initial: bool,
     /// At SIZE bytes moved (sent or received, whichever is more), do ACTION:
     /// abort (reset; MP_FASTCLOSE), close (close without reading the rest),
     /// remove=IP (REMOVE_ADDR), backup=IP / nobackup=IP (MP_PRIO). Only abort
@@ -121,8 +125,10 @@ impl NetArgs {
         if self.addrs.is_empty() && self.endpoints.is_empty() {
             bail!("the userspace stack needs an address to own: pass --addr IP (or --endpoint IP,FLAGS)");
         }
-        if self.no_mptcp && (!self.endpoints.is_empty() || self.limits.is_some() || self.checksum) {
-            bail!("--endpoint, --limits and --checksum are MPTCP settings: drop --no-mptcp");
+        if self.no_mptcp
+            && (!self.endpoints.is_empty() || self.limits.is_some() || self.checksum || self.deny_join_initial)
+        {
+            bail!("--endpoint, --limits, --checksum and --deny-join-initial are MPTCP settings: drop --no-mptcp");
         }
         for a in &self.at {
             if a.action.needs_stack() && self.no_mptcp {
@@ -216,6 +222,7 @@ pub fn start_stack(net: &NetArgs) -> anyhow::Result<(mptcp_io::Stack, String)> {
     let m = &mut config.endpoint.mptcp;
     m.enabled = !net.no_mptcp;
     m.checksum = net.checksum;
+    m.deny_join_initial = net.deny_join_initial;
     if let Some(l) = net.limits {
         m.max_subflows = l.subflows + 1;
         m.add_addr_accepted = l.add_addr_accepted;

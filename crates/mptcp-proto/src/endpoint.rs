@@ -110,6 +110,17 @@ pub struct EndpointStats {
     pub out_rsts: u64,
     /// Packets sent.
     pub out_packets: u64,
+    /// `MPJoinNoTokenFound`: MP_JOIN SYNs naming no connection of ours
+    /// (answered with RST + MP_TCPRST "MPTCP-specific error").
+    pub join_no_token: u64,
+    /// `MPJoinRejected`: MP_JOIN SYNs refused by their connection (not fully
+    /// established, fallen back, over the subflow limit, or to an initial
+    /// address and port closed to joins by C), answered with RST +
+    /// MP_TCPRST "administratively prohibited".
+    pub join_rejected: u64,
+    /// `MismatchPortSynRx`: MP_JOIN SYNs to a port neither listening nor
+    /// announced (RST + MP_TCPRST "administratively prohibited").
+    pub join_port_mismatch: u64,
 }
 
 /// A connection: plain TCP, or MPTCP with its subflows.
@@ -202,14 +213,22 @@ fn syn_mptcp(raw: &[u8]) -> (bool, Option<u32>) {
     (mpc, join)
 }
 
-/// A RST to a segment that matched no connection (RFC 9293 §3.10.7.1).
+/// A RST to a segment that matched no connection (RFC 9293 §3.10.7.1), or
+/// to a refused MP_JOIN SYN.
 #[derive(Debug, Clone, Copy)]
 struct Reset {
     local: SocketAddr,
     remote: SocketAddr,
     seq: u32,
     ack: Option<u32>,
+    /// MP_TCPRST reason to carry (RFC 8684 §3.6), for refused joins.
+    mptcp_reason: Option<u8>,
 }
+
+/// MP_TCPRST reason: an MPTCP-specific error (RFC 8684 §3.6).
+const RST_EMPTCP: u8 = 1;
+/// MP_TCPRST reason: administratively prohibited (RFC 8684 §3.6).
+const RST_EPROHIBIT: u8 = 3;
 
 /// One host's TCP: the sans-IO entry point.
 ///
@@ -421,7 +440,7 @@ impl Endpoint {
             subflows: &subflows,
             limits,
             active,
-            peer_denies_join_initial: false,
+            peer_denies_join_initial: m.peer_denies_join_initial(),
         };
         let actions = f(&mut *pm, &ctx);
         m.set_path_manager(pm);
@@ -724,6 +743,15 @@ impl Endpoint {
         }
     }
 
+    /// Whether the peer of MPTCP connection `id` set C in its MP_CAPABLE
+    /// (it refuses joins to its initial address and port, RFC 8684 §3.1).
+    pub fn mptcp_peer_denies_join_initial(&self, id: ConnId) -> Option<bool> {
+        match &self.slot(id).ok()?.kind {
+            Kind::Mptcp(m) => Some(m.peer_denies_join_initial()),
+            Kind::Tcp { .. } => None,
+        }
+    }
+
     /// Whether `id` is an MPTCP connection, and if it fell back, why.
     pub fn mptcp_fallback(&self, id: ConnId) -> Option<Option<crate::mptcp::Fallback>> {
         match &self.slot(id).ok()?.kind {
@@ -947,10 +975,14 @@ impl Endpoint {
             let (mpc, join) = syn_mptcp(seg.options_raw);
             if let Some(token) = join {
                 // RFC 8684 §3.2: an MP_JOIN SYN names its connection by token.
-                if self.cfg.mptcp.enabled && self.accept_join(now, local, remote, token, &seg) {
-                    return;
+                let refused =
+                    if self.cfg.mptcp.enabled { self.accept_join(now, local, remote, token, &seg) } else { Some(None) };
+                if let Some(reason) = refused
+                    && self.resets.len() < 1024
+                {
+                    let ack = Some((seg.seq + seg.seq_len()).0);
+                    self.resets.push_back(Reset { local, remote, seq: 0, ack, mptcp_reason: reason });
                 }
-                self.resets.push_back(Reset { local, remote, seq: 0, ack: Some((seg.seq + seg.seq_len()).0) });
                 return;
             }
             if self.listeners.contains(&local.port()) {
@@ -970,9 +1002,9 @@ impl Endpoint {
         if !f.rst() {
             // RFC 9293 §3.10.7.1: no connection: reset.
             let reset = if f.ack() {
-                Reset { local, remote, seq: seg.ack.0, ack: None }
+                Reset { local, remote, seq: seg.ack.0, ack: None, mptcp_reason: None }
             } else {
-                Reset { local, remote, seq: 0, ack: Some((seg.seq + seg.seq_len()).0) }
+                Reset { local, remote, seq: 0, ack: Some((seg.seq + seg.seq_len()).0), mptcp_reason: None }
             };
             if self.resets.len() < 1024 {
                 self.resets.push_back(reset);
@@ -980,6 +1012,11 @@ impl Endpoint {
         }
     }
 
+    /// Takes an MP_JOIN SYN (RFC 8684 §3.2). None: accepted; otherwise it
+    /// is refused with a RST carrying this MP_TCPRST reason, as the kernel
+    /// does: unknown token → "MPTCP-specific error"; a port neither
+    /// listening nor announced, or a connection that takes no join now →
+    /// "administratively prohibited".
     fn accept_join(
         &mut self,
         now: Instant,
@@ -987,21 +1024,36 @@ impl Endpoint {
         remote: SocketAddr,
         token: u32,
         seg: &Segment<'_>,
-    ) -> bool {
-        let Some(&id) = self.tokens.get(&token) else { return false };
+    ) -> Option<Option<u8>> {
+        let id = match self.tokens.get(&token) {
+            Some(&id) if self.slot(id).is_ok_and(|s| matches!(s.kind, Kind::Mptcp(_))) => id,
+            _ => {
+                self.stats.join_no_token += 1;
+                return Some(Some(RST_EMPTCP));
+            }
+        };
+        let port_ok = self.listeners.contains(&local.port())
+            || matches!(&self.slot(id).ok()?.kind, Kind::Mptcp(m) if m.joinable_port(local.port()));
+        if !port_ok {
+            self.stats.join_port_mismatch += 1;
+            return Some(Some(RST_EPROHIBIT));
+        }
         let iss = self.iss(now, local, remote);
         let nonce = self.keys.nonce();
         let tcp = TcpConn::accept(&self.cfg.tcp, local, remote, iss, self.cfg.mtu, seg, now);
         let max = self.cfg.mptcp.max_subflows;
-        let Ok(slot) = self.slot_mut(id) else { return false };
-        let Kind::Mptcp(m) = &mut slot.kind else { return false };
+        let Ok(slot) = self.slot_mut(id) else { return Some(Some(RST_EMPTCP)) };
+        let Kind::Mptcp(m) = &mut slot.kind else { return Some(Some(RST_EMPTCP)) };
         match m.accept_join(tcp, seg.options_raw, nonce, max) {
             Some(k) => {
                 self.by_tuple.insert((local, remote), (id, k));
                 self.mark(id);
-                true
+                None
             }
-            None => false,
+            None => {
+                self.stats.join_rejected += 1;
+                Some(Some(RST_EPROHIBIT))
+            }
         }
     }
 
@@ -1076,18 +1128,24 @@ impl Endpoint {
 
     fn emit_reset(&mut self, r: Reset, buf: &mut [u8]) -> Option<usize> {
         let ip_len = if r.local.is_ipv4() { 20 } else { 40 };
-        let seg = buf.get_mut(ip_len..ip_len + 20)?;
+        // RFC 8684 §3.6: MP_TCPRST (4 bytes) says why a join was refused.
+        let tcp_len = if r.mptcp_reason.is_some() { 24 } else { 20 };
+        let seg = buf.get_mut(ip_len..ip_len + tcp_len)?;
         seg[0..2].copy_from_slice(&r.local.port().to_be_bytes());
         seg[2..4].copy_from_slice(&r.remote.port().to_be_bytes());
         seg[4..8].copy_from_slice(&r.seq.to_be_bytes());
         seg[8..12].copy_from_slice(&r.ack.unwrap_or(0).to_be_bytes());
-        seg[12] = 5 << 4;
+        seg[12] = ((tcp_len / 4) as u8) << 4;
         seg[13] = if r.ack.is_some() { (Flags::RST | Flags::ACK).0 } else { Flags::RST.0 };
         seg[14..20].copy_from_slice(&[0; 6]);
+        if let Some(reason) = r.mptcp_reason {
+            let opt = mptcp_wire::mptcp::MpTcpRst { flags: 0, reason };
+            opt.emit(&mut seg[20..24]).ok()?;
+        }
         let c = tcp_checksum(r.local.ip(), r.remote.ip(), seg);
         seg[16..18].copy_from_slice(&c.to_be_bytes());
-        emit_ip_header(r.local.ip(), r.remote.ip(), PROTO_TCP, self.cfg.hop_limit, 20, buf).ok()?;
+        emit_ip_header(r.local.ip(), r.remote.ip(), PROTO_TCP, self.cfg.hop_limit, tcp_len, buf).ok()?;
         self.stats.out_packets += 1;
-        Some(ip_len + 20)
+        Some(ip_len + tcp_len)
     }
 }

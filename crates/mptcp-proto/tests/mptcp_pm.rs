@@ -213,3 +213,20 @@ fn fix_tcp_checksum(pkt: &mut [u8]) {
     let c = mptcp_wire::tcp::tcp_checksum(src, dst, tcp);
     tcp[16..18].copy_from_slice(&c.to_be_bytes());
 }
+
+#[test]
+fn the_peers_c_flag_steers_joins_to_its_announced_address() {
+    // B sets C: no subflow to its initial address; its announced one is joined.
+    let mut cfg_b = cfg(2, 0);
+    cfg_b.mptcp.deny_join_initial = true;
+    let mut p = Pair::with_links(cfg(2, 1), cfg_b, link(), link(), 71);
+    p.a.add_endpoint(ip("10.0.1.1"), flags("subflow"), None);
+    p.b.add_endpoint(ip("10.0.1.2"), flags("signal"), None);
+    let (a, b) = open(&mut p);
+    transfer(&mut p, a, b, MB);
+    assert_eq!(p.a.mptcp_peer_denies_join_initial(a), Some(true));
+    let r = remotes(&p, a);
+    assert!(r.iter().skip(1).all(|s| !s.ends_with("->10.0.0.2:80")), "a join to B's initial address: {r:?}");
+    assert!(r.iter().any(|s| s.ends_with("->10.0.1.2:80")), "B's announced address joined: {r:?}");
+    assert_eq!(p.b.stats_endpoint().join_rejected, 0, "nothing had to be refused");
+}

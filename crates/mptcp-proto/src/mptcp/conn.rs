@@ -1,6 +1,9 @@
 //! An MPTCP connection (RFC 8684): keys and tokens, subflows, the data
 //! sequence space with its mappings, DATA_ACK and DATA_FIN, and the fallback
-//! to regular TCP.
+//! to regular TCP. The receive side of the data sequence space (mapping
+//! checks, DSS checksums, MP_FAIL and mid-stream fallback) is in `receive`.
+
+mod receive;
 
 use super::mapping::{MAX_MAPPING, RecvMapping, SentMapping};
 use super::subflow::{ConnFacts, Hook, Subflow, SubflowMp, SubflowRole};
@@ -25,6 +28,15 @@ pub enum Fallback {
     SynAckWithoutMpc,
     /// The third ACK carried no MP_CAPABLE.
     AckWithoutMpc,
+    /// Data arrived on the initial subflow without a DSS mapping (RFC 8684 §3.7).
+    DataWithoutDss,
+    /// A mapping did not cover the data it came with, or contradicted one
+    /// in progress (the kernel's `DSSNotMatching`).
+    BadMapping,
+    /// The peer sent an infinite mapping (data-level length 0) unasked.
+    InfiniteMapping,
+    /// A DSS checksum failed: MP_FAIL, then the infinite mapping (§3.7).
+    MpFail,
 }
 
 /// MPTCP settings.
@@ -53,6 +65,9 @@ pub struct MptcpConfig {
     /// Announce our other addresses (of the peer's family) with ADD_ADDR once
     /// a connection is established, like the kernel's `signal` endpoints.
     pub announce: bool,
+    /// Set C in our MP_CAPABLE and refuse joins to our initial address and
+    /// port (RFC 8684 §3.1; the kernel's `allow_join_initial_addr_port = 0`).
+    pub deny_join_initial: bool,
 }
 
 impl Default for MptcpConfig {
@@ -68,6 +83,7 @@ impl Default for MptcpConfig {
             path_manager: "kernel".to_owned(),
             subflows_per_path: 1,
             announce: false,
+            deny_join_initial: false,
         }
     }
 }
@@ -82,6 +98,7 @@ struct SegOptions {
     add_addr: arrayvec::ArrayVec<AddAddr, 2>,
     remove: arrayvec::ArrayVec<u8, 8>,
     prio: Option<bool>,
+    fail: Option<u64>,
 }
 
 impl SegOptions {
@@ -103,6 +120,7 @@ impl SegOptions {
                         }
                     }
                     MptcpOption::MpPrio(p) => s.prio = Some(p.backup),
+                    MptcpOption::MpFail(f) => s.fail = Some(f.dsn),
                     _ => {}
                 }
             }
@@ -183,6 +201,22 @@ pub struct MptcpCounters {
     pub mp_prio_rx: u32,
     /// `MPPrioTx`: MP_PRIO sent.
     pub mp_prio_tx: u32,
+    /// `MPFailTx`: checksum failures answered with MP_FAIL.
+    pub mp_fail_tx: u32,
+    /// `MPFailRx`: MP_FAIL received.
+    pub mp_fail_rx: u32,
+    /// `InfiniteMapTx`: infinite mappings sent.
+    pub infinite_map_tx: u32,
+    /// `InfiniteMapRx`: infinite mappings received.
+    pub infinite_map_rx: u32,
+    /// `DssFallback`: fallbacks to TCP after data flowed.
+    pub dss_fallback: u32,
+    /// `FallbackFailed`: subflows reset because fallback was no longer allowed.
+    pub fallback_failed: u32,
+    /// `DSSNotMatching`: mappings that contradicted the data or an earlier mapping.
+    pub dss_not_matching: u32,
+    /// Bytes dropped after MP_FAIL, before the infinite mapping (sent again by the peer).
+    pub mp_fail_dropped_bytes: u64,
 }
 
 /// An address we announced, until it is echoed (RFC 8684 §3.4.1).
@@ -255,7 +289,14 @@ pub struct MptcpConn {
     announced: Vec<Announcement>,
     /// What the peer announced: (id, address, port).
     remote_addrs: Vec<(u8, std::net::IpAddr, Option<u16>)>,
+    /// We set C: no joins to our initial address and port.
+    deny_join_initial: bool,
+    /// The peer set C (RFC 8684 §3.1).
+    peer_deny_join_initial: bool,
 }
+
+/// Third ACKs a joiner sends again before it resets the subflow.
+const THIRD_ACK_TRIES: u8 = 6;
 
 /// How long a connection outlives its last subflow, waiting for a new one.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -322,6 +363,8 @@ impl MptcpConn {
             fastclose: false,
             announced: Vec::new(),
             remote_addrs: Vec::new(),
+            deny_join_initial: cfg.deny_join_initial,
+            peer_deny_join_initial: false,
         }
     }
 
@@ -550,7 +593,34 @@ impl MptcpConn {
 
     /// Whether new subflows can be added now.
     pub fn can_join(&self) -> bool {
-        self.fallback.is_none() && self.remote_key.is_some() && self.closed.is_none() && !self.closing_subflows
+        self.fallback.is_none()
+            && self.remote_key.is_some()
+            && self.closed.is_none()
+            && !self.closing_subflows
+            // After our MP_FAIL the connection may fall back (RFC 8684 §3.7).
+            && !self.subflows.iter().any(|s| s.mp.awaiting_infinite)
+    }
+
+    /// The peer set C in its MP_CAPABLE: it refuses joins to its initial
+    /// address and port (RFC 8684 §3.1).
+    pub fn peer_denies_join_initial(&self) -> bool {
+        self.peer_deny_join_initial
+    }
+
+    /// We set C: joins to our initial address and port are refused.
+    pub fn denies_join_initial(&self) -> bool {
+        self.deny_join_initial
+    }
+
+    /// Our address and port on the initial subflow.
+    pub fn initial_local(&self) -> Option<SocketAddr> {
+        self.subflows.first().map(|s| s.tcp.local())
+    }
+
+    /// The ports the peer may join besides listening ones: the initial
+    /// subflow's and the ones we announced.
+    pub fn joinable_port(&self, port: u16) -> bool {
+        self.initial_local().is_some_and(|l| l.port() == port) || self.announced.iter().any(|a| a.port == Some(port))
     }
 
     /// Opens another subflow with MP_JOIN; `tcp` is a fresh active-open TCP connection.
@@ -564,9 +634,14 @@ impl MptcpConn {
     }
 
     /// Takes a SYN with MP_JOIN addressed to this connection; returns the new
-    /// subflow's index, or None if it must be refused.
+    /// subflow's index, or None if it must be refused (the kernel's
+    /// `MPJoinRejected`: not fully established, fallen back, or over the limit).
     pub fn accept_join(&mut self, tcp: TcpConn, syn_options: &[u8], nonce: u32, max_subflows: usize) -> Option<usize> {
-        if !self.can_join() || self.subflow_count() >= max_subflows {
+        if !self.can_join() || !self.fully_established || self.subflow_count() >= max_subflows {
+            return None;
+        }
+        // RFC 8684 §3.1: with C set, the initial address and port take no joins.
+        if self.deny_join_initial && self.initial_local() == Some(tcp.local()) {
             return None;
         }
         let Some(MpJoin::Syn { backup, addr_id, nonce: remote_nonce, .. }) = SegOptions::parse(syn_options).join else {
@@ -600,6 +675,7 @@ impl MptcpConn {
             data_fin,
             remote_token: self.remote_key.map_or(0, crypto::token),
             fastclose: self.fastclose,
+            deny_join_initial: self.deny_join_initial,
         }
     }
 
@@ -656,6 +732,12 @@ impl MptcpConn {
             self.finish(CloseReason::Reset);
             return;
         }
+        if let Some(dsn) = opts.fail
+            && self.on_mp_fail(now, i, dsn, seg.flags.rst())
+        {
+            self.after_events(now);
+            return;
+        }
         let was_synchronized = self.subflows[i].tcp.is_synchronized();
         let role = self.subflows[i].mp.role;
         let f = seg.flags;
@@ -665,6 +747,7 @@ impl MptcpConn {
                     Some(m) if m.flags_acceptable() && m.sender_key.is_some() => {
                         self.learn_remote_key(m.sender_key.unwrap_or_default());
                         self.checksum |= m.checksum_required();
+                        self.peer_deny_join_initial = m.deny_join_id0();
                     }
                     // RFC 8684 §3.1: no MP_CAPABLE in the SYN/ACK: regular TCP.
                     _ => self.fall_back(Fallback::SynAckWithoutMpc),
@@ -686,9 +769,12 @@ impl MptcpConn {
                         self.reset_subflow(now, i, 1);
                         return;
                     }
+                    let rto = self.subflows[i].tcp.rto();
                     let sf = &mut self.subflows[i].mp;
                     sf.third_ack_due = true;
                     sf.ack_due = true;
+                    // RFC 8684 §3.2: the third ACK is sent again until the fourth ACK.
+                    sf.third_ack_resend_at = Some(now + rto);
                 }
                 _ => {}
             }
@@ -698,6 +784,7 @@ impl MptcpConn {
                 SubflowRole::InitialPassive if !self.fully_established && self.fallback.is_none() => match opts.mpc {
                     Some(m) if m.sender_key.is_some() && m.receiver_key == Some(self.local_key) => {
                         self.learn_remote_key(m.sender_key.unwrap_or_default());
+                        self.peer_deny_join_initial = m.deny_join_id0();
                         if !self.fully_established {
                             self.fully_established = true;
                             self.pm_events.push_back(PmEvent::Established);
@@ -726,10 +813,15 @@ impl MptcpConn {
                     sf.ack_due = true;
                     self.counters.joins += 1;
                 }
+                SubflowRole::JoinPassive if matches!(opts.join, Some(MpJoin::Ack { .. })) => {
+                    // The third ACK again: our fourth ACK was lost, send another.
+                    self.subflows[i].mp.ack_due = true;
+                }
                 SubflowRole::JoinActive if self.subflows[i].mp.third_ack_due => {
                     // The fourth ACK arrived: the subflow may carry data.
                     let sf = &mut self.subflows[i].mp;
                     sf.third_ack_due = false;
+                    sf.third_ack_resend_at = None;
                     sf.ready = true;
                     self.counters.joins += 1;
                 }
@@ -754,15 +846,18 @@ impl MptcpConn {
         // subflow sequence 1, for the data-level length it carries.
         if self.fallback.is_none()
             && role == SubflowRole::InitialPassive
-            && let Some(MpCapable { data_len: Some(len), sender_key: Some(k), .. }) = opts.mpc
+            && let Some(MpCapable { data_len: Some(len), sender_key: Some(k), checksum, .. }) = opts.mpc
             && Some(k) == self.remote_key
         {
             let dsn = crypto::idsn(k).wrapping_add(1);
-            self.subflows[i].mp.recv.add(RecvMapping { rel_ssn: 1, dsn, len: u64::from(len) });
+            let m = RecvMapping { rel_ssn: 1, dsn, len: u64::from(len), checksum, data_fin: false };
+            self.add_recv_mapping(now, i, m);
         }
+        let mut mapped = opts.mpc.is_some_and(|m| m.data_len.is_some());
         if self.fallback.is_none()
             && let Some(dss) = opts.dss
         {
+            mapped |= dss.mapping.is_some();
             self.on_dss(now, i, &dss, seg);
         }
         if matches!(role, SubflowRole::InitialActive | SubflowRole::InitialPassive)
@@ -778,108 +873,29 @@ impl MptcpConn {
             }
             self.on_signals(now, i, &opts);
         }
-        self.drain_subflow(i);
+        if !self.subflows[i].mp.gone {
+            self.drain_subflow(now, i, mapped);
+        }
         self.after_events(now);
     }
 
-    fn on_dss(&mut self, now: Instant, i: usize, dss: &Dss, seg: &Segment<'_>) {
-        if let Some(a) = dss.data_ack {
-            let ack = if a.wide { a.value } else { crate::mptcp::expand(a.value as u32, self.snd_una) };
-            // RFC 8684 §3.3.5: the window is relative to the DATA_ACK; keep the
-            // furthest right edge seen (a plausible one: not behind what we sent).
-            let edge = ack.wrapping_add(self.subflows[i].tcp.advertised_window(seg));
-            let plausible = ack.wrapping_sub(self.snd_una) <= self.snd_nxt.wrapping_sub(self.snd_una) + 1;
-            if plausible && self.snd_wnd_end.is_none_or(|e| (edge.wrapping_sub(e) as i64) > 0) {
-                self.snd_wnd_end = Some(edge);
-            }
-            // RFC 8684 §3.1: the client is fully established at the first DATA_ACK;
-            // only then can the peer take joins (it knows our key).
-            if !self.fully_established {
-                self.fully_established = true;
-                self.pm_events.push_back(PmEvent::Established);
-            }
-            let limit = self.snd_nxt.wrapping_add(u64::from(self.fin_dsn.is_some()));
-            let advance = ack.wrapping_sub(self.snd_una);
-            if advance > 0 && advance <= limit.wrapping_sub(self.snd_una) {
-                let data = advance.min(self.snd_buf.len() as u64);
-                self.snd_buf.drain(..data as usize);
-                self.snd_una = self.snd_una.wrapping_add(data);
-                self.data_rtx_backoff = 0;
-                self.data_rtx_at = (self.snd_una != self.snd_nxt).then(|| now + self.data_rto());
-                if self.fin_dsn.is_some_and(|f| ack == f.wrapping_add(1)) {
-                    self.fin_acked = true;
-                }
-                self.events.push_back(ConnEvent::Writable);
-            }
-        }
-        if let Some(m) = dss.mapping {
-            self.ack_wide |= m.dsn_wide;
-            let dsn = if m.dsn_wide { m.dsn } else { crate::mptcp::expand(m.dsn as u32, self.data_ack()) };
-            if dss.data_fin {
-                // RFC 8684 §3.3.3: the DATA_FIN takes the mapping's last data sequence number.
-                let fin = dsn.wrapping_add(u64::from(m.len)).wrapping_sub(1);
-                self.peer_fin.get_or_insert(fin);
-            }
-            if m.len == 0 || (m.ssn == 0 && dss.data_fin) {
-                return;
-            }
-            let tcp = &self.subflows[i].tcp;
-            // The mapping's subflow sequence number is relative; unwrap it near what we read.
-            let near =
-                tcp.read_offset() as i64 + 1 + i64::from(m.ssn.wrapping_sub(tcp.read_offset() as u32 + 1) as i32);
-            let len = u64::from(m.len) - u64::from(dss.data_fin);
-            self.subflows[i].mp.recv.add(RecvMapping { rel_ssn: near.max(1) as u64, dsn, len });
-        }
-    }
-
-    /// Moves a subflow's in-order bytes to the data level through its mappings.
-    fn drain_subflow(&mut self, i: usize) {
-        loop {
+    /// The joiner sends its third ACK again, with backoff, until the fourth
+    /// ACK comes (RFC 8684 §3.2); after `THIRD_ACK_TRIES` it gives up.
+    fn resend_third_acks(&mut self, now: Instant) {
+        for i in 0..self.subflows.len() {
             let sf = &mut self.subflows[i];
-            let rel = sf.tcp.read_offset() + 1;
-            let room = if self.fallback.is_some() {
-                self.scratch.len()
-            } else {
-                match sf.mp.recv.translate(rel) {
-                    Some((_, n)) => (n as usize).min(self.scratch.len()),
-                    None => self.scratch.len(),
-                }
-            };
-            let n = match sf.tcp.read(&mut self.scratch[..room]) {
-                Ok(n) if n > 0 => n,
-                _ => break,
-            };
-            let dsn = if self.fallback.is_some() {
-                Some(self.rcv_base.wrapping_add(rel - 1))
-            } else {
-                sf.mp.recv.translate(rel).map(|(d, _)| d)
-            };
-            match dsn {
-                Some(d) => {
-                    let off = d.wrapping_sub(self.rcv_base);
-                    let r = self.rcv.insert(off, &self.scratch[..n]);
-                    if r.in_order > 0 {
-                        self.events.push_back(ConnEvent::Readable);
-                    }
-                }
-                None => self.counters.unmapped_bytes += n as u64,
+            if sf.mp.gone || !sf.mp.third_ack_due || sf.mp.third_ack_resend_at.is_none_or(|t| t > now) {
+                continue;
             }
-            sf.mp.recv.consumed_to(rel + n as u64);
-        }
-        if let Some(fin) = self.peer_fin
-            && !self.peer_fin_consumed
-            && self.rcv_base.wrapping_add(self.rcv.next()) == fin
-        {
-            self.peer_fin_consumed = true;
-            self.events.push_back(ConnEvent::Readable);
-            for sf in &mut self.subflows {
-                sf.mp.ack_due = true;
+            if sf.mp.third_ack_tries >= THIRD_ACK_TRIES {
+                sf.mp.third_ack_resend_at = None;
+                self.reset_subflow(now, i, 0);
+                continue;
             }
-        }
-        // The subflows' windows are the data level's (RFC 8684 §3.3.5).
-        let cap = self.rcv.window() as u64;
-        for sf in &mut self.subflows {
-            sf.tcp.set_window_cap(Some(cap));
+            sf.mp.third_ack_tries += 1;
+            sf.mp.ack_due = true;
+            let backoff = sf.tcp.rto().saturating_mul(1 << sf.mp.third_ack_tries);
+            sf.mp.third_ack_resend_at = Some(now + backoff.min(Duration::from_secs(60)));
         }
     }
 
@@ -1059,7 +1075,8 @@ impl MptcpConn {
     pub fn next_timeout(&self) -> Option<Instant> {
         let sub = self.subflows.iter().filter_map(|s| s.tcp.next_timeout()).min();
         let add = self.announced.iter().filter(|a| !a.echoed).filter_map(|a| a.resend_at).min();
-        [sub, self.fin_resend_at, self.orphan_deadline, add, self.data_rtx_at].into_iter().flatten().min()
+        let third = self.subflows.iter().filter(|s| !s.mp.gone).filter_map(|s| s.mp.third_ack_resend_at).min();
+        [sub, self.fin_resend_at, self.orphan_deadline, add, third, self.data_rtx_at].into_iter().flatten().min()
     }
 
     /// The data-level retransmission timeout: a few of the slowest subflow's
@@ -1126,6 +1143,7 @@ impl MptcpConn {
         if self.data_rtx_at.is_some_and(|t| t <= now) {
             self.on_data_rtx_timeout(now);
         }
+        self.resend_third_acks(now);
         if self.orphan_deadline.is_some_and(|t| t <= now) {
             self.orphan_deadline = None;
             let reason = self.subflows.first().and_then(|s| s.tcp.close_reason()).unwrap_or(CloseReason::Reset);

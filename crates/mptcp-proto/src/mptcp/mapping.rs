@@ -73,7 +73,28 @@ pub struct RecvMapping {
     pub dsn: u64,
     /// Data bytes (the DATA_FIN's one not counted); `u64::MAX`: infinite.
     pub len: u64,
+    /// The DSS checksum it came with, if any.
+    pub checksum: Option<u16>,
+    /// It also carried the DATA_FIN (its data-level length on the wire is `len + 1`).
+    pub data_fin: bool,
 }
+
+impl RecvMapping {
+    /// The same mapping: same subflow bytes to the same data bytes.
+    fn same(&self, o: &RecvMapping) -> bool {
+        (self.rel_ssn, self.dsn, self.len) == (o.rel_ssn, o.dsn, o.len)
+    }
+
+    fn overlaps(&self, o: &RecvMapping) -> bool {
+        let end = |m: &RecvMapping| m.rel_ssn.saturating_add(m.len);
+        self.rel_ssn < end(o) && o.rel_ssn < end(self)
+    }
+}
+
+/// A received mapping that contradicts one held for the same subflow bytes
+/// (the kernel's `DSSNotMatching`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MappingConflict;
 
 /// The mappings a peer sent on one subflow.
 #[derive(Debug, Default)]
@@ -86,14 +107,28 @@ impl RecvMappings {
     /// bytes are consumed (`consumed_to`), not by age: an old one may cover a
     /// hole that is filled last. The cap only bounds what a hostile peer can
     /// make us hold.
-    pub fn add(&mut self, m: RecvMapping) {
-        if self.list.iter().rev().take(8).any(|x| *x == m) {
-            return;
+    ///
+    /// RFC 8684 §3.3.1: a mapping may only be repeated, never changed: one
+    /// that overlaps a held mapping without being the same is refused.
+    pub fn add(&mut self, m: RecvMapping) -> Result<(), MappingConflict> {
+        for x in self.list.iter().rev() {
+            if x.same(&m) {
+                return Ok(());
+            }
+            if x.len != u64::MAX && x.overlaps(&m) {
+                return Err(MappingConflict);
+            }
         }
         if self.list.len() >= MAX_RECV_MAPPINGS {
             self.list.pop_front();
         }
         self.list.push_back(m);
+        Ok(())
+    }
+
+    /// The mapping covering subflow byte `rel`.
+    pub fn find(&self, rel: u64) -> Option<RecvMapping> {
+        self.list.iter().rev().find(|m| m.rel_ssn <= rel && rel - m.rel_ssn < m.len).copied()
     }
 
     /// The data sequence number of subflow byte `rel` and how many bytes from
@@ -131,7 +166,13 @@ mod tests {
     #[test]
     fn received_mappings_translate() {
         let mut r = RecvMappings::default();
-        r.add(RecvMapping { rel_ssn: 1, dsn: 1000, len: 100 });
+        let m = RecvMapping { rel_ssn: 1, dsn: 1000, len: 100, checksum: None, data_fin: false };
+        r.add(m).unwrap();
+        r.add(m).unwrap();
+        assert_eq!(r.add(RecvMapping { dsn: 2000, ..m }), Err(MappingConflict), "a different map for the same bytes");
+        assert_eq!(r.add(RecvMapping { rel_ssn: 50, ..m }), Err(MappingConflict));
+        r.add(RecvMapping { rel_ssn: 201, dsn: 1100, ..m }).unwrap();
+        assert_eq!(r.find(220).map(|m| m.dsn), Some(1100));
         assert_eq!(r.translate(50), Some((1049, 51)));
         assert_eq!(r.translate(101), None);
         r.consumed_to(101);

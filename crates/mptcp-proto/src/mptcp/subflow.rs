@@ -2,13 +2,15 @@
 //! keeps for it (role, MP_JOIN state, the mappings it carries), and the hook
 //! that puts MPTCP options on its segments.
 
-use super::mapping::{RecvMappings, SentMappings};
+use super::mapping::{RecvMapping, RecvMappings, SentMappings};
 use crate::cc::SubflowId;
 use crate::tcp::{OutSegment, SubflowHook, TcpConn};
+use crate::time::Instant;
 use arrayvec::ArrayVec;
 use mptcp_wire::crypto;
 use mptcp_wire::mptcp::{
-    AddAddr, DataAck, Dss, DssMapping, MpCapable, MpFastclose, MpJoin, MpPrio, MpTcpRst, MptcpOption, RemoveAddr,
+    AddAddr, DataAck, Dss, DssMapping, MpCapable, MpFail, MpFastclose, MpJoin, MpPrio, MpTcpRst, MptcpOption,
+    RemoveAddr,
 };
 
 /// How a subflow came to be.
@@ -73,6 +75,23 @@ pub struct SubflowMp {
     pub rm_due: bool,
     /// An MP_PRIO to send: the backup flag it carries.
     pub prio_due: Option<bool>,
+    /// With checksums, the mapping being received and its bytes so far: it
+    /// is delivered once whole and verified (RFC 8684 §3.3.1).
+    pub csum_stage: Option<(RecvMapping, Vec<u8>)>,
+    /// MP_FAIL to send (on ACKs, or on our RST): the DSN of the failed mapping (§3.7).
+    pub mp_fail_due: Option<u64>,
+    /// We sent MP_FAIL and wait for the infinite mapping: received bytes are dropped.
+    pub awaiting_infinite: bool,
+    /// Subflow bytes before this relative sequence number are dropped (they
+    /// precede the infinite mapping that answered our MP_FAIL).
+    pub discard_until: Option<u64>,
+    /// An infinite mapping to send on the segment at this relative subflow
+    /// sequence number, and its data sequence number (§3.7).
+    pub infinite_map: Option<(u64, u64)>,
+    /// When the joiner sends its third ACK again (until the fourth ACK).
+    pub third_ack_resend_at: Option<Instant>,
+    /// Third ACKs sent again so far.
+    pub third_ack_tries: u8,
 }
 
 impl SubflowMp {
@@ -97,6 +116,13 @@ impl SubflowMp {
             rm_ids: ArrayVec::new(),
             rm_due: false,
             prio_due: None,
+            csum_stage: None,
+            mp_fail_due: None,
+            awaiting_infinite: false,
+            discard_until: None,
+            infinite_map: None,
+            third_ack_resend_at: None,
+            third_ack_tries: 0,
         }
     }
 }
@@ -137,6 +163,8 @@ pub struct ConnFacts {
     pub remote_token: u32,
     /// Put MP_FASTCLOSE on RSTs.
     pub fastclose: bool,
+    /// Set C in our MP_CAPABLE: no joins to our initial address and port.
+    pub deny_join_initial: bool,
 }
 
 /// The hook for one call: a subflow's MPTCP state and the connection's facts.
@@ -147,14 +175,18 @@ pub struct Hook<'a> {
     pub conn: ConnFacts,
 }
 
-/// The MP_CAPABLE flags we send: H (HMAC-SHA256), and A when we want checksums.
-fn mpc_flags(checksum: bool) -> u8 {
-    MpCapable::FLAG_H | if checksum { MpCapable::FLAG_A } else { 0 }
+/// The MP_CAPABLE flags we send: H (HMAC-SHA256), A when we want checksums,
+/// and C (on the SYN/ACK and the third ACK) when we refuse joins to our
+/// initial address and port (RFC 8684 §3.1).
+fn mpc_flags(checksum: bool, deny_join_initial: bool) -> u8 {
+    MpCapable::FLAG_H
+        | if checksum { MpCapable::FLAG_A } else { 0 }
+        | if deny_join_initial { MpCapable::FLAG_C } else { 0 }
 }
 
 impl SubflowHook for Hook<'_> {
     fn reserved_option_len(&self) -> usize {
-        if self.conn.fallback {
+        if self.conn.fallback && self.mp.infinite_map.is_none() {
             0
         } else {
             // DSS: 4 + 64-bit DATA_ACK + 64-bit mapping (14) + checksum (2) = 28.
@@ -181,14 +213,15 @@ impl SubflowHook for Hook<'_> {
             if let (true, Some(rk)) = (c.fastclose, c.remote_key) {
                 out.push(MptcpOption::MpFastclose(MpFastclose { receiver_key: rk }));
             }
-            // RFC 8684 §3.6: every RST of a subflow says why.
-            let reason = self.mp.reset_reason.unwrap_or(0);
             if !c.fallback {
+                // RFC 8684 §3.7: a subflow reset for a checksum failure says where.
+                if let Some(dsn) = self.mp.mp_fail_due {
+                    out.push(MptcpOption::MpFail(MpFail { dsn }));
+                }
+                // RFC 8684 §3.6: every RST of a subflow says why.
+                let reason = self.mp.reset_reason.unwrap_or(0);
                 out.push(MptcpOption::MpTcpRst(MpTcpRst { flags: 0, reason }));
             }
-            return out;
-        }
-        if c.fallback {
             return out;
         }
         // A pure ACK is the segment that was due (a data segment carries its
@@ -196,14 +229,29 @@ impl SubflowHook for Hook<'_> {
         if !f.syn() && seg.len == 0 {
             self.mp.ack_due = false;
         }
+        // RFC 8684 §3.7: the infinite mapping rides the segment that starts
+        // the unmapped stream (and, before it is sent, the pure ACKs at that
+        // sequence number), even though the connection fell back.
+        if let Some((rel, dsn)) = self.mp.infinite_map
+            && !f.syn()
+            && seg.rel_seq == rel
+        {
+            let checksum = c.checksum.then_some(0);
+            let mapping = Some(DssMapping { dsn, dsn_wide: true, ssn: rel as u32, len: 0, checksum });
+            out.push(MptcpOption::Dss(Dss { data_ack: None, mapping, data_fin: false }));
+            return out;
+        }
+        if c.fallback {
+            return out;
+        }
         if f.syn() {
             let opt = match (self.mp.role, f.ack()) {
                 (SubflowRole::InitialActive, false) => {
-                    MptcpOption::MpCapable(MpCapable::syn(mpc_flags(c.checksum_request)))
+                    MptcpOption::MpCapable(MpCapable::syn(mpc_flags(c.checksum_request, false)))
                 }
                 (SubflowRole::InitialPassive, true) => MptcpOption::MpCapable(MpCapable {
                     sender_key: Some(c.local_key),
-                    ..MpCapable::syn(mpc_flags(c.checksum_request))
+                    ..MpCapable::syn(mpc_flags(c.checksum_request, c.deny_join_initial))
                 }),
                 (SubflowRole::JoinActive, false) => MptcpOption::MpJoin(MpJoin::Syn {
                     backup: self.mp.backup,
@@ -248,6 +296,14 @@ impl SubflowHook for Hook<'_> {
                 used += 3 + self.mp.rm_ids.len();
             }
         }
+        // MP_FAIL rides ACKs until the infinite mapping answers it (§3.7).
+        let fail = match self.mp.mp_fail_due {
+            Some(dsn) if seg.len == 0 && used + MpFail::LEN + 12 <= room => {
+                used += MpFail::LEN;
+                Some(MpFail { dsn })
+            }
+            _ => None,
+        };
         // Only on a pure ACK: on a data segment it could crowd out the DSS
         // mapping, and data without a mapping makes the kernel reset the
         // subflow (MP_TCPRST EMIDDLEBOX).
@@ -269,7 +325,7 @@ impl SubflowHook for Hook<'_> {
                 // fully established, carry both keys (with the data-level length).
                 out.push(MptcpOption::MpCapable(MpCapable {
                     version: 1,
-                    flags: mpc_flags(c.checksum_request),
+                    flags: mpc_flags(c.checksum_request, c.deny_join_initial),
                     sender_key: Some(c.local_key),
                     receiver_key: Some(rk),
                     data_len: first.map(|m| m.len),
@@ -298,6 +354,9 @@ impl SubflowHook for Hook<'_> {
             _ => (None, false),
         };
         if data_ack.is_none() && map.is_none() {
+            if let Some(f) = fail {
+                let _ = out.try_push(MptcpOption::MpFail(f));
+            }
             if withdraw {
                 out.push(MptcpOption::RemoveAddr(RemoveAddr { ids: &self.mp.rm_ids }));
             }
@@ -307,8 +366,11 @@ impl SubflowHook for Hook<'_> {
         if used + dss.len() <= room {
             out.push(MptcpOption::Dss(dss));
         }
+        if let Some(f) = fail {
+            let _ = out.try_push(MptcpOption::MpFail(f));
+        }
         if withdraw {
-            out.push(MptcpOption::RemoveAddr(RemoveAddr { ids: &self.mp.rm_ids }));
+            let _ = out.try_push(MptcpOption::RemoveAddr(RemoveAddr { ids: &self.mp.rm_ids }));
         }
         out
     }

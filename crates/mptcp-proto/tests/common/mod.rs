@@ -64,12 +64,31 @@ impl Default for LinkConfig {
 /// Decides, for each packet, whether the link drops it (tests' scalpel).
 pub type Filter = Box<dyn FnMut(&[u8]) -> bool>;
 
+/// A middlebox on the link: turns each packet into any number of packets
+/// (rewritten, split, dropped).
+pub type Middlebox = Box<dyn FnMut(Vec<u8>) -> Vec<Vec<u8>>>;
+
+/// A coalescer on the link: given the last packet still in flight and a new
+/// one, returns their merge if it merges them.
+pub type Coalescer = Box<dyn FnMut(&[u8], &[u8]) -> Option<Vec<u8>>>;
+
+/// Extra one-way delay for a packet (per-path delays on one link).
+pub type DelayFn = Box<dyn FnMut(&[u8]) -> Duration>;
+
 /// Packets in flight on one direction, by arrival time.
 #[derive(Default)]
 pub struct Link {
     pub cfg: LinkConfig,
     /// Drops the packets for which it returns true.
     pub filter: Option<Filter>,
+    /// Rewrites packets before anything else happens to them.
+    pub middlebox: Option<Middlebox>,
+    /// Merges a packet into the last one in flight.
+    pub coalesce: Option<Coalescer>,
+    /// Extra delay per packet.
+    pub extra_delay: Option<DelayFn>,
+    /// The key of the last packet put in flight.
+    last: Option<(Instant, u64)>,
     in_flight: BTreeMap<(Instant, u64), Vec<u8>>,
     seq: u64,
     /// When the transmitter is free again (rate limiting).
@@ -86,7 +105,24 @@ impl Link {
     }
 
     pub fn send(&mut self, now: Instant, pkt: Vec<u8>, rng: &mut Rng) {
+        let pkts = match self.middlebox.as_mut() {
+            Some(m) => m(pkt),
+            None => vec![pkt],
+        };
+        for p in pkts {
+            self.enqueue(now, p, rng);
+        }
+    }
+
+    fn enqueue(&mut self, now: Instant, pkt: Vec<u8>, rng: &mut Rng) {
         self.sent += 1;
+        if let (Some(c), Some(key)) = (self.coalesce.as_mut(), self.last)
+            && let Some(prev) = self.in_flight.get_mut(&key)
+            && let Some(merged) = c(prev, &pkt)
+        {
+            *prev = merged;
+            return;
+        }
         if let Some(f) = self.filter.as_mut()
             && f(&pkt)
         {
@@ -110,6 +146,9 @@ impl Link {
             depart = self.busy_until;
         }
         let mut arrive = depart + self.cfg.delay;
+        if let Some(d) = self.extra_delay.as_mut() {
+            arrive += d(&pkt);
+        }
         if rng.chance(self.cfg.reorder) {
             arrive += self.cfg.reorder_extra;
         }
@@ -119,6 +158,7 @@ impl Link {
         }
         self.seq += 1;
         self.in_flight.insert((arrive, self.seq), pkt);
+        self.last = Some((arrive, self.seq));
     }
 
     pub fn next_arrival(&self) -> Option<Instant> {
@@ -356,4 +396,158 @@ pub fn closed(events: &VecDeque<Event>, id: ConnId) -> Option<mptcp_proto::Close
         Event::Closed { id: i, reason } if *i == id => Some(*reason),
         _ => None,
     })
+}
+
+/// IPv4 + TCP packet surgery for middleboxes (tests build IPv4 pairs).
+pub mod pkt {
+    use mptcp_wire::mptcp::{DssMapping, MptcpOption};
+    use mptcp_wire::tcp::{TcpOption, TcpOptionIter};
+
+    /// IP header length, TCP header length (options included).
+    pub fn lens(p: &[u8]) -> (usize, usize) {
+        let ihl = usize::from(p[0] & 0x0f) * 4;
+        (ihl, usize::from(p[ihl + 12] >> 4) * 4)
+    }
+
+    pub fn seq(p: &[u8]) -> u32 {
+        let (ihl, _) = lens(p);
+        u32::from_be_bytes([p[ihl + 4], p[ihl + 5], p[ihl + 6], p[ihl + 7]])
+    }
+
+    pub fn payload(p: &[u8]) -> &[u8] {
+        let (ihl, th) = lens(p);
+        &p[ihl + th..]
+    }
+
+    pub fn options(p: &[u8]) -> &[u8] {
+        let (ihl, th) = lens(p);
+        &p[ihl + 20..ihl + th]
+    }
+
+    /// Source address's last two bytes identify the path in the tests (10.0.x.y).
+    pub fn src(p: &[u8]) -> [u8; 4] {
+        [p[12], p[13], p[14], p[15]]
+    }
+
+    pub fn dst(p: &[u8]) -> [u8; 4] {
+        [p[16], p[17], p[18], p[19]]
+    }
+
+    pub fn flags(p: &[u8]) -> u8 {
+        let (ihl, _) = lens(p);
+        p[ihl + 13]
+    }
+
+    /// The MPTCP options of a packet.
+    pub fn mptcp(p: &[u8]) -> Vec<MptcpOption<'_>> {
+        TcpOptionIter::new(options(p))
+            .flatten()
+            .filter_map(|o| match o {
+                TcpOption::Mptcp(m) => Some(m),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The DSS mapping a packet carries.
+    pub fn mapping(p: &[u8]) -> Option<DssMapping> {
+        mptcp(p).into_iter().find_map(|o| match o {
+            MptcpOption::Dss(d) => d.mapping,
+            _ => None,
+        })
+    }
+
+    /// Same 4-tuple.
+    pub fn same_flow(a: &[u8], b: &[u8]) -> bool {
+        let (ia, _) = lens(a);
+        let (ib, _) = lens(b);
+        a[12..20] == b[12..20] && a[ia..ia + 4] == b[ib..ib + 4]
+    }
+
+    /// Sets the IP total length and both checksums.
+    pub fn fix(p: &mut [u8]) {
+        let (ihl, _) = lens(p);
+        let total = p.len() as u16;
+        p[2..4].copy_from_slice(&total.to_be_bytes());
+        p[10..12].copy_from_slice(&[0, 0]);
+        let mut sum = 0u32;
+        for w in p[..ihl].chunks(2) {
+            sum += u32::from(u16::from_be_bytes([w[0], w[1]]));
+        }
+        while sum > 0xffff {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        p[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+        let src = std::net::IpAddr::from(src(p));
+        let dst = std::net::IpAddr::from(dst(p));
+        let (_, tcp) = p.split_at_mut(ihl);
+        tcp[16..18].copy_from_slice(&[0, 0]);
+        let c = mptcp_wire::tcp::tcp_checksum(src, dst, tcp);
+        tcp[16..18].copy_from_slice(&c.to_be_bytes());
+    }
+
+    /// Splits a data segment in two at `at` payload bytes; both halves keep
+    /// the header and options (as a segmenting middlebox does).
+    pub fn split(p: &[u8], at: usize) -> (Vec<u8>, Vec<u8>) {
+        let (ihl, th) = lens(p);
+        let h = ihl + th;
+        let mut a = p[..h + at].to_vec();
+        let mut b = p[..h].to_vec();
+        b.extend_from_slice(&p[h + at..]);
+        let s = seq(p).wrapping_add(at as u32);
+        b[ihl + 4..ihl + 8].copy_from_slice(&s.to_be_bytes());
+        // FIN and PSH belong to the second half only.
+        a[ihl + 13] &= !0x09;
+        fix(&mut a);
+        fix(&mut b);
+        (a, b)
+    }
+
+    /// `a` followed by `b`'s payload, with `a`'s header and options (as a
+    /// coalescing middlebox does), if `b` continues `a` on the same flow.
+    pub fn merge(a: &[u8], b: &[u8]) -> Option<Vec<u8>> {
+        let plain = |p: &[u8]| flags(p) & !0x18 == 0; // ACK and PSH only
+        if !same_flow(a, b) || !plain(a) || !plain(b) || payload(a).is_empty() || payload(b).is_empty() {
+            return None;
+        }
+        if seq(a).wrapping_add(payload(a).len() as u32) != seq(b) || a.len() + payload(b).len() > 65_000 {
+            return None;
+        }
+        let mut m = a.to_vec();
+        m.extend_from_slice(payload(b));
+        let (ihl, _) = lens(&m);
+        m[ihl + 13] |= flags(b) & 0x08;
+        fix(&mut m);
+        Some(m)
+    }
+
+    /// Flips one payload byte, then fixes the TCP checksum: only the DSS
+    /// checksum can tell.
+    pub fn corrupt(p: &mut [u8], at: usize) {
+        let (ihl, th) = lens(p);
+        p[ihl + th + at] ^= 0x5a;
+        fix(p);
+    }
+
+    /// Replaces every MPTCP option with NOPs (an option-stripping middlebox).
+    pub fn strip_mptcp(p: &mut [u8]) {
+        let (ihl, th) = lens(p);
+        let mut k = ihl + 20;
+        while k < ihl + th {
+            match p[k] {
+                0 => break,
+                1 => k += 1,
+                kind => {
+                    let len = usize::from(p.get(k + 1).copied().unwrap_or(0)).max(2);
+                    if kind == 30 {
+                        for b in &mut p[k..(k + len).min(ihl + th)] {
+                            *b = 1;
+                        }
+                    }
+                    k += len;
+                }
+            }
+        }
+        fix(p);
+    }
 }

@@ -604,6 +604,11 @@ impl TcpConn {
         self.mss
     }
 
+    /// The retransmission timeout, backoff included (RFC 6298).
+    pub fn rto(&self) -> Duration {
+        self.rtt.rto()
+    }
+
     /// Smoothed RTT.
     pub fn srtt(&self) -> Duration {
         self.rtt.srtt()
