@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use mptcp_proto::time::Duration;
-use mptcp_proto::{ConnId, EndpointConfig};
+use mptcp_proto::EndpointConfig;
 
 const MB: u64 = 1 << 20;
 
@@ -20,13 +20,6 @@ fn link() -> LinkConfig {
     LinkConfig { delay: Duration::from_millis(5), rate_bps: 200_000_000, queue_bytes: 2_000_000, ..Default::default() }
 }
 
-fn open(p: &mut Pair) -> (ConnId, ConnId) {
-    p.b.listen(80).unwrap();
-    let server = p.server(80);
-    let a = p.a.connect(p.now, p.a_addr, server).unwrap();
-    assert!(p.run_until(Duration::from_secs(10), |p| accepted(p).is_some()), "handshake");
-    (a, accepted(p).unwrap())
-}
 
 /// Where the DSS mapping's data sequence number sits in an IPv4 packet, if
 /// the packet carries a DSS option with a 64-bit one.
@@ -57,15 +50,6 @@ fn dss_dsn_offset(pkt: &[u8]) -> Option<usize> {
     None
 }
 
-fn fix_tcp_checksum(pkt: &mut [u8]) {
-    let ihl = usize::from(pkt[0] & 0x0f) * 4;
-    let src = std::net::IpAddr::from([pkt[12], pkt[13], pkt[14], pkt[15]]);
-    let dst = std::net::IpAddr::from([pkt[16], pkt[17], pkt[18], pkt[19]]);
-    let (_, tcp) = pkt.split_at_mut(ihl);
-    tcp[16..18].copy_from_slice(&[0, 0]);
-    let c = mptcp_wire::tcp::tcp_checksum(src, dst, tcp);
-    tcp[16..18].copy_from_slice(&c.to_be_bytes());
-}
 
 #[test]
 fn data_lost_at_the_data_level_is_sent_again() {
@@ -95,7 +79,7 @@ fn data_lost_at_the_data_level_is_sent_again() {
                 seen.insert(dsn);
                 if target == Some(dsn) && !resent {
                     pkt[off..off + 8].copy_from_slice(&dsn.wrapping_add(1 << 40).to_be_bytes());
-                    fix_tcp_checksum(&mut pkt);
+                    common::pkt::fix(&mut pkt);
                     rewritten += 1;
                 }
             }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Bulk, LinkConfig, Pair, accepted, pkt};
+use common::{Bulk, LinkConfig, Pair, open, pkt};
 use mptcp_proto::mptcp::Fallback;
 use mptcp_proto::{ConnId, Duration, EndpointConfig};
 use mptcp_wire::mptcp::{MpJoin, MptcpOption};
@@ -30,12 +30,6 @@ fn link() -> LinkConfig {
     LinkConfig { delay: Duration::from_millis(10), rate_bps: 100_000_000, queue_bytes: 1_000_000, ..Default::default() }
 }
 
-fn open(p: &mut Pair) -> (ConnId, ConnId) {
-    p.b.listen(80).unwrap();
-    let a = p.a.connect(p.now, p.a_addr, p.server(80)).unwrap();
-    assert!(p.run_until(Duration::from_secs(10), |p| accepted(p).is_some()), "handshake");
-    (a, accepted(p).unwrap())
-}
 
 fn join_second(p: &mut Pair, a: ConnId) {
     p.a.add_address(SECOND.into());

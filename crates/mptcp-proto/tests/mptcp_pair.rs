@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Bulk, LinkConfig, Pair, accepted, closed};
+use common::{Bulk, LinkConfig, Pair, closed, open};
 use mptcp_proto::{CloseReason, ConnId, Duration, EndpointConfig};
 
 const MB: u64 = 1_000_000;
@@ -30,13 +30,6 @@ fn link(loss: f64) -> LinkConfig {
     }
 }
 
-fn open(p: &mut Pair) -> (ConnId, ConnId) {
-    p.b.listen(80).unwrap();
-    let server = p.server(80);
-    let a = p.a.connect(p.now, p.a_addr, server).unwrap();
-    assert!(p.run_until(Duration::from_secs(10), |p| accepted(p).is_some()), "handshake");
-    (a, accepted(p).unwrap())
-}
 
 fn transfer(p: &mut Pair, a: ConnId, b: ConnId, n: u64, limit: Duration) {
     let mut ta = Bulk::new(n, 1, 2);
@@ -182,7 +175,7 @@ fn a_join_to_an_unknown_token_is_reset() {
     // Find the MP_JOIN option (kind 30, length 12, subtype 1) and change its token.
     let at = syn.windows(3).position(|w| w == [30, 12, 0x10]).expect("an MP_JOIN SYN");
     syn[at + 4] ^= 0xff;
-    fix_tcp_checksum(&mut syn);
+    common::pkt::fix(&mut syn);
     let rsts_before = p.b.stats_endpoint().out_rsts;
     p.b.handle(p.now, &syn);
     let mut out = vec![0u8; 2048];
@@ -192,15 +185,6 @@ fn a_join_to_an_unknown_token_is_reset() {
     let _ = m;
 }
 
-fn fix_tcp_checksum(pkt: &mut [u8]) {
-    let ihl = usize::from(pkt[0] & 0x0f) * 4;
-    let src = std::net::IpAddr::from([pkt[12], pkt[13], pkt[14], pkt[15]]);
-    let dst = std::net::IpAddr::from([pkt[16], pkt[17], pkt[18], pkt[19]]);
-    let (_, tcp) = pkt.split_at_mut(ihl);
-    tcp[16..18].copy_from_slice(&[0, 0]);
-    let c = mptcp_wire::tcp::tcp_checksum(src, dst, tcp);
-    tcp[16..18].copy_from_slice(&c.to_be_bytes());
-}
 
 fn pm_cfg(pm: &str, subflows: usize) -> EndpointConfig {
     let mut cfg = mptcp_cfg();
@@ -314,7 +298,7 @@ mod hostile {
                         let i = 20 + usize::from(at) % (pkt.len() - 20);
                         pkt[i] ^= x;
                     }
-                    fix_tcp_checksum(&mut pkt);
+                    common::pkt::fix(&mut pkt);
                 }
                 p.b.handle(p.now, &pkt);
                 p.flush();
@@ -369,7 +353,7 @@ fn add_addr_with_a_bad_hmac_is_ignored_and_counted() {
         for mut pkt in due {
             if let Some(at) = pkt.windows(3).position(|w| w == [30, 16, 0x30]) {
                 pkt[at + 15] ^= 0xff;
-                fix_tcp_checksum(&mut pkt);
+                common::pkt::fix(&mut pkt);
                 f.set(f.get() + 1);
             }
             p.a.handle(p.now, &pkt);

@@ -34,13 +34,6 @@ fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
 
-fn open(p: &mut Pair) -> (ConnId, ConnId) {
-    p.b.listen(80).unwrap();
-    let server = p.server(80);
-    let a = p.a.connect(p.now, p.a_addr, server).unwrap();
-    assert!(p.run_until(Duration::from_secs(10), |p| accepted(p).is_some()), "handshake");
-    (a, accepted(p).unwrap())
-}
 
 /// Moves `n` bytes each way and checks them.
 fn transfer(p: &mut Pair, a: ConnId, b: ConnId, n: u64) {
@@ -183,7 +176,7 @@ fn a_reset_subflow_is_opened_again_while_its_addresses_remain() {
                 let src = IpAddr::from([pkt[12], pkt[13], pkt[14], pkt[15]]);
                 if !forged && src == ip("10.0.0.2") && tcp_payload_len(&pkt) == 0 && is_to(&pkt, "10.0.1.1") {
                     pkt[20 + 13] = 0x04;
-                    fix_tcp_checksum(&mut pkt);
+                    common::pkt::fix(&mut pkt);
                     forged = true;
                 }
                 p.a.handle(p.now, &pkt);
@@ -204,15 +197,6 @@ fn is_to(pkt: &[u8], dst: &str) -> bool {
     IpAddr::from([pkt[16], pkt[17], pkt[18], pkt[19]]) == ip(dst)
 }
 
-fn fix_tcp_checksum(pkt: &mut [u8]) {
-    let ihl = usize::from(pkt[0] & 0x0f) * 4;
-    let src = IpAddr::from([pkt[12], pkt[13], pkt[14], pkt[15]]);
-    let dst = IpAddr::from([pkt[16], pkt[17], pkt[18], pkt[19]]);
-    let (_, tcp) = pkt.split_at_mut(ihl);
-    tcp[16..18].copy_from_slice(&[0, 0]);
-    let c = mptcp_wire::tcp::tcp_checksum(src, dst, tcp);
-    tcp[16..18].copy_from_slice(&c.to_be_bytes());
-}
 
 #[test]
 fn the_peers_c_flag_steers_joins_to_its_announced_address() {

@@ -4,20 +4,11 @@
 
 mod common;
 
-use common::{Bulk, LinkConfig, Pair, accepted, closed};
+use common::{Bulk, LinkConfig, Pair, accepted, closed, open};
 use mptcp_proto::{CloseReason, ConnId, Duration, EndpointConfig, Event};
 
 const MB: u64 = 1_000_000;
 
-/// Opens a connection A→B and returns both ids.
-fn open(p: &mut Pair) -> (ConnId, ConnId) {
-    p.b.listen(80).unwrap();
-    let server = p.server(80);
-    let a = p.a.connect(p.now, p.a_addr, server).unwrap();
-    assert!(p.run_until(Duration::from_secs(30), |p| accepted(p).is_some()), "handshake");
-    let b = accepted(p).unwrap();
-    (a, b)
-}
 
 /// Moves `n` bytes each way, closes both sides, checks everything.
 fn bulk_both_ways(p: &mut Pair, n: u64, limit: Duration) -> (ConnId, ConnId) {

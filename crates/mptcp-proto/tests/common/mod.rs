@@ -398,6 +398,15 @@ pub fn closed(events: &VecDeque<Event>, id: ConnId) -> Option<mptcp_proto::Close
     })
 }
 
+/// Opens a connection A→B on port 80 (B listens) and returns both ids.
+pub fn open(p: &mut Pair) -> (ConnId, ConnId) {
+    p.b.listen(80).unwrap();
+    let server = p.server(80);
+    let a = p.a.connect(p.now, p.a_addr, server).unwrap();
+    assert!(p.run_until(Duration::from_secs(30), |p| accepted(p).is_some()), "handshake");
+    (a, accepted(p).unwrap())
+}
+
 /// IPv4 + TCP packet surgery for middleboxes (tests build IPv4 pairs).
 pub mod pkt {
     use mptcp_wire::mptcp::{DssMapping, MptcpOption};
