@@ -1042,9 +1042,11 @@ impl Endpoint {
         let nonce = self.keys.nonce();
         let tcp = TcpConn::accept(&self.cfg.tcp, local, remote, iss, self.cfg.mtu, seg, now);
         let max = self.cfg.mptcp.max_subflows;
+        // Our `backup` endpoint: the subflow is a backup from our side too.
+        let backup = self.backup_addrs.contains(&local.ip());
         let Ok(slot) = self.slot_mut(id) else { return Some(Some(RST_EMPTCP)) };
         let Kind::Mptcp(m) = &mut slot.kind else { return Some(Some(RST_EMPTCP)) };
-        match m.accept_join(tcp, seg.options_raw, nonce, max) {
+        match m.accept_join(tcp, seg.options_raw, nonce, max, backup) {
             Some(k) => {
                 self.by_tuple.insert((local, remote), (id, k));
                 self.mark(id);

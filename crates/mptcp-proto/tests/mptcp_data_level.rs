@@ -5,8 +5,8 @@
 mod common;
 
 use common::*;
-use mptcp_proto::time::Duration;
 use mptcp_proto::EndpointConfig;
+use mptcp_proto::time::Duration;
 
 const MB: u64 = 1 << 20;
 
@@ -19,7 +19,6 @@ fn cfg() -> EndpointConfig {
 fn link() -> LinkConfig {
     LinkConfig { delay: Duration::from_millis(5), rate_bps: 200_000_000, queue_bytes: 2_000_000, ..Default::default() }
 }
-
 
 /// Where the DSS mapping's data sequence number sits in an IPv4 packet, if
 /// the packet carries a DSS option with a 64-bit one.
@@ -49,7 +48,6 @@ fn dss_dsn_offset(pkt: &[u8]) -> Option<usize> {
     }
     None
 }
-
 
 #[test]
 fn data_lost_at_the_data_level_is_sent_again() {

@@ -30,7 +30,6 @@ fn link() -> LinkConfig {
     LinkConfig { delay: Duration::from_millis(10), rate_bps: 100_000_000, queue_bytes: 1_000_000, ..Default::default() }
 }
 
-
 fn join_second(p: &mut Pair, a: ConnId) {
     p.a.add_address(SECOND.into());
     let joined = p.run_until(Duration::from_secs(5), |p| p.a.mptcp_counters(a).is_some_and(|c| c.joins == 1));

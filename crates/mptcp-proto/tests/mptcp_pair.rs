@@ -30,7 +30,6 @@ fn link(loss: f64) -> LinkConfig {
     }
 }
 
-
 fn transfer(p: &mut Pair, a: ConnId, b: ConnId, n: u64, limit: Duration) {
     let mut ta = Bulk::new(n, 1, 2);
     let mut tb = Bulk::new(n, 2, 1);
@@ -184,7 +183,6 @@ fn a_join_to_an_unknown_token_is_reset() {
     assert_eq!(p.b.stats_endpoint().out_rsts, rsts_before + 1);
     let _ = m;
 }
-
 
 fn pm_cfg(pm: &str, subflows: usize) -> EndpointConfig {
     let mut cfg = mptcp_cfg();

@@ -34,7 +34,6 @@ fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
 
-
 /// Moves `n` bytes each way and checks them.
 fn transfer(p: &mut Pair, a: ConnId, b: ConnId, n: u64) {
     let mut ta = Bulk::new(n, 1, 2);
@@ -197,7 +196,6 @@ fn is_to(pkt: &[u8], dst: &str) -> bool {
     IpAddr::from([pkt[16], pkt[17], pkt[18], pkt[19]]) == ip(dst)
 }
 
-
 #[test]
 fn the_peers_c_flag_steers_joins_to_its_announced_address() {
     // B sets C: no subflow to its initial address; its announced one is joined.
@@ -213,4 +211,37 @@ fn the_peers_c_flag_steers_joins_to_its_announced_address() {
     assert!(r.iter().skip(1).all(|s| !s.ends_with("->10.0.0.2:80")), "a join to B's initial address: {r:?}");
     assert!(r.iter().any(|s| s.ends_with("->10.0.1.2:80")), "B's announced address joined: {r:?}");
     assert_eq!(p.b.stats_endpoint().join_rejected, 0, "nothing had to be refused");
+}
+
+#[test]
+fn a_join_to_our_backup_endpoint_is_a_backup_and_mp_prio_switches_it() {
+    let mut p = Pair::with_links(cfg(2, 1), cfg(2, 0), link(), link(), 72);
+    p.b.add_endpoint(ip("10.0.1.2"), flags("signal,backup"), None);
+    let (a, b) = open(&mut p);
+    let mut ta = Bulk::new(4 * MB, 1, 2);
+    let mut tb = Bulk::new(4 * MB, 2, 1);
+    let mut backup_seen = (false, false);
+    let mut at_switch = 0;
+    let mut switched = false;
+    let done = p.run_until(Duration::from_secs(60), |p| {
+        ta.pump(&mut p.a, a);
+        tb.pump(&mut p.b, b);
+        let (sa, sb) = (p.a.subflow_stats(a).unwrap(), p.b.subflow_stats(b).unwrap());
+        if !switched && sa.len() == 2 && sb.len() == 2 && tb.read > MB {
+            backup_seen = (sa[1].backup, sb[1].backup);
+            at_switch = sa[1].bytes_received;
+            // B's endpoint stops being a backup: MP_PRIO tells A.
+            p.b.set_address_backup(ip("10.0.1.2"), false);
+            switched = true;
+        }
+        ta.eof && tb.eof
+    });
+    assert!(done && switched, "a read {} b read {}: {:?}", ta.read, tb.read, remotes(&p, a));
+    assert!(!ta.corrupt && !tb.corrupt);
+    assert_eq!(backup_seen, (true, true), "B's SYN/ACK carried the B bit");
+    assert_eq!(p.b.mptcp_counters(b).unwrap().mp_prio_tx, 1);
+    assert_eq!(p.a.mptcp_counters(a).unwrap().mp_prio_rx, 1);
+    let s = p.a.subflow_stats(a).unwrap();
+    assert!(!s[1].backup, "no longer a backup on A: {s:#?}");
+    assert!(s[1].bytes_received > at_switch, "B sends on it once it is regular: {s:#?}");
 }

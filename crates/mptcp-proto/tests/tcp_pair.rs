@@ -9,7 +9,6 @@ use mptcp_proto::{CloseReason, ConnId, Duration, EndpointConfig, Event};
 
 const MB: u64 = 1_000_000;
 
-
 /// Moves `n` bytes each way, closes both sides, checks everything.
 fn bulk_both_ways(p: &mut Pair, n: u64, limit: Duration) -> (ConnId, ConnId) {
     let (a, b) = open(p);

@@ -84,6 +84,7 @@ impl<D: PacketDevice> Driver<D> {
                 self.tx.clear();
                 deadline = next;
                 if received == 0 && !more_to_send {
+                    self.shared.flushed.fetch_add(1, std::sync::atomic::Ordering::Release);
                     break;
                 }
                 rounds += 1;

@@ -133,6 +133,9 @@ struct Shared {
     inner: Mutex<Inner>,
     /// Wakes the driver: there is something to transmit, or a handle went away.
     notify: Notify,
+    /// Rounds in which the driver drained everything the endpoint had to send
+    /// and handed it to the device (so `linger` knows a reset went out).
+    flushed: std::sync::atomic::AtomicU64,
     /// The clock's origin: `mptcp_proto::Instant` is microseconds since it.
     start: tokio::time::Instant,
 }
@@ -272,6 +275,7 @@ impl Stack {
                 to_wake: Vec::new(),
             }),
             notify: Notify::new(),
+            flushed: std::sync::atomic::AtomicU64::new(0),
             start: tokio::time::Instant::now(),
         });
         tokio::spawn(driver::Driver::new(device, shared.clone()).run());
@@ -355,13 +359,22 @@ impl Stack {
     /// closing (our FIN acknowledged: TIME_WAIT or closed), at most `limit`.
     /// Returns whether they all did. Call it before exiting the process.
     pub async fn linger(&self, limit: std::time::Duration) -> bool {
+        use std::sync::atomic::Ordering;
         let deadline = tokio::time::Instant::now() + limit;
+        // What is queued now (an abort's resets, say) goes out in the driver's
+        // next full round: wait for one to end after this point.
+        let start = self.handle.0.flushed.load(Ordering::Acquire);
+        self.handle.kick();
         loop {
             {
                 let mut inner = self.handle.lock();
                 inner.prune_closing();
-                if inner.closing.is_empty() || inner.dead.is_some() {
+                let flushed = self.handle.0.flushed.load(Ordering::Acquire) > start;
+                if inner.dead.is_some() {
                     return inner.closing.is_empty();
+                }
+                if inner.closing.is_empty() && flushed {
+                    return true;
                 }
             }
             if tokio::time::Instant::now() >= deadline {

@@ -513,7 +513,12 @@ impl MptcpConn {
     pub fn pm_subflows(&self) -> Vec<crate::pm::SubflowInfo> {
         self.subflows
             .iter()
-            .map(|s| crate::pm::SubflowInfo { local: s.tcp.local(), remote: s.tcp.remote(), alive: !s.mp.gone })
+            .map(|s| crate::pm::SubflowInfo {
+                local: s.tcp.local(),
+                remote: s.tcp.remote(),
+                alive: !s.mp.gone,
+                established: s.mp.ready,
+            })
             .collect()
     }
 
@@ -636,7 +641,14 @@ impl MptcpConn {
     /// Takes a SYN with MP_JOIN addressed to this connection; returns the new
     /// subflow's index, or None if it must be refused (the kernel's
     /// `MPJoinRejected`: not fully established, fallen back, or over the limit).
-    pub fn accept_join(&mut self, tcp: TcpConn, syn_options: &[u8], nonce: u32, max_subflows: usize) -> Option<usize> {
+    pub fn accept_join(
+        &mut self,
+        tcp: TcpConn,
+        syn_options: &[u8],
+        nonce: u32,
+        max_subflows: usize,
+        backup: bool,
+    ) -> Option<usize> {
         if !self.can_join() || !self.fully_established || self.subflow_count() >= max_subflows {
             return None;
         }
@@ -644,13 +656,15 @@ impl MptcpConn {
         if self.deny_join_initial && self.initial_local() == Some(tcp.local()) {
             return None;
         }
-        let Some(MpJoin::Syn { backup, addr_id, nonce: remote_nonce, .. }) = SegOptions::parse(syn_options).join else {
+        let Some(MpJoin::Syn { backup: peer_backup, addr_id, nonce: remote_nonce, .. }) =
+            SegOptions::parse(syn_options).join
+        else {
             return None;
         };
         // Our address id on it: the one we announced for that address, if any.
         let local_id = self.local_id_of(tcp.local().ip()).unwrap_or(0);
-        let mut mp = SubflowMp::new(SubflowRole::JoinPassive, local_id, false);
-        mp.peer_backup = backup;
+        let mut mp = SubflowMp::new(SubflowRole::JoinPassive, local_id, backup);
+        mp.peer_backup = peer_backup;
         mp.remote_id = Some(addr_id);
         mp.join.local_nonce = nonce;
         mp.join.remote_nonce = Some(remote_nonce);
@@ -1048,7 +1062,12 @@ impl MptcpConn {
         sf.mp.gone = true;
         self.cc.on_subflow_removed(sf.id);
         if self.closed.is_none() && !self.closing_subflows && self.fallback.is_none() {
-            let info = crate::pm::SubflowInfo { local: sf.tcp.local(), remote: sf.tcp.remote(), alive: false };
+            let info = crate::pm::SubflowInfo {
+                local: sf.tcp.local(),
+                remote: sf.tcp.remote(),
+                alive: false,
+                established: sf.mp.ready,
+            };
             self.pm_events.push_back(PmEvent::SubflowClosed(info));
         }
         // Data mapped on it and not acknowledged at the data level goes out again elsewhere.

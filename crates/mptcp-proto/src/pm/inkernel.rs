@@ -7,8 +7,8 @@
 //! side joins up to `add_addr_accepted` addresses the peer announces: from
 //! every `fullmesh` endpoint, or else from the initial subflow's address.
 //! `signal` endpoints are announced by the endpoint itself. A subflow that
-//! closes is opened again while both of its addresses remain (a bounded
-//! number of times, so a peer that refuses joins is not hammered).
+//! closes after carrying data is opened again while both of its addresses
+//! remain (a bounded number of times); a refused join is not retried.
 
 use super::{LocalAddr, PathManager, PmAction, PmContext, SubflowInfo};
 use std::net::{IpAddr, SocketAddr};
@@ -82,7 +82,9 @@ impl PathManager for InKernel {
     }
 
     fn on_subflow_closed(&mut self, ctx: &PmContext<'_>, closed: &SubflowInfo) -> Vec<PmAction> {
-        if self.reopened >= MAX_REOPENS || Self::room(ctx) == 0 {
+        // A join the peer refused (or that never completed) is not tried again:
+        // it would be refused again.
+        if !closed.established || self.reopened >= MAX_REOPENS || Self::room(ctx) == 0 {
             return Vec::new();
         }
         let local = closed.local.ip();

@@ -58,6 +58,9 @@ pub struct SubflowInfo {
     pub remote: SocketAddr,
     /// Still alive (not closed or reset).
     pub alive: bool,
+    /// It got as far as carrying data (the handshake, and for a join the
+    /// fourth ACK, completed).
+    pub established: bool,
 }
 
 /// What a path manager is shown.

@@ -10,7 +10,7 @@ fn la(s: &str, backup: bool) -> LocalAddr {
 #[test]
 fn fullmesh_opens_from_every_other_address_of_the_family() {
     let addrs = [la("10.0.0.1", false), la("10.0.1.1", true), la("dead::1", false)];
-    let subs = [SubflowInfo { local: sa("10.0.0.1:5000"), remote: sa("10.0.0.2:80"), alive: true }];
+    let subs = [SubflowInfo { local: sa("10.0.0.1:5000"), remote: sa("10.0.0.2:80"), alive: true, established: true }];
     let ctx = PmContext {
         remote: sa("10.0.0.2:80"),
         local_addrs: &addrs,
@@ -29,7 +29,7 @@ fn fullmesh_opens_from_every_other_address_of_the_family() {
 #[test]
 fn ndiffports_tops_up_from_the_same_address() {
     let addrs = [la("10.0.0.1", false)];
-    let subs = [SubflowInfo { local: sa("10.0.0.1:5000"), remote: sa("10.0.0.2:80"), alive: true }];
+    let subs = [SubflowInfo { local: sa("10.0.0.1:5000"), remote: sa("10.0.0.2:80"), alive: true, established: true }];
     let ctx = PmContext {
         remote: sa("10.0.0.2:80"),
         local_addrs: &addrs,
@@ -44,7 +44,7 @@ fn ndiffports_tops_up_from_the_same_address() {
 #[test]
 fn singlepath_replaces_only_when_nothing_is_left() {
     let addrs = [la("10.0.0.1", false), la("10.0.1.1", false)];
-    let dead = SubflowInfo { local: sa("10.0.0.1:5000"), remote: sa("10.0.0.2:80"), alive: false };
+    let dead = SubflowInfo { local: sa("10.0.0.1:5000"), remote: sa("10.0.0.2:80"), alive: false, established: true };
     let ctx = PmContext {
         remote: sa("10.0.0.2:80"),
         local_addrs: &addrs,
@@ -61,4 +61,31 @@ fn singlepath_replaces_only_when_nothing_is_left() {
     let alive = SubflowInfo { alive: true, ..dead };
     let ctx = PmContext { subflows: &[alive], ..ctx };
     assert!(pm.on_address_added(&ctx, "10.0.2.1".parse().unwrap()).is_empty());
+}
+
+#[test]
+fn kernel_reopens_a_closed_subflow_but_not_a_refused_join() {
+    let mut addrs = [la("10.0.0.1", false), la("10.0.1.1", false)];
+    addrs[1].flags = EndpointFlags::parse("subflow").unwrap();
+    let first = SubflowInfo { local: sa("10.0.0.1:5000"), remote: sa("10.0.0.2:80"), alive: true, established: true };
+    let join = SubflowInfo { local: sa("10.0.1.1:5001"), remote: sa("10.0.0.2:80"), alive: false, established: true };
+    let subs = [first, join];
+    let ctx = PmContext {
+        remote: sa("10.0.0.2:80"),
+        local_addrs: &addrs,
+        subflows: &subs,
+        limits: Limits::default(),
+        active: true,
+        peer_denies_join_initial: false,
+    };
+    let mut pm = by_name("kernel", 1).unwrap();
+    let acts = pm.on_subflow_closed(&ctx, &join);
+    assert_eq!(
+        acts,
+        vec![PmAction::OpenSubflow { local: "10.0.1.1".parse().unwrap(), remote: join.remote, backup: false }]
+    );
+    let refused = SubflowInfo { established: false, ..join };
+    let subs = [first, refused];
+    let ctx = PmContext { subflows: &subs, ..ctx };
+    assert!(pm.on_subflow_closed(&ctx, &refused).is_empty(), "a refused join is not tried again");
 }
