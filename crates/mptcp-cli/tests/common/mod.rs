@@ -174,6 +174,27 @@ impl Proc {
         }
     }
 
+    /// Whether it has ended: Some(true) with success, Some(false) without.
+    pub fn exited(&mut self) -> Option<bool> {
+        self.child.try_wait().ok().flatten().map(|s| s.success())
+    }
+
+    /// Gives it `grace` to end, then kills it (its report then says so).
+    pub fn kill_after(&mut self, grace: Duration) {
+        let deadline = Instant::now() + grace;
+        while self.exited().is_none() {
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                if let Ok(mut a) = self.stderr_all.lock() {
+                    a.push_str(&format!("(killed by the harness after its peer failed, {grace:?} later)\n"));
+                }
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     fn stderr(&self) -> String {
         self.stderr_all.lock().map(|s| s.clone()).unwrap_or_default()
     }
