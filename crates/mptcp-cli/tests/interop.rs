@@ -224,8 +224,10 @@ impl Capture {
         let _ = self.child.wait();
         let out = Command::new(env!("CARGO_BIN_EXE_mptcp")).arg("analyze").arg("--json").arg(&self.path).output();
         let out = out.expect("mptcp analyze");
+        // A failure here is reported by the checks, after the processes' own.
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!("mptcp analyze {}: {e}; stderr: {}", self.path.display(), String::from_utf8_lossy(&out.stderr))
+            let why = format!("mptcp analyze {}: {e}; {}", self.path.display(), String::from_utf8_lossy(&out.stderr));
+            serde_json::json!({ "error": why, "connections": [] })
         })
     }
 }
@@ -287,6 +289,9 @@ impl Run {
 
     /// The connection to the test port in the capture.
     fn conn(&self) -> &Value {
+        if let Some(e) = self.analyze["error"].as_str() {
+            panic!("{e}");
+        }
         let conns = self.analyze["connections"].as_array().expect("connections");
         let ours: Vec<&Value> =
             conns.iter().filter(|c| c["server"].as_str().is_some_and(|s| s.ends_with(&format!(":{PORT}")))).collect();
@@ -343,7 +348,8 @@ fn run_role(name: &str, role: Role, build: &dyn Fn(Role, &Addrs) -> Spec) -> Run
         p
     };
     let connect = |ns: &str, target: String, extra: &[String]| {
-        let mut args: Vec<String> = vec!["connect".into(), target, "--json".into(), "--timeout".into(), TIMEOUT_S.into()];
+        let mut args: Vec<String> =
+            vec!["connect".into(), target, "--json".into(), "--timeout".into(), TIMEOUT_S.into()];
         args.extend(extra.iter().cloned());
         spawn(ns, &args.iter().map(String::as_str).collect::<Vec<_>>())
     };
@@ -490,11 +496,9 @@ fn scenario(name: &str, build: impl Fn(Role, &Addrs) -> Spec, check: impl Fn(&Ru
         match outcome {
             Ok(r) => {
                 let rates = match (r.ours.json.as_ref(), r.kernel.json.as_ref()) {
-                    (Some(o), Some(k)) => format!(
-                        "to us {:.0} Mbit/s, to the kernel {:.0} Mbit/s, ",
-                        recv_mbps(o),
-                        recv_mbps(k)
-                    ),
+                    (Some(o), Some(k)) => {
+                        format!("to us {:.0} Mbit/s, to the kernel {:.0} Mbit/s, ", recv_mbps(o), recv_mbps(k))
+                    }
                     _ => String::new(),
                 };
                 eprintln!(
@@ -620,8 +624,10 @@ fn kernel_addaddr_check(r: &Run, port: Option<u16>) {
     assert!(r.d("MPJoinSynRx") >= 1, "no join from us: {}", r.grown());
     if let Some(p) = port {
         assert!(r.d("MPJoinPortSynRx") >= 1, "no join to the announced port: {}", r.grown());
-        let joined = r.subflows().iter().any(|s| s["join"].is_object() && s["server"].as_str().unwrap_or("").ends_with(&format!(":{p}"))
-            || s["client"].as_str().unwrap_or("").ends_with(&format!(":{p}")));
+        let joined = r.subflows().iter().any(|s| {
+            s["join"].is_object() && s["server"].as_str().unwrap_or("").ends_with(&format!(":{p}"))
+                || s["client"].as_str().unwrap_or("").ends_with(&format!(":{p}"))
+        });
         assert!(joined, "no subflow to port {p}: {:#}", r.conn());
     }
     assert_subflows(r, 2);
@@ -629,7 +635,11 @@ fn kernel_addaddr_check(r: &Run, port: Option<u16>) {
 
 #[test]
 fn join_after_kernel_addaddr() {
-    scenario("join-after-kernel-addaddr", |_, a| kernel_addaddr_spec(a, false, None), |r| kernel_addaddr_check(r, None));
+    scenario(
+        "join-after-kernel-addaddr",
+        |_, a| kernel_addaddr_spec(a, false, None),
+        |r| kernel_addaddr_check(r, None),
+    );
 }
 
 #[test]
@@ -895,12 +905,16 @@ fn assert_our_fallback(r: &Run) {
 /// The kernel side speaks plain TCP.
 #[test]
 fn fallback_plain() {
-    scenario("fallback-plain", |_, _| fallback(Spec::new().kernel(&["--no-mptcp"])), |r| {
-        assert_eq!(r.d("MPCapableSYNRX") + r.d("MPCapableSYNACKRX"), 0, "{}", r.grown());
-        if r.role == Role::OurClient {
-            assert_our_fallback(r);
-        }
-    });
+    scenario(
+        "fallback-plain",
+        |_, _| fallback(Spec::new().kernel(&["--no-mptcp"])),
+        |r| {
+            assert_eq!(r.d("MPCapableSYNRX") + r.d("MPCapableSYNACKRX"), 0, "{}", r.grown());
+            if r.role == Role::OurClient {
+                assert_our_fallback(r);
+            }
+        },
+    );
 }
 
 /// A middlebox strips MPTCP options (kind 30) from SYNs, both directions.
@@ -909,9 +923,11 @@ fn fallback_strip_syn() {
     scenario(
         "fallback-strip-syn",
         |_, _| {
-            fallback(Spec::new().us_setup(
-                "iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN SYN -j TCPOPTSTRIP --strip-options 30",
-            ))
+            fallback(
+                Spec::new().us_setup(
+                    "iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN SYN -j TCPOPTSTRIP --strip-options 30",
+                ),
+            )
         },
         |r| {
             match r.role {
@@ -966,7 +982,8 @@ fn htb_goodput() {
     let a = Addrs::of(&topo, false);
     let size = SIZE.to_string();
     let server = || {
-        let mut p = spawn(kern, &["listen", "--json", "--timeout", TIMEOUT_S, "--port", "5001", "--kernel", "--send", &size]);
+        let mut p =
+            spawn(kern, &["listen", "--json", "--timeout", TIMEOUT_S, "--port", "5001", "--kernel", "--send", &size]);
         p.wait_for("listening on", Duration::from_secs(20));
         p
     };
@@ -977,7 +994,21 @@ fn htb_goodput() {
     let s2 = endpoint(&a.s2, "subflow");
     let c = spawn(
         us,
-        &["connect", &target, "--json", "--timeout", TIMEOUT_S, "--tun", "tun0", "--addr", &a.s1, "--send", &size, "--endpoint", &s2],
+        &[
+            "connect",
+            &target,
+            "--json",
+            "--timeout",
+            TIMEOUT_S,
+            "--tun",
+            "tun0",
+            "--addr",
+            &a.s1,
+            "--send",
+            &size,
+            "--endpoint",
+            &s2,
+        ],
     );
     let (oc, os) = (c.report(Duration::from_secs(90)), s.report(Duration::from_secs(90)));
     let after = nstat(kern);
@@ -989,7 +1020,18 @@ fn htb_goodput() {
     let s = server();
     let c = spawn(
         us,
-        &["connect", &target, "--json", "--timeout", TIMEOUT_S, "--kernel", "--addr", topo.get("US_V4"), "--send", &size],
+        &[
+            "connect",
+            &target,
+            "--json",
+            "--timeout",
+            TIMEOUT_S,
+            "--kernel",
+            "--addr",
+            topo.get("US_V4"),
+            "--send",
+            &size,
+        ],
     );
     let (kc, ks) = (c.report(Duration::from_secs(90)), s.report(Duration::from_secs(90)));
     assert_same_bytes(&kc, &ks, SIZE);

@@ -228,9 +228,10 @@ impl Proc {
         }
         // Let the stderr thread finish reading.
         std::thread::sleep(Duration::from_millis(20));
-        let json = out.lines().rfind(|l| l.starts_with('{')).map(|line| {
-            serde_json::from_str(line).unwrap_or_else(|e| panic!("{}: bad JSON {line:?}: {e}", self.what))
-        });
+        let json = out
+            .lines()
+            .rfind(|l| l.starts_with('{'))
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{}: bad JSON {line:?}: {e}", self.what)));
         Finished {
             what: self.what.clone(),
             success: status.success(),
