@@ -18,7 +18,9 @@ pub struct Args {
 /// Runs the subcommand.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let net = args.net;
-    if !net.kernel {
+    if net.kernel {
+        net.check_kernel()?;
+    } else {
         net.check_stack()?;
     }
     let rt = runtime()?;
@@ -26,16 +28,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let remote = resolve(&args.target, net.addrs.first().copied()).await?;
         if net.kernel {
             let stream = mptcp_io::kernel::connect(remote, net.addrs.first().copied(), net.kernel_proto()).await?;
-            return serve(Conn::Kernel(stream), "client", "kernel", &net).await;
+            return serve(Conn::Kernel(stream), "client", "kernel", &net, None).await;
         }
         let (stack, desc) = start_stack(&net)?;
-        let local = match net.addrs.iter().find(|a| a.is_ipv4() == remote.is_ipv4()) {
-            Some(ip) => *ip,
+        let local = match net.stack_addresses().into_iter().find(|a| a.is_ipv4() == remote.is_ipv4()) {
+            Some(ip) => ip,
             None => bail!("no --addr of {remote}'s family (IPv4 or IPv6) for the stack to connect from"),
         };
         net.say(&format!("connecting {local} -> {remote} ({desc})"));
         let stream = stack.connect_from(local, remote).await.with_context(|| format!("cannot connect to {remote}"))?;
-        let result = serve(Conn::Stack(stream), "client", "userspace", &net).await;
+        let result = serve(Conn::Stack(stream), "client", "userspace", &net, Some(&stack)).await;
         stack.linger(LINGER).await;
         result
     }))?;

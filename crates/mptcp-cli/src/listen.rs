@@ -25,7 +25,9 @@ pub struct Args {
 /// Runs the subcommand.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let net = Arc::new(args.net);
-    if !net.kernel {
+    if net.kernel {
+        net.check_kernel()?;
+    } else {
         net.check_stack()?;
     }
     let rt = runtime()?;
@@ -49,16 +51,16 @@ async fn listen_kernel(port: u16, keep_open: bool, net: Arc<NetArgs>) -> anyhow:
         let (stream, _) = listener.accept().await?;
         let conn = Conn::Kernel(stream);
         if !keep_open {
-            return serve(conn, "server", "kernel", &net).await;
+            return serve(conn, "server", "kernel", &net, None).await;
         }
         if concurrent {
             let net = net.clone();
             tokio::spawn(async move {
-                if let Err(e) = serve(conn, "server", "kernel", &net).await {
+                if let Err(e) = serve(conn, "server", "kernel", &net, None).await {
                     eprintln!("mptcp: error: {e:#}");
                 }
             });
-        } else if let Err(e) = serve(conn, "server", "kernel", &net).await {
+        } else if let Err(e) = serve(conn, "server", "kernel", &net, None).await {
             eprintln!("mptcp: error: {e:#}");
         }
     }
@@ -75,18 +77,19 @@ async fn listen_stack(port: u16, keep_open: bool, net: Arc<NetArgs>) -> anyhow::
         let conn = Conn::Stack(stream);
         if !keep_open {
             drop(listener);
-            let result = serve(conn, "server", "userspace", &net).await;
+            let result = serve(conn, "server", "userspace", &net, Some(&stack)).await;
             stack.linger(LINGER).await;
             return result;
         }
         if concurrent {
             let net = net.clone();
+            let stack = stack.clone();
             tokio::spawn(async move {
-                if let Err(e) = serve(conn, "server", "userspace", &net).await {
+                if let Err(e) = serve(conn, "server", "userspace", &net, Some(&stack)).await {
                     eprintln!("mptcp: error: {e:#}");
                 }
             });
-        } else if let Err(e) = serve(conn, "server", "userspace", &net).await {
+        } else if let Err(e) = serve(conn, "server", "userspace", &net, Some(&stack)).await {
             eprintln!("mptcp: error: {e:#}");
         }
     }

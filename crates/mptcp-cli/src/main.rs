@@ -1,7 +1,9 @@
 //! `mptcp`: Multipath TCP tools. Each subcommand lives in its own module.
 
+mod actions;
 mod analyze;
 mod connect;
+mod endpoints;
 mod listen;
 mod net;
 mod progress;

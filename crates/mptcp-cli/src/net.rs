@@ -2,7 +2,9 @@
 //! backend (our userspace stack on a TUN device, or the host kernel's
 //! sockets), and one connection type over both.
 
-use crate::transfer::{ConnFigures, ModeArgs};
+use crate::actions::{Action, At};
+use crate::endpoints::{EndpointSpec, LimitsSpec};
+use crate::transfer::{ConnFigures, ModeArgs, MptcpFigures, SubflowFigures};
 use anyhow::{Context as _, bail};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -18,8 +20,8 @@ pub struct NetArgs {
     /// sockets (IPPROTO_MPTCP), or plain TCP with --no-mptcp.
     #[arg(long, conflicts_with_all = ["tun", "create_tun", "mtu", "no_offload"])]
     pub kernel: bool,
-    /// Plain TCP instead of Multipath TCP. The userspace stack speaks only
-    /// plain TCP for now, so it needs this flag.
+    /// Plain TCP instead of Multipath TCP (MPTCP is the default; it falls
+    /// back to TCP by itself when the peer or a middlebox does not take it).
     #[arg(long)]
     pub no_mptcp: bool,
     /// The TUN device the userspace stack attaches to (make it with
@@ -43,9 +45,37 @@ pub struct NetArgs {
     /// batched reads and coalesced writes): one packet per system call.
     #[arg(long)]
     pub no_offload: bool,
-    /// Congestion control of the userspace stack: cubic or reno.
-    #[arg(long, value_name = "NAME", value_parser = ["cubic", "reno"])]
+    /// Congestion control of the userspace stack: lia (coupled, the MPTCP
+    /// default), cubic (the TCP default; uncoupled per subflow with MPTCP) or reno.
+    #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(mptcp_proto::cc::NAMES))]
     pub cc: Option<String>,
+    /// MPTCP scheduler of the userspace stack (default minrtt: lowest RTT
+    /// first, backup subflows only when no other can send).
+    #[arg(long, value_name = "NAME", conflicts_with = "kernel",
+          value_parser = clap::builder::PossibleValuesParser::new(mptcp_proto::sched::NAMES))]
+    pub sched: Option<String>,
+    /// An MPTCP endpoint, like `ip mptcp endpoint add`: an address the stack
+    /// owns, with flags: subflow (open a subflow from it), signal (announce it
+    /// with ADD_ADDR; port=N announces a port too), backup (its subflows are
+    /// backups), fullmesh (with subflow: to every address the peer has).
+    /// Repeatable.
+    #[arg(long = "endpoint", value_name = "IP[,FLAGS]", conflicts_with = "kernel",
+          value_parser = crate::endpoints::parse_endpoint)]
+    pub endpoints: Vec<EndpointSpec>,
+    /// MPTCP limits, like `ip mptcp limits set`: additional subflows, and
+    /// addresses announced by the peer that are joined (default 2,0, the kernel's).
+    #[arg(long, value_name = "SUBFLOWS,ADD_ADDR_ACCEPTED", conflicts_with = "kernel",
+          value_parser = crate::endpoints::parse_limits)]
+    pub limits: Option<LimitsSpec>,
+    /// Ask for DSS checksums (the kernel's net.mptcp.checksum_enabled).
+    #[arg(long, conflicts_with = "kernel")]
+    pub checksum: bool,
+    /// At SIZE bytes moved (sent or received, whichever is more), do ACTION:
+    /// abort (reset; MP_FASTCLOSE), close (close without reading the rest),
+    /// remove=IP (REMOVE_ADDR), backup=IP / nobackup=IP (MP_PRIO). Only abort
+    /// and close work with --kernel. Repeatable.
+    #[arg(long = "at", value_name = "SIZE:ACTION", value_parser = crate::actions::parse_at)]
+    pub at: Vec<At>,
     /// Print the stats as one line of JSON per connection (on stderr when
     /// stdout carries the data).
     #[arg(long)]
@@ -87,10 +117,40 @@ impl NetArgs {
         if self.tun.is_none() {
             bail!("the userspace stack needs a TUN device: pass --tun DEV (or --kernel for the kernel's sockets)");
         }
-        if self.addrs.is_empty() {
-            bail!("the userspace stack needs an address to own: pass --addr IP");
+        if self.addrs.is_empty() && self.endpoints.is_empty() {
+            bail!("the userspace stack needs an address to own: pass --addr IP (or --endpoint IP,FLAGS)");
+        }
+        if self.no_mptcp && (!self.endpoints.is_empty() || self.limits.is_some() || self.checksum) {
+            bail!("--endpoint, --limits and --checksum are MPTCP settings: drop --no-mptcp");
+        }
+        for a in &self.at {
+            if a.action.needs_stack() && self.no_mptcp {
+                bail!("--at {}: an MPTCP signal, but --no-mptcp was given", a.action);
+            }
         }
         Ok(())
+    }
+
+    /// Checks the flags of the kernel backend.
+    pub fn check_kernel(&self) -> anyhow::Result<()> {
+        if let Some(a) = self.at.iter().find(|a| a.action.needs_stack()) {
+            bail!(
+                "--at {} needs the userspace stack; for the kernel use `ip mptcp endpoint` (del, change ... backup)",
+                a.action
+            );
+        }
+        Ok(())
+    }
+
+    /// Every address the stack owns: the --addr ones, then the endpoints'.
+    pub fn stack_addresses(&self) -> Vec<IpAddr> {
+        let mut out = self.addrs.clone();
+        for e in &self.endpoints {
+            if !out.contains(&e.addr) {
+                out.push(e.addr);
+            }
+        }
+        out
     }
 
     /// Prints a progress line on stderr unless `--quiet`.
@@ -150,13 +210,27 @@ pub fn start_stack(net: &NetArgs) -> anyhow::Result<(mptcp_io::Stack, String)> {
         mptcp_io::PacketDevice::mtu(&dev),
         if dev.offload() { "on" } else { "off" }
     );
-    let mut config = mptcp_io::StackConfig { addresses: net.addrs.clone(), ..Default::default() };
+    let mut config = mptcp_io::StackConfig { addresses: net.stack_addresses(), ..Default::default() };
     // MPTCP unless --no-mptcp: MP_CAPABLE on our SYNs, and accepted on our listeners.
-    config.endpoint.mptcp.enabled = !net.no_mptcp;
+    let m = &mut config.endpoint.mptcp;
+    m.enabled = !net.no_mptcp;
+    m.checksum = net.checksum;
+    if let Some(l) = net.limits {
+        m.max_subflows = l.subflows + 1;
+        m.add_addr_accepted = l.add_addr_accepted;
+    }
+    if let Some(s) = &net.sched {
+        m.scheduler = s.clone();
+    }
     if let Some(cc) = &net.cc {
+        m.cc = cc.clone();
         config.endpoint.tcp.cc = cc.clone();
     }
-    Ok((mptcp_io::Stack::new(dev, config), desc))
+    let stack = mptcp_io::Stack::new(dev, config);
+    for e in &net.endpoints {
+        stack.add_endpoint(e.addr, e.flags, e.port);
+    }
+    Ok((stack, desc))
 }
 
 /// How long a command waits, before exiting, for its connections' FINs to be acknowledged.
@@ -204,6 +278,7 @@ impl Conn {
                         "bytes_acked": info.bytes_acked,
                         "bytes_received": info.bytes_received,
                     })),
+                    mptcp: None,
                 },
                 Err(_) => ConnFigures::default(),
             },
@@ -214,11 +289,52 @@ impl Conn {
                     srtt_us: Some(st.srtt_us),
                     cwnd_bytes: Some(st.cwnd),
                     details: serde_json::to_value(&st).ok(),
+                    mptcp: stack_mptcp_figures(s),
                 },
                 None => ConnFigures::default(),
             },
         }
     }
+
+    /// Carries out an `--at` action that ends the transfer, on the stream.
+    fn finish(self, action: Action) {
+        match (self, action) {
+            (Conn::Stack(s), Action::Abort) => s.abort(),
+            (Conn::Kernel(s), Action::Abort) => {
+                // SO_LINGER 0: close() resets (the kernel's MPTCP sends MP_FASTCLOSE).
+                if let Err(e) = socket2::SockRef::from(&s).set_linger(Some(Duration::ZERO)) {
+                    eprintln!("mptcp: warning: cannot set SO_LINGER 0: {e}");
+                }
+            }
+            // Dropped with data unread: the backend resets it.
+            _ => {}
+        }
+    }
+}
+
+/// The MPTCP part of the report, for a connection of our stack.
+fn stack_mptcp_figures(s: &mptcp_io::TcpStream) -> Option<MptcpFigures> {
+    let fallback = s.mptcp_fallback()?;
+    let counters = s.mptcp_counters().and_then(|c| serde_json::to_value(c).ok()).unwrap_or_default();
+    let subflows = s
+        .subflow_stats()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|f| SubflowFigures {
+            local: f.local,
+            remote: f.remote,
+            state: format!("{:?}", f.state),
+            backup: f.backup,
+            join: f.join,
+            bytes_sent: f.bytes_sent,
+            bytes_received: f.bytes_received,
+            srtt_us: f.srtt_us,
+            cwnd: f.cwnd,
+            retransmitted_bytes: f.retransmitted_bytes,
+        })
+        .collect();
+    let fallback = fallback.and_then(|f| serde_json::to_value(f).ok()).and_then(|v| v.as_str().map(str::to_owned));
+    Some(MptcpFigures { fallback, counters, subflows })
 }
 
 fn show(a: io::Result<SocketAddr>) -> String {
@@ -258,7 +374,13 @@ impl AsyncWrite for Conn {
 }
 
 /// Runs the chosen mode over one connection and prints its report.
-pub async fn serve(conn: Conn, role: &'static str, backend: &'static str, net: &NetArgs) -> anyhow::Result<()> {
+pub async fn serve(
+    conn: Conn,
+    role: &'static str,
+    backend: &'static str,
+    net: &NetArgs,
+    stack: Option<&mptcp_io::Stack>,
+) -> anyhow::Result<()> {
     let mode = net.mode.mode();
     let ctx = crate::transfer::Context {
         role,
@@ -270,10 +392,22 @@ pub async fn serve(conn: Conn, role: &'static str, backend: &'static str, net: &
     let what = if role == "server" { "accepted" } else { "connected" };
     net.say(&format!("{what} {} -> {} ({}, {backend})", ctx.local, ctx.remote, ctx.protocol));
     let progress = !net.json && !net.quiet;
-    let (conn, transfer) = crate::transfer::run(conn, mode, progress)
+    let mut act = |a: Action| {
+        net.say(&format!("--at: {a}"));
+        match (a, stack) {
+            (Action::Remove(ip), Some(st)) => st.remove_address(ip),
+            (Action::Backup(ip, b), Some(st)) => st.set_backup(ip, b),
+            // Abort and close act on the stream, once the transfer has stopped.
+            _ => {}
+        }
+    };
+    let (conn, transfer) = crate::transfer::run(conn, mode, progress, &net.at, &mut act)
         .await
         .with_context(|| format!("connection {} -> {}", ctx.local, ctx.remote))?;
     let report = crate::transfer::Report::new(&ctx, mode, &transfer, conn.figures());
+    if let Some(a) = transfer.stopped {
+        conn.finish(a);
+    }
     crate::transfer::print_report(&report, mode, net.json, net.verbose).context("cannot print the report")?;
     Ok(())
 }

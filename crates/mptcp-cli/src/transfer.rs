@@ -4,10 +4,13 @@
 //! Each mode has a sending half and a receiving half that run together; the
 //! transfer is over when both have closed (our FIN sent, the peer's read).
 
+use crate::actions::{Action, At};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 use std::io;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
@@ -139,48 +142,103 @@ pub struct Transfer {
     pub send_time: Duration,
     /// From the start until the peer's end of data was read.
     pub recv_time: Duration,
+    /// An `--at` action ended the transfer early: which.
+    pub stopped: Option<Action>,
 }
 
+/// What has arrived so far (shared with the `--at` watcher).
 struct Received {
-    bytes: u64,
-    hash: Sha256,
-    done: Duration,
+    bytes: AtomicU64,
+    hash: Mutex<Sha256>,
+}
+
+impl Received {
+    fn new() -> Self {
+        Received { bytes: AtomicU64::new(0), hash: Mutex::new(Sha256::new()) }
+    }
+
+    fn add(&self, data: &[u8]) {
+        self.hash.lock().unwrap_or_else(|e| e.into_inner()).update(data);
+        self.bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
+    }
+
+    fn sha256(&self) -> String {
+        hex(&self.hash.lock().unwrap_or_else(|e| e.into_inner()).clone().finalize())
+    }
 }
 
 /// Runs `mode` over `stream` until both directions are closed, then gives the
-/// stream back (for its stats) with the transfer's figures.
-pub async fn run<S>(stream: S, mode: Mode, progress: bool) -> io::Result<(S, Transfer)>
+/// stream back (for its stats) with the transfer's figures. The `at` actions
+/// happen as the bytes moved (sent or received, whichever is more) pass
+/// their sizes: `act` carries them out; one that ends the transfer
+/// (abort, close) stops it there, and the caller finishes the job on the
+/// stream it gets back.
+pub async fn run<S>(
+    stream: S,
+    mode: Mode,
+    progress: bool,
+    at: &[At],
+    act: &mut (dyn FnMut(Action) + Send),
+) -> io::Result<(S, Transfer)>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let start = Instant::now();
     let bar = progress_bar(mode, progress);
     let (mut rd, mut wr) = tokio::io::split(stream);
-    let (sent, send_time, received) = if mode == Mode::Echo {
-        let (sent, received) = echo(&mut rd, &mut wr, start, &bar).await?;
-        (sent, start.elapsed(), received)
-    } else {
+    let sent = AtomicU64::new(0);
+    let received = Received::new();
+    let transfer = async {
+        if mode == Mode::Echo {
+            let done = echo(&mut rd, &mut wr, &received, &sent, start, &bar).await?;
+            return Ok::<_, io::Error>((start.elapsed(), done));
+        }
         let sending = async {
-            let n = match mode {
-                Mode::Send(total) => send_pattern(&mut wr, total, &bar).await?,
-                Mode::Netcat => tokio::io::copy(&mut tokio::io::stdin(), &mut wr).await?,
-                Mode::Recv | Mode::Echo => 0,
+            match mode {
+                Mode::Send(total) => send_pattern(&mut wr, total, &sent, &bar).await?,
+                Mode::Netcat => {
+                    let n = tokio::io::copy(&mut tokio::io::stdin(), &mut wr).await?;
+                    sent.store(n, Ordering::Relaxed);
+                }
+                Mode::Recv | Mode::Echo => {}
             };
             wr.shutdown().await?;
-            Ok::<_, io::Error>((n, start.elapsed()))
+            Ok::<_, io::Error>(start.elapsed())
         };
-        let receiving = receive(&mut rd, mode == Mode::Netcat, start, &bar);
-        let ((sent, send_time), received) = tokio::try_join!(sending, receiving)?;
-        (sent, send_time, received)
+        let receiving = receive(&mut rd, &received, mode == Mode::Netcat, start, &bar);
+        tokio::try_join!(sending, receiving)
+    };
+    let moved = || sent.load(Ordering::Relaxed).max(received.bytes.load(Ordering::Relaxed));
+    let watch = async {
+        let mut plan = at.to_vec();
+        plan.sort_by_key(|a| a.after);
+        for a in plan {
+            while moved() < a.after {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            act(a.action);
+            if a.action.ends_transfer() {
+                return a.action;
+            }
+        }
+        std::future::pending().await
+    };
+    let (send_time, recv_time, stopped) = tokio::select! {
+        r = transfer => {
+            let (send_time, recv_time) = r?;
+            (send_time, recv_time, None)
+        }
+        action = watch => (start.elapsed(), start.elapsed(), Some(action)),
     };
     bar.finish_and_clear();
     let transfer = Transfer {
-        bytes_sent: sent,
-        bytes_received: received.bytes,
-        sha256_received: hex(&received.hash.finalize()),
+        bytes_sent: sent.load(Ordering::Relaxed),
+        bytes_received: received.bytes.load(Ordering::Relaxed),
+        sha256_received: received.sha256(),
         duration: start.elapsed(),
         send_time,
-        recv_time: received.done,
+        recv_time,
+        stopped,
     };
     Ok((rd.unsplit(wr), transfer))
 }
@@ -206,7 +264,12 @@ fn progress_bar(mode: Mode, enabled: bool) -> indicatif::ProgressBar {
     bar
 }
 
-async fn send_pattern<W: AsyncWrite + Unpin>(wr: &mut W, total: u64, bar: &indicatif::ProgressBar) -> io::Result<u64> {
+async fn send_pattern<W: AsyncWrite + Unpin>(
+    wr: &mut W,
+    total: u64,
+    sent: &AtomicU64,
+    bar: &indicatif::ProgressBar,
+) -> io::Result<()> {
     let block = pattern_block();
     let mut off = 0u64;
     while off < total {
@@ -217,27 +280,28 @@ async fn send_pattern<W: AsyncWrite + Unpin>(wr: &mut W, total: u64, bar: &indic
             return Err(io::Error::new(io::ErrorKind::WriteZero, "connection closed while sending"));
         }
         off += n as u64;
+        sent.store(off, Ordering::Relaxed);
         bar.inc(n as u64);
     }
-    Ok(off)
+    Ok(())
 }
 
+/// Reads until the end of the stream; returns when that came.
 async fn receive<R: AsyncRead + Unpin>(
     rd: &mut R,
+    got: &Received,
     to_stdout: bool,
     start: Instant,
     bar: &indicatif::ProgressBar,
-) -> io::Result<Received> {
+) -> io::Result<Duration> {
     let mut buf = vec![0u8; 256 * 1024];
-    let mut got = Received { bytes: 0, hash: Sha256::new(), done: Duration::ZERO };
     let mut stdout = tokio::io::stdout();
     loop {
         let n = rd.read(&mut buf).await?;
         if n == 0 {
             break;
         }
-        got.bytes += n as u64;
-        got.hash.update(&buf[..n]);
+        got.add(&buf[..n]);
         if to_stdout {
             stdout.write_all(&buf[..n]).await?;
         } else if bar.length().is_none() {
@@ -247,31 +311,36 @@ async fn receive<R: AsyncRead + Unpin>(
     if to_stdout {
         stdout.flush().await?;
     }
-    got.done = start.elapsed();
-    Ok(got)
+    Ok(start.elapsed())
 }
 
-async fn echo<R, W>(rd: &mut R, wr: &mut W, start: Instant, bar: &indicatif::ProgressBar) -> io::Result<(u64, Received)>
+/// Sends back what arrives; returns when the peer's end of data came.
+async fn echo<R, W>(
+    rd: &mut R,
+    wr: &mut W,
+    got: &Received,
+    sent: &AtomicU64,
+    start: Instant,
+    bar: &indicatif::ProgressBar,
+) -> io::Result<Duration>
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
     let mut buf = vec![0u8; 256 * 1024];
-    let mut got = Received { bytes: 0, hash: Sha256::new(), done: Duration::ZERO };
     loop {
         let n = rd.read(&mut buf).await?;
         if n == 0 {
             break;
         }
-        got.bytes += n as u64;
-        got.hash.update(&buf[..n]);
+        got.add(&buf[..n]);
         bar.inc(n as u64);
         wr.write_all(&buf[..n]).await?;
+        sent.fetch_add(n as u64, Ordering::Relaxed);
     }
-    got.done = start.elapsed();
+    let done = start.elapsed();
     wr.shutdown().await?;
-    let sent = got.bytes;
-    Ok((sent, got))
+    Ok(done)
 }
 
 /// Connection-level figures a backend can give after the transfer.
@@ -287,6 +356,35 @@ pub struct ConnFigures {
     pub cwnd_bytes: Option<u64>,
     /// The backend's full statistics, as it gives them.
     pub details: Option<serde_json::Value>,
+    /// MPTCP: fallback, counters and subflows (see [`MptcpFigures`]).
+    pub mptcp: Option<MptcpFigures>,
+}
+
+/// What an MPTCP connection reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct MptcpFigures {
+    /// Why it fell back to regular TCP (`syn-ack-without-mpc`, ...), or null.
+    pub fallback: Option<String>,
+    /// The connection's counters (joins, ADD_ADDR, MP_PRIO, checksum errors...).
+    pub counters: serde_json::Value,
+    /// Every subflow, the initial one first (closed ones included).
+    pub subflows: Vec<SubflowFigures>,
+}
+
+/// One subflow in the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubflowFigures {
+    pub local: String,
+    pub remote: String,
+    pub state: String,
+    pub backup: bool,
+    /// Joined with MP_JOIN (false for the initial subflow).
+    pub join: bool,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub srtt_us: u64,
+    pub cwnd: u64,
+    pub retransmitted_bytes: u64,
 }
 
 /// Who we were in the connection, and over what.
@@ -329,6 +427,11 @@ pub struct Report {
     pub sha256_received: String,
     /// SHA-256 of what was sent, when known (the pattern, or the echo).
     pub sha256_sent: Option<String>,
+    /// The `--at` action that ended the transfer early, if one did.
+    pub stopped: Option<String>,
+    /// MPTCP details (our stack's MPTCP connections).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mptcp: Option<MptcpFigures>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stats: Option<serde_json::Value>,
 }
@@ -365,6 +468,8 @@ impl Report {
                 Mode::Recv => Some(pattern_sha256(0)),
                 Mode::Netcat => None,
             },
+            stopped: t.stopped.map(|a| a.to_string()),
+            mptcp: figures.mptcp,
             stats: figures.details,
         }
     }
@@ -395,6 +500,40 @@ impl Report {
         }
         if !tcp.is_empty() {
             let _ = writeln!(s, "  {}", tcp.join(", "));
+        }
+        if let Some(m) = &self.mptcp {
+            let fb = m.fallback.as_deref().map_or(String::new(), |f| format!(", fell back to TCP: {f}"));
+            let mut counters: Vec<String> = m
+                .counters
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(_, v)| v.as_u64().is_some_and(|n| n > 0))
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            if counters.is_empty() {
+                counters.push("none".to_owned());
+            }
+            let _ = writeln!(s, "  mptcp: {} subflow(s){fb}; counters: {}", m.subflows.len(), counters.join(", "));
+            for (i, f) in m.subflows.iter().enumerate() {
+                let _ = writeln!(
+                    s,
+                    "    #{i} {} -> {} {}{}{} sent {} B received {} B srtt {:.3} ms cwnd {} B retransmitted {} B",
+                    f.local,
+                    f.remote,
+                    f.state,
+                    if f.join { " join" } else { "" },
+                    if f.backup { " backup" } else { "" },
+                    f.bytes_sent,
+                    f.bytes_received,
+                    f.srtt_us as f64 / 1000.0,
+                    f.cwnd,
+                    f.retransmitted_bytes
+                );
+            }
+        }
+        if let Some(a) = &self.stopped {
+            let _ = writeln!(s, "  stopped early by --at: {a}");
         }
         let _ = writeln!(s, "  sha256 of received: {}", self.sha256_received);
         s
@@ -467,8 +606,8 @@ mod tests {
     #[tokio::test]
     async fn send_and_echo_over_a_pipe() {
         let (a, b) = tokio::io::duplex(64 * 1024);
-        let client = tokio::spawn(run(a, Mode::Send(300_000), false));
-        let server = tokio::spawn(run(b, Mode::Echo, false));
+        let client = tokio::spawn(async move { run(a, Mode::Send(300_000), false, &[], &mut |_| {}).await });
+        let server = tokio::spawn(async move { run(b, Mode::Echo, false, &[], &mut |_| {}).await });
         let (_, c) = client.await.unwrap().unwrap();
         let (_, s) = server.await.unwrap().unwrap();
         assert_eq!(c.bytes_sent, 300_000);
@@ -476,5 +615,21 @@ mod tests {
         assert_eq!(c.bytes_received, 300_000);
         assert_eq!(c.sha256_received, pattern_sha256(300_000));
         assert_eq!(s.sha256_received, pattern_sha256(300_000));
+        assert_eq!((c.stopped, s.stopped), (None, None));
+    }
+
+    #[tokio::test]
+    async fn an_at_action_fires_once_and_ends_the_transfer() {
+        let (a, b) = tokio::io::duplex(64 * 1024);
+        let server = tokio::spawn(async move { run(b, Mode::Echo, false, &[], &mut |_| {}).await });
+        let ip: std::net::IpAddr = "10.0.0.1".parse().unwrap();
+        let at =
+            [At { after: 400_000, action: Action::Abort }, At { after: 100_000, action: Action::Backup(ip, true) }];
+        let mut seen = Vec::new();
+        let (_, c) = run(a, Mode::Send(10_000_000), false, &at, &mut |x| seen.push(x)).await.unwrap();
+        assert_eq!(seen, [Action::Backup(ip, true), Action::Abort], "in size order, each once");
+        assert_eq!(c.stopped, Some(Action::Abort));
+        assert!(c.bytes_sent >= 400_000 && c.bytes_sent < 10_000_000, "stopped mid-way: {}", c.bytes_sent);
+        drop(server);
     }
 }

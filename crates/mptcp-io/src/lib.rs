@@ -20,4 +20,14 @@ pub mod tun;
 pub use device::{PacketBatch, PacketDevice};
 pub use memdev::MemoryDevice;
 pub use stack::{Stack, StackConfig, TcpListener, TcpStream};
+
+/// An MPTCP connection of the userspace stack (tokio `AsyncRead` +
+/// `AsyncWrite`): the same type as [`TcpStream`], which speaks MPTCP when
+/// [`mptcp_proto::mptcp::MptcpConfig::enabled`] is set and falls back to
+/// regular TCP without the application noticing.
+pub type MptcpStream = TcpStream;
+
+/// A listener of the userspace stack that accepts MPTCP connections (and
+/// plain TCP ones from peers without MPTCP): the same type as [`TcpListener`].
+pub type MptcpListener = TcpListener;
 pub use tun::{DeviceCounters, TunConfig, TunDevice};

@@ -221,6 +221,10 @@ pub struct Endpoint {
     addrs: Vec<IpAddr>,
     /// Addresses whose subflows are opened as backups.
     backup_addrs: FxHashSet<IpAddr>,
+    /// Each owned address as an endpoint: its address id, flags and port.
+    endpoints: FxHashMap<IpAddr, EndpointMeta>,
+    /// The next address id to give (1..=255).
+    next_endpoint_id: u8,
     /// The latest `now` the endpoint was given.
     last_now: Instant,
     listeners: FxHashSet<u16>,
@@ -239,6 +243,15 @@ pub struct Endpoint {
     stats: EndpointStats,
 }
 
+/// What an owned address is, as a path-manager endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct EndpointMeta {
+    id: u8,
+    flags: crate::pm::EndpointFlags,
+    /// The port announced with it (ADD_ADDR with a port), if any.
+    port: Option<u16>,
+}
+
 impl core::fmt::Debug for Endpoint {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Endpoint").field("addrs", &self.addrs).field("connections", &self.by_tuple.len()).finish()
@@ -254,6 +267,8 @@ impl Endpoint {
             cfg,
             addrs: Vec::new(),
             backup_addrs: FxHashSet::default(),
+            endpoints: FxHashMap::default(),
+            next_endpoint_id: 1,
             last_now: Instant::ZERO,
             listeners: FxHashSet::default(),
             slots: Vec::new(),
@@ -273,13 +288,40 @@ impl Endpoint {
     /// Adds an address this stack owns; path managers of open connections
     /// hear of it (and may open subflows from it).
     pub fn add_address(&mut self, addr: IpAddr) {
+        let flags = self.endpoints.get(&addr).map(|e| e.flags).unwrap_or_default();
+        let port = self.endpoints.get(&addr).and_then(|e| e.port);
+        self.add_endpoint(addr, flags, port);
+    }
+
+    /// Adds (or updates) an owned address as a path-manager endpoint with
+    /// `flags`, like `ip mptcp endpoint add ADDR FLAGS [port PORT]`: `port`
+    /// is announced with it (a `signal` endpoint), and joins to it are accepted.
+    pub fn add_endpoint(&mut self, addr: IpAddr, flags: crate::pm::EndpointFlags, port: Option<u16>) {
+        let id = match self.endpoints.get(&addr) {
+            Some(e) => e.id,
+            None => {
+                let id = self.next_endpoint_id;
+                self.next_endpoint_id = self.next_endpoint_id.checked_add(1).unwrap_or(1);
+                id
+            }
+        };
+        self.endpoints.insert(addr, EndpointMeta { id, flags, port });
+        if flags.backup {
+            self.backup_addrs.insert(addr);
+        }
         if self.addrs.contains(&addr) {
             return;
         }
         self.addrs.push(addr);
         for id in self.mptcp_ids() {
             self.run_pm(id, |pm, ctx| pm.on_address_added(ctx, addr));
+            self.announce_addresses(id);
         }
+    }
+
+    /// The flags and port of an owned address.
+    pub fn endpoint_flags(&self, addr: IpAddr) -> Option<(crate::pm::EndpointFlags, Option<u16>)> {
+        self.endpoints.get(&addr).filter(|_| self.addrs.contains(&addr)).map(|e| (e.flags, e.port))
     }
 
     /// The address went away (an interface is gone): connections and
@@ -288,6 +330,7 @@ impl Endpoint {
     pub fn remove_address(&mut self, now: Instant, addr: IpAddr) {
         self.last_now = self.last_now.max(now);
         self.addrs.retain(|a| *a != addr);
+        self.endpoints.remove(&addr);
         for i in 0..self.slots.len() {
             let id = ConnId(i as u32);
             let Some(slot) = self.slots[i].as_mut() else { continue };
@@ -312,6 +355,9 @@ impl Endpoint {
 
     /// Subflows from `addr` are to be backups (RFC 8684 §3.3.8).
     pub fn set_address_backup(&mut self, addr: IpAddr, backup: bool) {
+        if let Some(e) = self.endpoints.get_mut(&addr) {
+            e.flags.backup = backup;
+        }
         if backup {
             self.backup_addrs.insert(addr);
         } else {
@@ -346,45 +392,98 @@ impl Endpoint {
         let local_addrs: Vec<crate::pm::LocalAddr> = self
             .addrs
             .iter()
-            .map(|&addr| crate::pm::LocalAddr { addr, backup: self.backup_addrs.contains(&addr) })
+            .map(|&addr| {
+                let meta = self.endpoints.get(&addr);
+                crate::pm::LocalAddr {
+                    addr,
+                    backup: self.backup_addrs.contains(&addr),
+                    id: meta.map_or(0, |e| e.id),
+                    flags: meta.map(|e| e.flags).unwrap_or_default(),
+                }
+            })
             .collect();
+        let limits = crate::pm::Limits {
+            subflows: self.cfg.mptcp.max_subflows.saturating_sub(1),
+            add_addr_accepted: self.cfg.mptcp.add_addr_accepted,
+        };
         let Ok(slot) = self.slot_mut(id) else { return };
+        let active = !slot.passive;
         let Kind::Mptcp(m) = &mut slot.kind else { return };
         if !m.can_join() {
             return;
         }
         let (Some(mut pm), Some(remote)) = (m.take_path_manager(), m.initial_remote()) else { return };
         let subflows = m.pm_subflows();
-        let ctx = crate::pm::PmContext { remote, local_addrs: &local_addrs, subflows: &subflows };
+        let initial_local = subflows.first().map(|s| s.local.ip());
+        let ctx = crate::pm::PmContext {
+            remote,
+            local_addrs: &local_addrs,
+            subflows: &subflows,
+            limits,
+            active,
+            peer_denies_join_initial: false,
+        };
         let actions = f(&mut *pm, &ctx);
         m.set_path_manager(pm);
         let now = self.last_now;
         for a in actions {
             let crate::pm::PmAction::OpenSubflow { local, remote, backup } = a;
-            let addr_id = self.addrs.iter().position(|x| *x == local).map_or(0, |p| p as u8);
+            // RFC 8684 §3.2: address id 0 is the initial subflow's address.
+            let addr_id = if Some(local) == initial_local { 0 } else { self.endpoints.get(&local).map_or(0, |e| e.id) };
             if let Err(e) = self.add_subflow(now, id, local, remote, addr_id, backup) {
                 tracing::debug!(?e, "path manager could not open a subflow");
             }
         }
     }
 
-    /// With `mptcp.announce`, signals our other addresses of the peer's family
-    /// (address id: their position among our addresses, plus one).
+    /// Signals our `signal` endpoints (all our other addresses with
+    /// `mptcp.announce`) of the peer's family, under their address ids.
     fn announce_addresses(&mut self, id: ConnId) {
-        if !self.cfg.mptcp.announce {
+        let all = self.cfg.mptcp.announce;
+        let now = self.last_now;
+        let addrs: Vec<(u8, IpAddr, Option<u16>)> = self
+            .addrs
+            .iter()
+            .filter_map(|a| {
+                let e = self.endpoints.get(a)?;
+                (all || e.flags.signal).then_some((e.id, *a, e.port))
+            })
+            .collect();
+        if addrs.is_empty() {
             return;
         }
-        let now = self.last_now;
-        let addrs: Vec<(u8, IpAddr)> = self.addrs.iter().enumerate().map(|(k, a)| ((k + 1) as u8, *a)).collect();
         let Ok(slot) = self.slot_mut(id) else { return };
         let Kind::Mptcp(m) = &mut slot.kind else { return };
+        if !m.can_join() {
+            return;
+        }
         let Some(first) = m.tuples().next().map(|t| t.1) else { return };
-        for (aid, a) in addrs {
-            if a != first.ip() && a.is_ipv4() == first.is_ipv4() {
-                m.announce(now, aid, a, None);
+        for (aid, a, port) in addrs {
+            // The initial subflow's address is known to the peer already (id 0),
+            // unless it is announced again with another port.
+            if (a != first.ip() || port.is_some()) && a.is_ipv4() == first.is_ipv4() {
+                m.announce(now, aid, a, port);
             }
         }
         self.mark(id);
+    }
+
+    /// A connection we accepted gets the `kernel` path manager when that is
+    /// the configured one: it joins addresses the client announces (within
+    /// `add_addr_accepted`), as the kernel's server side does.
+    fn give_passive_path_manager(&mut self, id: ConnId) {
+        if self.cfg.mptcp.path_manager != "kernel" {
+            return;
+        }
+        let Ok(slot) = self.slot_mut(id) else { return };
+        if !slot.passive {
+            return;
+        }
+        if let Kind::Mptcp(m) = &mut slot.kind
+            && !m.has_path_manager()
+        {
+            m.set_path_manager(Box::new(crate::pm::InKernel::default()));
+        }
     }
 
     /// Gives path managers the events their connections produced.
@@ -396,6 +495,7 @@ impl Endpoint {
             };
             match ev {
                 Some(crate::mptcp::PmEvent::Established) => {
+                    self.give_passive_path_manager(id);
                     self.announce_addresses(id);
                     self.run_pm(id, |pm, ctx| pm.on_established(ctx));
                 }
@@ -560,7 +660,7 @@ impl Endpoint {
                 .unwrap_or_else(|| Box::new(sched::MinRtt));
             let pm_name = opts.path_manager.as_deref().unwrap_or(&m.path_manager);
             let pm = crate::pm::by_name(pm_name, opts.subflows.unwrap_or(m.subflows_per_path))
-                .unwrap_or_else(|| Box::new(crate::pm::FullMesh::default()));
+                .unwrap_or_else(|| Box::new(crate::pm::InKernel::default()));
             let mut mc = MptcpConn::connect(key, conn, &self.cfg.mptcp, &self.cfg.tcp, cc, sc);
             mc.set_path_manager(pm);
             return Ok(self.insert_kind(Kind::Mptcp(Box::new(mc)), false));
@@ -699,6 +799,9 @@ impl Endpoint {
         if let Ok(s) = self.slot_mut(id) {
             match &mut s.kind {
                 Kind::Tcp { conn, .. } => conn.close(),
+                // Unread data at close: the connection is reset, with
+                // MP_FASTCLOSE (the kernel does the same; RFC 2525 §2.17 for TCP).
+                Kind::Mptcp(m) if m.readable() > 0 && m.closed().is_none() => m.abort(),
                 Kind::Mptcp(m) => m.close(),
             }
             self.mark(id);

@@ -12,6 +12,11 @@ const MB: u64 = 1_000_000;
 fn mptcp_cfg() -> EndpointConfig {
     let mut cfg = EndpointConfig::default();
     cfg.mptcp.enabled = true;
+    // These tests are about the full-mesh manager's behaviour (every local
+    // address used, every announcement joined); tests/mptcp_pm.rs covers
+    // the kernel-style default.
+    cfg.mptcp.path_manager = "fullmesh".to_owned();
+    cfg.mptcp.max_subflows = 8;
     cfg
 }
 

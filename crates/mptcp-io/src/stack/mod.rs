@@ -323,6 +323,29 @@ impl Stack {
         Ok(TcpListener::new(self.handle.clone(), port))
     }
 
+    /// Adds an owned address as a path-manager endpoint with `flags` (like
+    /// `ip mptcp endpoint add ADDR FLAGS [port PORT]`), or changes the flags
+    /// of one already owned. Open connections' path managers hear of it.
+    pub fn add_endpoint(&self, addr: IpAddr, flags: mptcp_proto::pm::EndpointFlags, port: Option<u16>) {
+        self.handle.lock().ep.add_endpoint(addr, flags, port);
+        self.handle.kick();
+    }
+
+    /// Gives up an owned address (like `ip mptcp endpoint del`): connections
+    /// withdraw it with REMOVE_ADDR and close their subflows from it.
+    pub fn remove_address(&self, addr: IpAddr) {
+        let now = self.handle.now();
+        self.handle.lock().ep.remove_address(now, addr);
+        self.handle.kick();
+    }
+
+    /// Makes subflows from `addr` backups, or not (MP_PRIO tells the peer
+    /// for the subflows already open).
+    pub fn set_backup(&self, addr: IpAddr, backup: bool) {
+        self.handle.lock().ep.set_address_backup(addr, backup);
+        self.handle.kick();
+    }
+
     /// The endpoint's counters (packets in and out, drops).
     pub fn endpoint_stats(&self) -> EndpointStats {
         self.handle.lock().ep.stats_endpoint().clone()

@@ -9,7 +9,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-/// A TCP connection of the userspace stack.
+/// A connection of the userspace stack: MPTCP when the stack's
+/// configuration enables it (falling back to regular TCP transparently when
+/// the peer or a middlebox does not take it), plain TCP otherwise.
 ///
 /// Reads and writes copy straight between the caller's buffer and the
 /// stack's buffers. `poll_shutdown` half-closes (a FIN follows the queued
@@ -84,7 +86,23 @@ impl TcpStream {
         self.handle.lock().ep.stats(self.id)
     }
 
-    /// Resets the connection now.
+    /// Per-subflow figures, for an MPTCP connection (None for plain TCP).
+    pub fn subflow_stats(&self) -> Option<Vec<mptcp_proto::mptcp::SubflowStats>> {
+        self.handle.lock().ep.subflow_stats(self.id)
+    }
+
+    /// The MPTCP connection's counters (None for plain TCP).
+    pub fn mptcp_counters(&self) -> Option<mptcp_proto::mptcp::MptcpCounters> {
+        self.handle.lock().ep.mptcp_counters(self.id)
+    }
+
+    /// Whether this is an MPTCP connection (`Some`), and if it fell back to
+    /// regular TCP, why (`Some(Some(reason))`).
+    pub fn mptcp_fallback(&self) -> Option<Option<mptcp_proto::mptcp::Fallback>> {
+        self.handle.lock().ep.mptcp_fallback(self.id)
+    }
+
+    /// Resets the connection now (an MPTCP connection with MP_FASTCLOSE).
     pub fn abort(&self) {
         self.handle.lock().ep.abort(self.id);
         self.handle.kick();

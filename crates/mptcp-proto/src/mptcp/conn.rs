@@ -38,9 +38,15 @@ pub struct MptcpConfig {
     pub cc: String,
     /// Scheduler by name (`minrtt` by default).
     pub scheduler: String,
-    /// Most subflows per connection (the initial one included).
+    /// Most subflows per connection (the initial one included): the kernel's
+    /// `subflows` limit plus one. Joins beyond it are refused.
     pub max_subflows: usize,
-    /// Path manager by name (`fullmesh` by default); it runs on the side that connects.
+    /// Addresses announced by the peer that the `kernel` path manager joins
+    /// (the kernel's `add_addr_accepted` limit).
+    pub add_addr_accepted: usize,
+    /// Path manager by name (`kernel` by default, which behaves like the
+    /// Linux kernel's in-kernel one); it runs on the side that connects, and
+    /// `kernel` also on the side that accepts.
     pub path_manager: String,
     /// Subflows in all for `ndiffports`.
     pub subflows_per_path: usize,
@@ -56,8 +62,10 @@ impl Default for MptcpConfig {
             checksum: false,
             cc: "lia".to_owned(),
             scheduler: "minrtt".to_owned(),
-            max_subflows: 8,
-            path_manager: "fullmesh".to_owned(),
+            // The kernel's default limits: 2 additional subflows, no announced address joined.
+            max_subflows: 3,
+            add_addr_accepted: 0,
+            path_manager: "kernel".to_owned(),
             subflows_per_path: 1,
             announce: false,
         }

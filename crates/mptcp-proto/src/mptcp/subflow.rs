@@ -248,7 +248,11 @@ impl SubflowHook for Hook<'_> {
                 used += 3 + self.mp.rm_ids.len();
             }
         }
+        // Only on a pure ACK: on a data segment it could crowd out the DSS
+        // mapping, and data without a mapping makes the kernel reset the
+        // subflow (MP_TCPRST EMIDDLEBOX).
         if let Some(backup) = self.mp.prio_due
+            && seg.len == 0
             && used + 3 + 12 <= room
         {
             // RFC 8684 §3.3.8: MP_PRIO on the subflow whose priority changes.

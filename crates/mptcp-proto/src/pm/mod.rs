@@ -6,11 +6,15 @@
 //! out. In this stack the client side (the one that connects) runs it; the
 //! server accepts the joins.
 
+mod flags;
 mod fullmesh;
+mod inkernel;
 mod ndiffports;
 mod singlepath;
 
+pub use flags::EndpointFlags;
 pub use fullmesh::FullMesh;
+pub use inkernel::InKernel;
 pub use ndiffports::NDiffPorts;
 pub use singlepath::SinglePath;
 
@@ -23,6 +27,26 @@ pub struct LocalAddr {
     pub addr: IpAddr,
     /// Subflows from it are to be backups.
     pub backup: bool,
+    /// Its address id (1..=255; 0 is the initial subflow's).
+    pub id: u8,
+    /// What it is used for (the `kernel` path manager reads these).
+    pub flags: EndpointFlags,
+}
+
+/// Limits, as the kernel's `ip mptcp limits set subflows N add_addr_accepted M`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Subflows beyond the initial one.
+    pub subflows: usize,
+    /// Addresses announced by the peer that are joined.
+    pub add_addr_accepted: usize,
+}
+
+impl Default for Limits {
+    /// The kernel's defaults: 2 additional subflows, no announced address joined.
+    fn default() -> Self {
+        Limits { subflows: 2, add_addr_accepted: 0 }
+    }
 }
 
 /// A subflow as path managers see it.
@@ -45,6 +69,12 @@ pub struct PmContext<'a> {
     pub local_addrs: &'a [LocalAddr],
     /// The connection's subflows, the initial one first.
     pub subflows: &'a [SubflowInfo],
+    /// The limits in force.
+    pub limits: Limits,
+    /// We opened the connection (the client side).
+    pub active: bool,
+    /// The peer set the C flag: no joins to its initial address.
+    pub peer_denies_join_initial: bool,
 }
 
 impl PmContext<'_> {
@@ -79,7 +109,7 @@ pub enum PmAction {
 
 /// A path manager for one connection.
 pub trait PathManager: Send + core::fmt::Debug {
-    /// The stable name (`fullmesh`, `ndiffports`, `backup`, `singlepath`).
+    /// The stable name (`kernel`, `fullmesh`, `ndiffports`, `backup`, `singlepath`).
     fn name(&self) -> &'static str;
     /// The connection is established and can take subflows.
     fn on_established(&mut self, ctx: &PmContext<'_>) -> Vec<PmAction>;
@@ -96,13 +126,14 @@ pub trait PathManager: Send + core::fmt::Debug {
 }
 
 /// The names of the path managers this crate builds.
-pub const NAMES: &[&str] = &["fullmesh", "ndiffports", "backup", "singlepath"];
+pub const NAMES: &[&str] = &["kernel", "fullmesh", "ndiffports", "backup", "singlepath"];
 
 /// Builds a path manager by its stable name; `subflows` is the total number
 /// of subflows for `ndiffports`.
 pub fn by_name(name: &str, subflows: usize) -> Option<Box<dyn PathManager>> {
     match name {
-        "fullmesh" | "default" => Some(Box::new(FullMesh { all_backup: false })),
+        "kernel" | "default" => Some(Box::new(InKernel::default())),
+        "fullmesh" => Some(Box::new(FullMesh { all_backup: false })),
         "backup" => Some(Box::new(FullMesh { all_backup: true })),
         "ndiffports" => Some(Box::new(NDiffPorts { subflows: subflows.max(1) })),
         "singlepath" => Some(Box::new(SinglePath)),

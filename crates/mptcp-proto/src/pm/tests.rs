@@ -4,14 +4,21 @@ fn sa(s: &str) -> SocketAddr {
     s.parse().unwrap()
 }
 fn la(s: &str, backup: bool) -> LocalAddr {
-    LocalAddr { addr: s.parse().unwrap(), backup }
+    LocalAddr { addr: s.parse().unwrap(), backup, id: 0, flags: EndpointFlags::default() }
 }
 
 #[test]
 fn fullmesh_opens_from_every_other_address_of_the_family() {
     let addrs = [la("10.0.0.1", false), la("10.0.1.1", true), la("dead::1", false)];
     let subs = [SubflowInfo { local: sa("10.0.0.1:5000"), remote: sa("10.0.0.2:80"), alive: true }];
-    let ctx = PmContext { remote: sa("10.0.0.2:80"), local_addrs: &addrs, subflows: &subs };
+    let ctx = PmContext {
+        remote: sa("10.0.0.2:80"),
+        local_addrs: &addrs,
+        subflows: &subs,
+        limits: Limits::default(),
+        active: true,
+        peer_denies_join_initial: false,
+    };
     let acts = by_name("fullmesh", 1).unwrap().on_established(&ctx);
     assert_eq!(
         acts,
@@ -23,7 +30,14 @@ fn fullmesh_opens_from_every_other_address_of_the_family() {
 fn ndiffports_tops_up_from_the_same_address() {
     let addrs = [la("10.0.0.1", false)];
     let subs = [SubflowInfo { local: sa("10.0.0.1:5000"), remote: sa("10.0.0.2:80"), alive: true }];
-    let ctx = PmContext { remote: sa("10.0.0.2:80"), local_addrs: &addrs, subflows: &subs };
+    let ctx = PmContext {
+        remote: sa("10.0.0.2:80"),
+        local_addrs: &addrs,
+        subflows: &subs,
+        limits: Limits::default(),
+        active: true,
+        peer_denies_join_initial: false,
+    };
     assert_eq!(by_name("ndiffports", 4).unwrap().on_established(&ctx).len(), 3);
 }
 
@@ -31,7 +45,14 @@ fn ndiffports_tops_up_from_the_same_address() {
 fn singlepath_replaces_only_when_nothing_is_left() {
     let addrs = [la("10.0.0.1", false), la("10.0.1.1", false)];
     let dead = SubflowInfo { local: sa("10.0.0.1:5000"), remote: sa("10.0.0.2:80"), alive: false };
-    let ctx = PmContext { remote: sa("10.0.0.2:80"), local_addrs: &addrs, subflows: &[dead] };
+    let ctx = PmContext {
+        remote: sa("10.0.0.2:80"),
+        local_addrs: &addrs,
+        subflows: &[dead],
+        limits: Limits::default(),
+        active: true,
+        peer_denies_join_initial: false,
+    };
     let mut pm = by_name("singlepath", 1).unwrap();
     assert!(pm.on_established(&ctx).is_empty());
     let acts = pm.on_subflow_closed(&ctx, &dead);

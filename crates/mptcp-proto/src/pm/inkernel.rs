@@ -1,0 +1,140 @@
+//! A path manager that behaves like the Linux kernel's in-kernel one: local
+//! endpoints with `subflow`, `signal`, `backup` and `fullmesh` flags, a limit
+//! on additional subflows and one on the peer's addresses it acts upon.
+//!
+//! The side that connected opens a subflow from each `subflow` endpoint to
+//! the peer's initial address (unless the peer set the C flag), and either
+//! side joins up to `add_addr_accepted` addresses the peer announces: from
+//! every `fullmesh` endpoint, or else from the initial subflow's address.
+//! `signal` endpoints are announced by the endpoint itself. A subflow that
+//! closes is opened again while both of its addresses remain (a bounded
+//! number of times, so a peer that refuses joins is not hammered).
+
+use super::{LocalAddr, PathManager, PmAction, PmContext, SubflowInfo};
+use std::net::{IpAddr, SocketAddr};
+
+/// Re-creations of closed subflows per connection, at most.
+const MAX_REOPENS: u32 = 8;
+
+/// The in-kernel-style path manager (name `kernel`).
+#[derive(Debug, Clone, Default)]
+pub struct InKernel {
+    /// Peer addresses announced with ADD_ADDR and accepted (within the limit).
+    accepted: Vec<SocketAddr>,
+    /// Closed subflows opened again so far.
+    reopened: u32,
+}
+
+impl InKernel {
+    /// Additional subflows that may still be opened.
+    fn room(ctx: &PmContext<'_>) -> usize {
+        ctx.limits.subflows.saturating_sub(ctx.live().saturating_sub(1))
+    }
+
+    /// Peer addresses a `subflow` endpoint connects to: the initial one
+    /// (unless the peer forbids joins there), and with `fullmesh` every
+    /// accepted announcement too.
+    fn targets(&self, ctx: &PmContext<'_>, ep: &LocalAddr) -> Vec<SocketAddr> {
+        let mut out = Vec::new();
+        if !ctx.peer_denies_join_initial {
+            out.push(ctx.remote);
+        }
+        if ep.flags.fullmesh {
+            out.extend(self.accepted.iter().copied().filter(|r| r.is_ipv4() == ep.addr.is_ipv4()));
+        }
+        out
+    }
+
+    fn open_missing(&self, ctx: &PmContext<'_>, only: Option<IpAddr>, out: &mut Vec<PmAction>) {
+        if !ctx.active {
+            return;
+        }
+        for ep in ctx.usable_addrs().filter(|a| a.flags.subflow && only.is_none_or(|o| o == a.addr)) {
+            for remote in self.targets(ctx, ep) {
+                if Self::room(ctx) <= out.len() {
+                    return;
+                }
+                if !has_live(ctx, ep.addr, remote) && !planned(out, ep.addr, remote) {
+                    out.push(PmAction::OpenSubflow { local: ep.addr, remote, backup: ep.backup });
+                }
+            }
+        }
+    }
+}
+
+fn has_live(ctx: &PmContext<'_>, local: IpAddr, remote: SocketAddr) -> bool {
+    ctx.subflows.iter().any(|s| s.alive && s.local.ip() == local && s.remote == remote)
+}
+
+fn planned(out: &[PmAction], l: IpAddr, r: SocketAddr) -> bool {
+    out.iter().any(|PmAction::OpenSubflow { local, remote, .. }| *local == l && *remote == r)
+}
+
+impl PathManager for InKernel {
+    fn name(&self) -> &'static str {
+        "kernel"
+    }
+
+    fn on_established(&mut self, ctx: &PmContext<'_>) -> Vec<PmAction> {
+        let mut out = Vec::new();
+        self.open_missing(ctx, None, &mut out);
+        out
+    }
+
+    fn on_subflow_closed(&mut self, ctx: &PmContext<'_>, closed: &SubflowInfo) -> Vec<PmAction> {
+        if self.reopened >= MAX_REOPENS || Self::room(ctx) == 0 {
+            return Vec::new();
+        }
+        let local = closed.local.ip();
+        let Some(ep) = ctx.local_addrs.iter().find(|a| a.addr == local) else { return Vec::new() };
+        // Still wanted: to the peer's initial address from a `subflow`
+        // endpoint we opened, or to an announced address it still has.
+        let initial = ctx.subflows.first().is_some_and(|s| s.local == closed.local && s.remote == closed.remote);
+        let wanted = !initial
+            && ((ctx.active && ep.flags.subflow && self.targets(ctx, ep).contains(&closed.remote))
+                || self.accepted.contains(&closed.remote));
+        if !wanted || has_live(ctx, local, closed.remote) {
+            return Vec::new();
+        }
+        self.reopened += 1;
+        vec![PmAction::OpenSubflow { local, remote: closed.remote, backup: ep.backup }]
+    }
+
+    fn on_address_added(&mut self, ctx: &PmContext<'_>, addr: IpAddr) -> Vec<PmAction> {
+        let mut out = Vec::new();
+        self.open_missing(ctx, Some(addr), &mut out);
+        out
+    }
+
+    fn on_address_removed(&mut self, _ctx: &PmContext<'_>, _addr: IpAddr) -> Vec<PmAction> {
+        Vec::new()
+    }
+
+    fn on_address_announced(&mut self, ctx: &PmContext<'_>, remote: SocketAddr) -> Vec<PmAction> {
+        // Beyond the limit the address is still echoed (by the connection), not used.
+        if self.accepted.contains(&remote) || self.accepted.len() >= ctx.limits.add_addr_accepted {
+            return Vec::new();
+        }
+        self.accepted.push(remote);
+        let fullmesh: Vec<&LocalAddr> =
+            ctx.usable_addrs().filter(|a| a.flags.fullmesh && a.addr.is_ipv4() == remote.is_ipv4()).collect();
+        let sources: Vec<(IpAddr, bool)> = if fullmesh.is_empty() {
+            // The kernel takes the routed source address; ours is the initial subflow's.
+            let Some(first) = ctx.subflows.first() else { return Vec::new() };
+            let backup = ctx.local_addrs.iter().any(|a| a.addr == first.local.ip() && a.backup);
+            vec![(first.local.ip(), backup)]
+        } else {
+            fullmesh.iter().map(|a| (a.addr, a.backup)).collect()
+        };
+        let mut out = Vec::new();
+        for (local, backup) in sources {
+            if Self::room(ctx) <= out.len() {
+                break;
+            }
+            if !has_live(ctx, local, remote) {
+                out.push(PmAction::OpenSubflow { local, remote, backup });
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,215 @@
+//! The default, kernel-style path manager between two of our endpoints:
+//! endpoint flags (`subflow`, `signal`, `backup`, `fullmesh`), the limits on
+//! subflows and on announced addresses, announcing with a port, the server
+//! side joining the client's announcement, and a failed subflow re-opened.
+
+mod common;
+
+use common::*;
+use mptcp_proto::pm::EndpointFlags;
+use mptcp_proto::time::Duration;
+use mptcp_proto::{ConnId, EndpointConfig};
+use std::net::IpAddr;
+
+const MB: u64 = 1 << 20;
+
+fn cfg(subflows: usize, add_addr_accepted: usize) -> EndpointConfig {
+    let mut cfg = EndpointConfig::default();
+    cfg.mptcp.enabled = true;
+    assert_eq!(cfg.mptcp.path_manager, "kernel", "the kernel-style manager is the default");
+    cfg.mptcp.max_subflows = subflows + 1;
+    cfg.mptcp.add_addr_accepted = add_addr_accepted;
+    cfg
+}
+
+fn link() -> LinkConfig {
+    LinkConfig { delay: Duration::from_millis(5), rate_bps: 100_000_000, queue_bytes: 1_000_000, ..Default::default() }
+}
+
+fn flags(s: &str) -> EndpointFlags {
+    EndpointFlags::parse(s).unwrap()
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn open(p: &mut Pair) -> (ConnId, ConnId) {
+    p.b.listen(80).unwrap();
+    let server = p.server(80);
+    let a = p.a.connect(p.now, p.a_addr, server).unwrap();
+    assert!(p.run_until(Duration::from_secs(10), |p| accepted(p).is_some()), "handshake");
+    (a, accepted(p).unwrap())
+}
+
+/// Moves `n` bytes each way and checks them.
+fn transfer(p: &mut Pair, a: ConnId, b: ConnId, n: u64) {
+    let mut ta = Bulk::new(n, 1, 2);
+    let mut tb = Bulk::new(n, 2, 1);
+    let done = p.run_until(Duration::from_secs(60), |p| {
+        ta.pump(&mut p.a, a);
+        tb.pump(&mut p.b, b);
+        ta.eof && tb.eof
+    });
+    assert!(done, "stalled: a read {} b read {}\n{:#?}", ta.read, tb.read, p.a.subflow_stats(a));
+    assert_eq!((ta.read, tb.read), (n, n));
+    assert!(!ta.corrupt && !tb.corrupt, "data differs");
+}
+
+fn remotes(p: &Pair, a: ConnId) -> Vec<String> {
+    p.a.subflow_stats(a).unwrap().iter().map(|s| format!("{}->{}", s.local, s.remote)).collect()
+}
+
+#[test]
+fn a_subflow_endpoint_opens_one_join_and_an_unflagged_address_none() {
+    let mut p = Pair::new(cfg(2, 0), link(), 61);
+    p.a.add_endpoint(ip("10.0.1.1"), flags("subflow"), None);
+    p.a.add_address(ip("10.0.2.1"));
+    let (a, b) = open(&mut p);
+    transfer(&mut p, a, b, MB);
+    let s = p.a.subflow_stats(a).unwrap();
+    assert_eq!(s.len(), 2, "{:?}", remotes(&p, a));
+    assert!(s[1].local.starts_with("10.0.1.1:") && s[1].remote == "10.0.0.2:80", "{:?}", remotes(&p, a));
+    assert!(s[1].bytes_sent > 0, "the join carried data");
+    assert_eq!(p.b.mptcp_counters(b).unwrap().joins, 1);
+}
+
+#[test]
+fn the_subflow_limit_caps_the_joins() {
+    let mut p = Pair::new(cfg(1, 0), link(), 62);
+    for a in ["10.0.1.1", "10.0.2.1", "10.0.3.1"] {
+        p.a.add_endpoint(ip(a), flags("subflow"), None);
+    }
+    let (a, b) = open(&mut p);
+    transfer(&mut p, a, b, MB);
+    assert_eq!(p.a.subflow_stats(a).unwrap().len(), 2, "one additional subflow: {:?}", remotes(&p, a));
+
+    let mut p = Pair::new(cfg(0, 0), link(), 63);
+    p.a.add_endpoint(ip("10.0.1.1"), flags("subflow"), None);
+    let (a, b) = open(&mut p);
+    transfer(&mut p, a, b, MB);
+    assert_eq!(p.a.subflow_stats(a).unwrap().len(), 1, "limit 0: no join");
+}
+
+#[test]
+fn an_announcement_is_echoed_but_joined_only_within_add_addr_accepted() {
+    // The kernel's default limits: the ADD_ADDR is echoed, nothing is opened.
+    let mut p = Pair::with_links(cfg(2, 0), cfg(2, 0), link(), link(), 64);
+    p.b.add_endpoint(ip("10.0.1.2"), flags("signal"), None);
+    let (a, b) = open(&mut p);
+    transfer(&mut p, a, b, MB);
+    assert_eq!(p.a.mptcp_counters(a).unwrap().add_addr, 1);
+    assert_eq!(p.b.mptcp_counters(b).unwrap().echo_add, 1);
+    assert_eq!(p.a.subflow_stats(a).unwrap().len(), 1);
+
+    // add_addr_accepted 1: joined, from the initial subflow's address.
+    let mut p = Pair::with_links(cfg(2, 1), cfg(2, 0), link(), link(), 65);
+    p.b.add_endpoint(ip("10.0.1.2"), flags("signal"), None);
+    let (a, b) = open(&mut p);
+    transfer(&mut p, a, b, MB);
+    let s = p.a.subflow_stats(a).unwrap();
+    assert_eq!(s.len(), 2, "{:?}", remotes(&p, a));
+    assert_eq!(s[1].remote, "10.0.1.2:80");
+    assert!(s[1].local.starts_with("10.0.0.1:"));
+}
+
+#[test]
+fn an_announcement_with_a_port_is_joined_on_that_port() {
+    let mut p = Pair::with_links(cfg(2, 1), cfg(2, 0), link(), link(), 66);
+    p.b.add_endpoint(ip("10.0.1.2"), flags("signal"), Some(8080));
+    let (a, b) = open(&mut p);
+    transfer(&mut p, a, b, MB);
+    let s = p.a.subflow_stats(a).unwrap();
+    assert_eq!(s.len(), 2, "{:?}", remotes(&p, a));
+    assert_eq!(s[1].remote, "10.0.1.2:8080");
+    assert_eq!(p.b.mptcp_counters(b).unwrap().joins, 1);
+}
+
+#[test]
+fn fullmesh_endpoints_make_a_two_by_two_mesh() {
+    let mut p = Pair::with_links(cfg(8, 8), cfg(8, 8), link(), link(), 67);
+    p.a.add_endpoint(p.a_addr, flags("subflow,fullmesh"), None);
+    p.a.add_endpoint(ip("10.0.1.1"), flags("subflow,fullmesh"), None);
+    p.b.add_endpoint(ip("10.0.1.2"), flags("signal"), None);
+    let (a, b) = open(&mut p);
+    transfer(&mut p, a, b, 2 * MB);
+    let mut r = remotes(&p, a);
+    r.iter_mut().for_each(|s| *s = s.split("->").map(|h| h.split(':').next().unwrap()).collect::<Vec<_>>().join(">"));
+    r.sort();
+    assert_eq!(r, ["10.0.0.1>10.0.0.2", "10.0.0.1>10.0.1.2", "10.0.1.1>10.0.0.2", "10.0.1.1>10.0.1.2"]);
+    assert_eq!(p.b.mptcp_counters(b).unwrap().joins, 3);
+}
+
+#[test]
+fn a_backup_endpoint_joins_as_backup_and_carries_no_data_while_the_other_works() {
+    let mut p = Pair::new(cfg(2, 0), link(), 68);
+    p.a.add_endpoint(ip("10.0.1.1"), flags("subflow,backup"), None);
+    let (a, b) = open(&mut p);
+    transfer(&mut p, a, b, 2 * MB);
+    let s = p.a.subflow_stats(a).unwrap();
+    assert_eq!(s.len(), 2);
+    assert!(s[1].backup, "{s:#?}");
+    assert!(p.b.subflow_stats(b).unwrap()[1].backup, "B saw the B bit");
+    assert!(s[1].bytes_sent < 64 * 1024, "backup carried {} bytes", s[1].bytes_sent);
+}
+
+#[test]
+fn the_server_joins_the_clients_announcement() {
+    let mut p = Pair::with_links(cfg(2, 0), cfg(2, 1), link(), link(), 69);
+    p.a.add_endpoint(ip("10.0.1.1"), flags("signal"), None);
+    let (a, b) = open(&mut p);
+    transfer(&mut p, a, b, MB);
+    let s = p.b.subflow_stats(b).unwrap();
+    assert_eq!(s.len(), 2, "{s:#?}");
+    assert!(s[1].remote.starts_with("10.0.1.1:"), "{s:#?}");
+    assert_eq!(p.a.mptcp_counters(a).unwrap().joins, 1, "A accepted the server's join");
+}
+
+#[test]
+fn a_reset_subflow_is_opened_again_while_its_addresses_remain() {
+    let mut p = Pair::new(cfg(2, 0), link(), 70);
+    p.a.add_endpoint(ip("10.0.1.1"), flags("subflow"), None);
+    let (a, b) = open(&mut p);
+    let mut ta = Bulk::new(4 * MB, 1, 2);
+    let mut tb = Bulk::new(0, 2, 1);
+    let mut forged = false;
+    let done = p.run_until(Duration::from_secs(60), |p| {
+        ta.pump(&mut p.a, a);
+        tb.pump(&mut p.b, b);
+        if !forged && tb.read > MB && p.a.mptcp_counters(a).is_some_and(|c| c.joins == 1) {
+            // A pure ACK from B on the join, turned into a RST (its sequence
+            // number is exactly what A expects), kills that subflow at A.
+            for mut pkt in p.ba.take_due(p.now + Duration::from_secs(1)) {
+                let src = IpAddr::from([pkt[12], pkt[13], pkt[14], pkt[15]]);
+                if !forged && src == ip("10.0.0.2") && tcp_payload_len(&pkt) == 0 && is_to(&pkt, "10.0.1.1") {
+                    pkt[20 + 13] = 0x04;
+                    fix_tcp_checksum(&mut pkt);
+                    forged = true;
+                }
+                p.a.handle(p.now, &pkt);
+            }
+        }
+        ta.eof && tb.eof
+    });
+    assert!(done && forged, "forged {forged}, b read {}", tb.read);
+    assert!(!tb.corrupt);
+    let s = p.a.subflow_stats(a).unwrap();
+    assert_eq!(s.len(), 3, "the join was opened again: {:?}", remotes(&p, a));
+    assert_eq!(s[1].state, mptcp_proto::State::Closed);
+    assert!(s[2].local.starts_with("10.0.1.1:") && s[2].bytes_sent > 0, "{s:#?}");
+    assert_eq!(p.a.mptcp_counters(a).unwrap().joins, 2);
+}
+
+fn is_to(pkt: &[u8], dst: &str) -> bool {
+    IpAddr::from([pkt[16], pkt[17], pkt[18], pkt[19]]) == ip(dst)
+}
+
+fn fix_tcp_checksum(pkt: &mut [u8]) {
+    let ihl = usize::from(pkt[0] & 0x0f) * 4;
+    let src = IpAddr::from([pkt[12], pkt[13], pkt[14], pkt[15]]);
+    let dst = IpAddr::from([pkt[16], pkt[17], pkt[18], pkt[19]]);
+    let (_, tcp) = pkt.split_at_mut(ihl);
+    tcp[16..18].copy_from_slice(&[0, 0]);
+    let c = mptcp_wire::tcp::tcp_checksum(src, dst, tcp);
+    tcp[16..18].copy_from_slice(&c.to_be_bytes());
+}
