@@ -20,7 +20,14 @@ fn snapped(name: &str, snaplen: usize) -> Vec<u8> {
 
 #[test]
 fn header_only_captures_still_show_complete_transfers() {
-    for name in ["mpc-basic.pcap", "join-signal.pcap", "checksum-join.pcap", "fallback-plain-server.pcap"] {
+    let names = [
+        "mpc-basic.pcap",
+        "join-signal.pcap",
+        "checksum-join.pcap",
+        "fallback-plain-server.pcap",
+        "ipv6-join-signal.pcap",
+    ];
+    for name in names {
         let bytes = snapped(name, 128);
         let out = analyze(&bytes[..], Options::default(), |_| {}).unwrap();
         let r = &out.report;

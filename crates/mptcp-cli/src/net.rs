@@ -47,7 +47,8 @@ pub struct NetArgs {
     pub no_offload: bool,
     /// Congestion control of the userspace stack: lia (coupled, the MPTCP
     /// default), cubic (the TCP default; uncoupled per subflow with MPTCP) or reno.
-    #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(mptcp_proto::cc::NAMES))]
+    #[arg(long, value_name = "NAME", conflicts_with = "kernel",
+          value_parser = clap::builder::PossibleValuesParser::new(mptcp_proto::cc::NAMES))]
     pub cc: Option<String>,
     /// MPTCP scheduler of the userspace stack (default minrtt: lowest RTT
     /// first, backup subflows only when no other can send).

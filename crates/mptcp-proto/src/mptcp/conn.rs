@@ -164,6 +164,9 @@ pub struct MptcpCounters {
     pub unmapped_bytes: u64,
     /// Bytes reinjected on another subflow after theirs failed.
     pub reinjected_bytes: u64,
+    /// `MPTCPRetrans`: data-level retransmissions (data the peer acknowledged
+    /// on a subflow but never at the data level).
+    pub data_retransmits: u32,
     /// `AddAddr`: ADD_ADDR received with a good HMAC.
     pub add_addr: u32,
     /// `AddAddrDrop`: ADD_ADDR ignored for a bad HMAC.
@@ -216,6 +219,14 @@ pub struct MptcpConn {
     snd_nxt: u64,
     /// Ranges to send again on another subflow (dsn, len).
     reinject: VecDeque<(u64, u64)>,
+    /// The right edge of the peer's data-level receive window: DATA_ACK plus
+    /// the window of the segment that carried it (RFC 8684 §3.3.5). None
+    /// until the first DATA_ACK.
+    snd_wnd_end: Option<u64>,
+    /// The data-level retransmission timer: data acknowledged on its subflow
+    /// but not at the data level (the peer dropped it) is sent again.
+    data_rtx_at: Option<Instant>,
+    data_rtx_backoff: u32,
     fin_queued: bool,
     fin_dsn: Option<u64>,
     fin_acked: bool,
@@ -286,6 +297,9 @@ impl MptcpConn {
             snd_una: crypto::idsn(local_key).wrapping_add(1),
             snd_nxt: crypto::idsn(local_key).wrapping_add(1),
             reinject: VecDeque::new(),
+            snd_wnd_end: None,
+            data_rtx_at: None,
+            data_rtx_backoff: 0,
             fin_queued: false,
             fin_dsn: None,
             fin_acked: false,
@@ -749,7 +763,7 @@ impl MptcpConn {
         if self.fallback.is_none()
             && let Some(dss) = opts.dss
         {
-            self.on_dss(i, &dss, seg);
+            self.on_dss(now, i, &dss, seg);
         }
         if matches!(role, SubflowRole::InitialActive | SubflowRole::InitialPassive)
             && self.subflows[i].tcp.is_synchronized()
@@ -768,9 +782,16 @@ impl MptcpConn {
         self.after_events(now);
     }
 
-    fn on_dss(&mut self, i: usize, dss: &Dss, seg: &Segment<'_>) {
+    fn on_dss(&mut self, now: Instant, i: usize, dss: &Dss, seg: &Segment<'_>) {
         if let Some(a) = dss.data_ack {
             let ack = if a.wide { a.value } else { crate::mptcp::expand(a.value as u32, self.snd_una) };
+            // RFC 8684 §3.3.5: the window is relative to the DATA_ACK; keep the
+            // furthest right edge seen (a plausible one: not behind what we sent).
+            let edge = ack.wrapping_add(self.subflows[i].tcp.advertised_window(seg));
+            let plausible = ack.wrapping_sub(self.snd_una) <= self.snd_nxt.wrapping_sub(self.snd_una) + 1;
+            if plausible && self.snd_wnd_end.is_none_or(|e| (edge.wrapping_sub(e) as i64) > 0) {
+                self.snd_wnd_end = Some(edge);
+            }
             // RFC 8684 §3.1: the client is fully established at the first DATA_ACK;
             // only then can the peer take joins (it knows our key).
             if !self.fully_established {
@@ -783,6 +804,8 @@ impl MptcpConn {
                 let data = advance.min(self.snd_buf.len() as u64);
                 self.snd_buf.drain(..data as usize);
                 self.snd_una = self.snd_una.wrapping_add(data);
+                self.data_rtx_backoff = 0;
+                self.data_rtx_at = (self.snd_una != self.snd_nxt).then(|| now + self.data_rto());
                 if self.fin_dsn.is_some_and(|f| ack == f.wrapping_add(1)) {
                     self.fin_acked = true;
                 }
@@ -805,7 +828,6 @@ impl MptcpConn {
             let near =
                 tcp.read_offset() as i64 + 1 + i64::from(m.ssn.wrapping_sub(tcp.read_offset() as u32 + 1) as i32);
             let len = u64::from(m.len) - u64::from(dss.data_fin);
-            let _ = seg;
             self.subflows[i].mp.recv.add(RecvMapping { rel_ssn: near.max(1) as u64, dsn, len });
         }
     }
@@ -1037,7 +1059,39 @@ impl MptcpConn {
     pub fn next_timeout(&self) -> Option<Instant> {
         let sub = self.subflows.iter().filter_map(|s| s.tcp.next_timeout()).min();
         let add = self.announced.iter().filter(|a| !a.echoed).filter_map(|a| a.resend_at).min();
-        [sub, self.fin_resend_at, self.orphan_deadline, add].into_iter().flatten().min()
+        [sub, self.fin_resend_at, self.orphan_deadline, add, self.data_rtx_at].into_iter().flatten().min()
+    }
+
+    /// The data-level retransmission timeout: a few of the slowest subflow's
+    /// RTT, 200 ms at least, doubled per unanswered retransmission.
+    fn data_rto(&self) -> Duration {
+        let srtt = self.subflows.iter().filter(|s| !s.mp.gone).map(|s| s.tcp.srtt()).max().unwrap_or(Duration::ZERO);
+        let base = srtt.saturating_mul(4).max(Duration::from_millis(200));
+        base.saturating_mul(1 << self.data_rtx_backoff.min(8)).min(Duration::from_secs(60))
+    }
+
+    /// The data-level retransmission timer fired: when every subflow has had
+    /// all it carried acknowledged and still the DATA_ACK lags, the peer
+    /// dropped that data at the data level (beyond its window, say): send the
+    /// oldest unacknowledged data again.
+    fn on_data_rtx_timeout(&mut self, now: Instant) {
+        self.data_rtx_at = None;
+        if self.fallback.is_some() || self.snd_una == self.snd_nxt {
+            return;
+        }
+        let idle = self
+            .subflows
+            .iter()
+            .filter(|s| s.mp.ready && !s.mp.gone)
+            .all(|s| s.tcp.una_rel_seq() == s.tcp.write_rel_seq());
+        if idle && self.reinject.is_empty() {
+            let len = self.snd_nxt.wrapping_sub(self.snd_una).min(MAX_MAPPING as u64);
+            self.reinject.push_back((self.snd_una, len));
+            self.counters.data_retransmits += 1;
+            self.counters.reinjected_bytes += len;
+            self.data_rtx_backoff += 1;
+        }
+        self.data_rtx_at = Some(now + self.data_rto());
     }
 
     /// Runs the timers due at `now`.
@@ -1069,6 +1123,9 @@ impl MptcpConn {
         if self.announced.iter().any(|a| !a.echoed && a.resend_at.is_some_and(|t| t <= now)) {
             self.send_announcements(now);
         }
+        if self.data_rtx_at.is_some_and(|t| t <= now) {
+            self.on_data_rtx_timeout(now);
+        }
         if self.orphan_deadline.is_some_and(|t| t <= now) {
             self.orphan_deadline = None;
             let reason = self.subflows.first().and_then(|s| s.tcp.close_reason()).unwrap_or(CloseReason::Reset);
@@ -1085,8 +1142,9 @@ impl MptcpConn {
         self.after_events(now);
     }
 
-    /// Places data on subflows: reinjections first, then new data.
-    fn schedule(&mut self) {
+    /// Places data on subflows: reinjections first, then new data (within
+    /// the peer's data-level window).
+    fn schedule(&mut self, now: Instant) {
         if self.fallback.is_some() {
             // Regular TCP: the stream goes straight to the one subflow.
             let sf = &mut self.subflows[0];
@@ -1129,7 +1187,11 @@ impl MptcpConn {
             let (dsn, avail, reinjection) = match self.reinject.front() {
                 Some(&(d, l)) => (d, l, true),
                 None => {
-                    let avail = (self.snd_una.wrapping_add(self.snd_buf.len() as u64)).wrapping_sub(self.snd_nxt);
+                    let mut avail = (self.snd_una.wrapping_add(self.snd_buf.len() as u64)).wrapping_sub(self.snd_nxt);
+                    if let Some(end) = self.snd_wnd_end {
+                        let room = end.wrapping_sub(self.snd_nxt);
+                        avail = if (room as i64) > 0 { avail.min(room) } else { 0 };
+                    }
                     (self.snd_nxt, avail, false)
                 }
             };
@@ -1194,6 +1256,9 @@ impl MptcpConn {
                 }
             } else {
                 self.snd_nxt = self.snd_nxt.wrapping_add(w as u64);
+                if self.data_rtx_at.is_none() {
+                    self.data_rtx_at = Some(now + self.data_rto());
+                }
             }
         }
         // The DATA_FIN once every byte is placed (RFC 8684 §3.3.3).
@@ -1228,7 +1293,7 @@ impl MptcpConn {
     /// Writes the next segment of any subflow into `buf` (TCP header onwards);
     /// returns its 4-tuple and length.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<(SocketAddr, SocketAddr, usize)> {
-        self.schedule();
+        self.schedule(now);
         self.maybe_close_subflows(now);
         let facts = self.facts();
         let views = self.views();

@@ -97,8 +97,12 @@ impl<'a> IpPacket<'a> {
                 let declared = usize::from(u16::from_be_bytes([head[4], head[5]]));
                 let end = (ipv6::HEADER_LEN + declared).min(bytes.len());
                 let avail = end - ipv6::HEADER_LEN;
-                let p = Ipv6Packet::new_checked(&bytes[..end])
-                    .or_else(|_| Ipv6Packet::new_checked(&bytes[..ipv6::HEADER_LEN]))?;
+                // The fixed header alone, its payload length set to 0: a checked
+                // view even when the payload was cut by the snapshot length.
+                let mut fixed = [0u8; ipv6::HEADER_LEN];
+                fixed.copy_from_slice(head);
+                fixed[4..6].copy_from_slice(&[0, 0]);
+                let p = Ipv6Packet::new_checked(&fixed[..])?;
                 let (src, dst, hop_limit, next) = (p.src_addr(), p.dst_addr(), p.hop_limit(), p.next_header());
                 let (protocol, fragment, upper) = ipv6::walk(next, &bytes[ipv6::HEADER_LEN..end])?;
                 let ext = avail - upper.len();

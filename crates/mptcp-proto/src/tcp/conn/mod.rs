@@ -589,6 +589,11 @@ impl TcpConn {
         u64::from(self.send_buf.end() - self.iss)
     }
 
+    /// The window a segment from the peer advertises, in bytes (scaled).
+    pub fn advertised_window(&self, seg: &crate::tcp::segment::Segment<'_>) -> u64 {
+        u64::from(seg.window) << self.snd_shift
+    }
+
     /// Relative sequence number of the oldest unacknowledged byte.
     pub fn una_rel_seq(&self) -> u64 {
         u64::from(self.snd_una - self.iss)

@@ -1,0 +1,127 @@
+//! The data level between two of our endpoints: the sender keeps within the
+//! peer's data-level window (RFC 8684 §3.3.5), and data the peer acknowledged
+//! on its subflow but never at the data level is sent again.
+
+mod common;
+
+use common::*;
+use mptcp_proto::time::Duration;
+use mptcp_proto::{ConnId, EndpointConfig};
+
+const MB: u64 = 1 << 20;
+
+fn cfg() -> EndpointConfig {
+    let mut cfg = EndpointConfig::default();
+    cfg.mptcp.enabled = true;
+    cfg
+}
+
+fn link() -> LinkConfig {
+    LinkConfig { delay: Duration::from_millis(5), rate_bps: 200_000_000, queue_bytes: 2_000_000, ..Default::default() }
+}
+
+fn open(p: &mut Pair) -> (ConnId, ConnId) {
+    p.b.listen(80).unwrap();
+    let server = p.server(80);
+    let a = p.a.connect(p.now, p.a_addr, server).unwrap();
+    assert!(p.run_until(Duration::from_secs(10), |p| accepted(p).is_some()), "handshake");
+    (a, accepted(p).unwrap())
+}
+
+/// Where the DSS mapping's data sequence number sits in an IPv4 packet, if
+/// the packet carries a DSS option with a 64-bit one.
+fn dss_dsn_offset(pkt: &[u8]) -> Option<usize> {
+    let ihl = usize::from(pkt[0] & 0x0f) * 4;
+    let doff = usize::from(pkt[ihl + 12] >> 4) * 4;
+    let mut at = ihl + 20;
+    while at + 1 < ihl + doff {
+        match pkt[at] {
+            0 => return None,
+            1 => at += 1,
+            kind => {
+                let len = usize::from(pkt[at + 1]).max(2);
+                if kind == 30 && pkt[at + 2] >> 4 == 2 {
+                    let flags = pkt[at + 3];
+                    let (ack, wide_ack, map, wide_dsn) =
+                        (flags & 1 != 0, flags & 2 != 0, flags & 4 != 0, flags & 8 != 0);
+                    if !(map && wide_dsn) {
+                        return None;
+                    }
+                    let ack_len = if ack { if wide_ack { 8 } else { 4 } } else { 0 };
+                    return Some(at + 4 + ack_len);
+                }
+                at += len;
+            }
+        }
+    }
+    None
+}
+
+fn fix_tcp_checksum(pkt: &mut [u8]) {
+    let ihl = usize::from(pkt[0] & 0x0f) * 4;
+    let src = std::net::IpAddr::from([pkt[12], pkt[13], pkt[14], pkt[15]]);
+    let dst = std::net::IpAddr::from([pkt[16], pkt[17], pkt[18], pkt[19]]);
+    let (_, tcp) = pkt.split_at_mut(ihl);
+    tcp[16..18].copy_from_slice(&[0, 0]);
+    let c = mptcp_wire::tcp::tcp_checksum(src, dst, tcp);
+    tcp[16..18].copy_from_slice(&c.to_be_bytes());
+}
+
+#[test]
+fn data_lost_at_the_data_level_is_sent_again() {
+    let mut p = Pair::new(cfg(), link(), 81);
+    let (a, b) = open(&mut p);
+    let mut ta = Bulk::new(4 * MB, 1, 2);
+    let mut tb = Bulk::new(0, 2, 1);
+    let mut rewritten = false;
+    let done = p.run_until(Duration::from_secs(60), |p| {
+        ta.pump(&mut p.a, a);
+        tb.pump(&mut p.b, b);
+        if !rewritten && tb.read > MB {
+            // One data segment's mapping is moved far away in flight: B takes
+            // the bytes at the TCP level but they never land in the stream.
+            for mut pkt in p.ab.take_due(p.now + Duration::from_secs(1)) {
+                if !rewritten
+                    && tcp_payload_len(&pkt) > 0
+                    && let Some(off) = dss_dsn_offset(&pkt)
+                {
+                    let dsn = u64::from_be_bytes(pkt[off..off + 8].try_into().unwrap());
+                    pkt[off..off + 8].copy_from_slice(&dsn.wrapping_add(1 << 40).to_be_bytes());
+                    fix_tcp_checksum(&mut pkt);
+                    rewritten = true;
+                }
+                p.b.handle(p.now, &pkt);
+            }
+        }
+        ta.eof && tb.eof
+    });
+    assert!(rewritten, "no data segment with a 64-bit mapping seen");
+    assert!(done, "stalled: B read {} of {}", tb.read, 4 * MB);
+    assert!(!tb.corrupt, "data differs");
+    let c = p.a.mptcp_counters(a).unwrap();
+    assert!(c.data_retransmits >= 1, "{c:?}");
+}
+
+#[test]
+fn the_sender_keeps_within_the_data_level_window() {
+    // B's receive buffer is small: with two subflows, each with its own TCP
+    // window, A could put more in flight than B can hold at the data level;
+    // what B cannot hold it drops, and only a data-level retransmission
+    // would bring it back. Within the window nothing is dropped.
+    let mut cfg_b = cfg();
+    cfg_b.tcp.recv_buffer = 64 * 1024;
+    let mut p = Pair::with_links(cfg(), cfg_b, link(), link(), 82);
+    p.a.add_endpoint("10.0.1.1".parse().unwrap(), mptcp_proto::pm::EndpointFlags::parse("subflow").unwrap(), None);
+    let (a, b) = open(&mut p);
+    let mut ta = Bulk::new(2 * MB, 1, 2);
+    let mut tb = Bulk::new(0, 2, 1);
+    let done = p.run_until(Duration::from_secs(120), |p| {
+        ta.pump(&mut p.a, a);
+        tb.pump(&mut p.b, b);
+        ta.eof && tb.eof
+    });
+    assert!(done, "stalled: B read {}", tb.read);
+    assert!(!tb.corrupt);
+    assert_eq!(p.a.subflow_stats(a).unwrap().len(), 2, "two subflows in use");
+    assert_eq!(p.a.mptcp_counters(a).unwrap().data_retransmits, 0, "nothing was dropped, nothing resent");
+}
