@@ -279,7 +279,7 @@ impl Conn {
                         "bytes_acked": info.bytes_acked,
                         "bytes_received": info.bytes_received,
                     })),
-                    mptcp: None,
+                    mptcp: kernel_mptcp_figures(s),
                 },
                 Err(_) => ConnFigures::default(),
             },
@@ -311,6 +311,21 @@ impl Conn {
             _ => {}
         }
     }
+}
+
+/// The MPTCP part of the report, for a kernel MPTCP socket (`MPTCP_INFO`:
+/// counters, no per-subflow figures).
+fn kernel_mptcp_figures(s: &tokio::net::TcpStream) -> Option<MptcpFigures> {
+    if !mptcp_io::kernel::is_mptcp(s) {
+        return None;
+    }
+    let info = mptcp_io::kernel::mptcp_info(s).ok()?;
+    Some(MptcpFigures {
+        // The kernel says that it fell back, not why.
+        fallback: info.fallback.then(|| "fallback (the kernel does not say why)".to_owned()),
+        counters: serde_json::to_value(info).unwrap_or_default(),
+        subflows: Vec::new(),
+    })
 }
 
 /// The MPTCP part of the report, for a connection of our stack.

@@ -502,7 +502,6 @@ impl Report {
             let _ = writeln!(s, "  {}", tcp.join(", "));
         }
         if let Some(m) = &self.mptcp {
-            let fb = m.fallback.as_deref().map_or(String::new(), |f| format!(", fell back to TCP: {f}"));
             let mut counters: Vec<String> = m
                 .counters
                 .as_object()
@@ -514,7 +513,15 @@ impl Report {
             if counters.is_empty() {
                 counters.push("none".to_owned());
             }
-            let _ = writeln!(s, "  mptcp: {} subflow(s){fb}; counters: {}", m.subflows.len(), counters.join(", "));
+            let mut head = Vec::new();
+            if !m.subflows.is_empty() {
+                head.push(format!("{} subflow(s)", m.subflows.len()));
+            }
+            if let Some(f) = &m.fallback {
+                head.push(format!("fell back to TCP: {f}"));
+            }
+            head.push(format!("counters: {}", counters.join(", ")));
+            let _ = writeln!(s, "  mptcp: {}", head.join("; "));
             for (i, f) in m.subflows.iter().enumerate() {
                 let _ = writeln!(
                     s,
