@@ -76,22 +76,33 @@ pub fn can_run(test: &str, tools: &[&str]) -> bool {
 pub struct Topo {
     pub name: String,
     pub env: HashMap<String, String>,
+    script: PathBuf,
 }
 
 impl Topo {
     /// `topo.sh up NAME OPTIONS...`; the name gets the process id appended,
     /// so two test runs on one machine do not collide.
     pub fn up(tag: &str, options: &[&str]) -> Topo {
+        Topo::up_with(topo_script(), tag, options)
+    }
+
+    /// The same with another script of `tests/netns/` taking the same
+    /// `up|set|down|env NAME` commands (`twopath.sh`).
+    pub fn up_script(script: &str, tag: &str, options: &[&str]) -> Topo {
+        Topo::up_with(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/netns").join(script), tag, options)
+    }
+
+    fn up_with(script: PathBuf, tag: &str, options: &[&str]) -> Topo {
         let name = format!("{tag}{}", std::process::id() % 100_000);
-        let out = Command::new(topo_script()).arg("up").arg(&name).args(options).output().expect("run topo.sh");
-        assert!(out.status.success(), "topo.sh up {name}: {}", String::from_utf8_lossy(&out.stderr));
-        let out = Command::new(topo_script()).arg("env").arg(&name).output().expect("run topo.sh env");
+        let out = Command::new(&script).arg("up").arg(&name).args(options).output().expect("run topo.sh");
+        assert!(out.status.success(), "{} up {name}: {}", script.display(), String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(&script).arg("env").arg(&name).output().expect("run topo.sh env");
         let env = String::from_utf8_lossy(&out.stdout)
             .lines()
             .filter_map(|l| l.split_once('='))
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect();
-        Topo { name, env }
+        Topo { name, env, script }
     }
 
     /// A value of `topo.sh env`.
@@ -101,14 +112,14 @@ impl Topo {
 
     /// `topo.sh set NAME OPTIONS...`.
     pub fn set(&self, options: &[&str]) {
-        let out = Command::new(topo_script()).arg("set").arg(&self.name).args(options).output().expect("topo.sh");
+        let out = Command::new(&self.script).arg("set").arg(&self.name).args(options).output().expect("topo.sh");
         assert!(out.status.success(), "topo.sh set: {}", String::from_utf8_lossy(&out.stderr));
     }
 }
 
 impl Drop for Topo {
     fn drop(&mut self) {
-        let _ = Command::new(topo_script()).arg("down").arg(&self.name).status();
+        let _ = Command::new(&self.script).arg("down").arg(&self.name).status();
     }
 }
 
@@ -163,13 +174,42 @@ impl Proc {
         }
     }
 
+    /// Whether it has ended: Some(true) with success, Some(false) without.
+    pub fn exited(&mut self) -> Option<bool> {
+        self.child.try_wait().ok().flatten().map(|s| s.success())
+    }
+
+    /// Gives it `grace` to end, then kills it (its report then says so).
+    pub fn kill_after(&mut self, grace: Duration) {
+        let deadline = Instant::now() + grace;
+        while self.exited().is_none() {
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                if let Ok(mut a) = self.stderr_all.lock() {
+                    a.push_str(&format!("(killed by the harness after its peer failed, {grace:?} later)\n"));
+                }
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     fn stderr(&self) -> String {
         self.stderr_all.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
     /// Waits for the process to end (killing it after `timeout`), checks it
     /// succeeded, and parses the JSON report on its stdout.
-    pub fn report(mut self, timeout: Duration) -> Value {
+    pub fn report(self, timeout: Duration) -> Value {
+        let f = self.finish(timeout);
+        assert!(f.success, "{}: {}; stderr:\n{}", f.what, f.status, f.stderr);
+        f.json.unwrap_or_else(|| panic!("{}: no JSON report on stdout: {:?}; stderr:\n{}", f.what, f.stdout, f.stderr))
+    }
+
+    /// Waits for the process to end (killing it after `timeout`, which is a
+    /// failure) and returns how it ended, whether it succeeded or not.
+    pub fn finish(mut self, timeout: Duration) -> Finished {
         let deadline = Instant::now() + timeout;
         let status = loop {
             if let Some(st) = self.child.try_wait().expect("wait") {
@@ -188,12 +228,18 @@ impl Proc {
         }
         // Let the stderr thread finish reading.
         std::thread::sleep(Duration::from_millis(20));
-        assert!(status.success(), "{}: {status}; stderr:\n{}", self.what, self.stderr());
-        let line = out
+        let json = out
             .lines()
             .rfind(|l| l.starts_with('{'))
-            .unwrap_or_else(|| panic!("{}: no JSON report on stdout: {out:?}; stderr:\n{}", self.what, self.stderr()));
-        serde_json::from_str(line).unwrap_or_else(|e| panic!("{}: bad JSON {line:?}: {e}", self.what))
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{}: bad JSON {line:?}: {e}", self.what)));
+        Finished {
+            what: self.what.clone(),
+            success: status.success(),
+            status: status.to_string(),
+            json,
+            stdout: out,
+            stderr: self.stderr(),
+        }
     }
 }
 
@@ -204,6 +250,20 @@ impl Drop for Proc {
             let _ = self.child.wait();
         }
     }
+}
+
+/// How an `mptcp` process ended.
+#[derive(Debug)]
+pub struct Finished {
+    /// The command line, with its namespace.
+    pub what: String,
+    pub success: bool,
+    /// The exit status, as text.
+    pub status: String,
+    /// The last JSON line on stdout (the report), if any.
+    pub json: Option<Value>,
+    pub stdout: String,
+    pub stderr: String,
 }
 
 /// A transfer's result, read from the two reports.
