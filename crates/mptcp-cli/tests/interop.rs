@@ -685,9 +685,6 @@ fn join_after_kernel_addaddr_v6() {
 }
 
 #[test]
-#[ignore = "our-client role: intermittent (2 runs in ~10) corruption of the data we send: the kernel gets 50 MiB \
-            with another SHA-256 after our data-level reinjection (report: data_retransmits 1, reinjected_bytes \
-            65535; the capture shows DSN ranges mapped again on the join subflow and across subflows)"]
 fn join_after_kernel_addaddr_port() {
     scenario(
         "join-after-kernel-addaddr-port",
@@ -742,8 +739,6 @@ fn assert_backup_then_regular(r: &Run) {
 /// Our second address is backup (our join, or the address we announce), then
 /// we switch it with MP_PRIO at 20 MiB received.
 #[test]
-#[ignore = "kernel-client role: our server's MP_JOIN SYN/ACK for a join to our signal,backup address has B=0 \
-            (kernel MPJoinSynAckBackupRx 0, the capture's backup_history false/false) and no MP_PRIO follows"]
 fn backup_ours() {
     scenario(
         "backup-ours",
@@ -870,9 +865,6 @@ fn aborting(mut s: Spec) -> Spec {
 
 /// We abort at 20 MiB received: RST with MP_FASTCLOSE.
 #[test]
-#[ignore = "our-client role, intermittent (about 1 run in 4, shaped or not): after --at 20M:abort our client exits 0 \
-            but no RST (with or without MP_FASTCLOSE) reaches the wire; the capture's last packet from us is a pure \
-            ACK; the kernel counts no MPFastcloseRx/MPRstRx and its side times out"]
 fn fastclose_ours() {
     scenario(
         "fastclose-ours",
@@ -908,9 +900,6 @@ fn fastclose_kernel() {
 /// The client closes at 20 MiB received with data still unread (ours when
 /// our client, the kernel's when the kernel's): the peer sees a reset.
 #[test]
-#[ignore = "our-client role, intermittent (about 1 run in 4, shaped or not): after --at 20M:close our client exits 0 \
-            but no RST (with or without MP_FASTCLOSE) reaches the wire; the capture's last packet from us is a pure \
-            ACK; the kernel counts no MPFastcloseRx/MPRstRx and its side times out"]
 fn abort_unread() {
     scenario(
         "abort-unread",
@@ -1001,9 +990,6 @@ fn fallback_strip_syn() {
 /// A middlebox strips MPTCP options from every packet after the handshake
 /// (all non-SYN packets): the third ACK loses its MP_CAPABLE, data has no DSS.
 #[test]
-#[ignore = "our-client role hangs until --timeout: the kernel server falls back (MPCapableFallbackACK 1) but our \
-            client has no data-without-DSS fallback (RFC 8684 3.7): the kernel's data is dropped as unmapped and \
-            our sending stops at ~4.5 MiB without DATA_ACKs"]
 fn fallback_strip_all() {
     scenario(
         "fallback-strip-all",
