@@ -305,7 +305,15 @@ impl Conn {
     }
 
     /// Carries out an `--at` action that ends the transfer, on the stream.
-    fn finish(self, action: Action) {
+    async fn finish(self, action: Action) {
+        if let (Conn::Stack(st), Action::Close) = (&self, action) {
+            // Close with data unread, as asked: reading stopped, so what the
+            // peer still sends piles up; wait (a little) for some.
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+            while st.unread() == 0 && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
         match (self, action) {
             (Conn::Stack(s), Action::Abort) => s.abort(),
             (Conn::Kernel(s), Action::Abort) => {
@@ -429,7 +437,7 @@ pub async fn serve(
         .with_context(|| format!("connection {} -> {}", ctx.local, ctx.remote))?;
     let report = crate::transfer::Report::new(&ctx, mode, &transfer, conn.figures());
     if let Some(a) = transfer.stopped {
-        conn.finish(a);
+        conn.finish(a).await;
     }
     crate::transfer::print_report(&report, mode, net.json, net.verbose).context("cannot print the report")?;
     Ok(())

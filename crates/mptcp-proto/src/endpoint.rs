@@ -281,7 +281,15 @@ impl Endpoint {
     /// An endpoint; `seed` makes its ISN secret and port choices (and so the
     /// whole run) reproducible.
     pub fn new(cfg: EndpointConfig, seed: u64) -> Self {
-        let secret: [u8; 32] = Sha256::digest(seed.to_be_bytes()).into();
+        Self::with_secret(cfg, Sha256::digest(seed.to_be_bytes()).into())
+    }
+
+    /// An endpoint whose secrets (ISN key, MPTCP keys and nonces, port
+    /// choices) all derive from a 256-bit `secret`: drivers on real networks
+    /// pass the operating system's randomness, so keys are unpredictable.
+    pub fn with_secret(cfg: EndpointConfig, secret: [u8; 32]) -> Self {
+        let rng =
+            u64::from_be_bytes(Sha256::digest([&secret[..], b"ports"].concat())[..8].try_into().unwrap_or([0; 8]));
         Endpoint {
             cfg,
             addrs: Vec::new(),
@@ -296,7 +304,7 @@ impl Endpoint {
             tokens: FxHashMap::default(),
             keys: KeyGen::new(Sha256::digest([&secret[..], b"mptcp keys"].concat()).into()),
             isn: IsnGenerator::new(secret),
-            rng: seed ^ 0x9e37_79b9_7f4a_7c15,
+            rng,
             events: VecDeque::new(),
             resets: VecDeque::new(),
             queue: VecDeque::new(),

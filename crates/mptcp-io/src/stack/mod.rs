@@ -34,7 +34,8 @@ pub struct StackConfig {
     /// The addresses the stack owns (the host kernel must not); the first of
     /// each family is the default source of connections.
     pub addresses: Vec<IpAddr>,
-    /// Seed of the endpoint's secrets and choices (ISNs, ports). `None`: from the clock.
+    /// Seed of the endpoint's secrets and choices (ISNs, MPTCP keys, ports),
+    /// for reproducible runs. `None` (the default): the operating system's randomness.
     pub seed: Option<u64>,
 }
 
@@ -251,17 +252,34 @@ pub(crate) fn close_error(reason: CloseReason) -> io::Error {
     }
 }
 
+/// 32 bytes of the operating system's randomness (getrandom(2)); the clock
+/// and the process id, hashed, only if that fails (it does not on Linux ≥ 3.17).
+fn os_random() -> [u8; 32] {
+    let mut out = [0u8; 32];
+    // SAFETY: `out` is 32 writable bytes; getrandom writes at most that many.
+    let n = unsafe { libc::getrandom(out.as_mut_ptr().cast(), out.len(), 0) };
+    if n == 32 {
+        return out;
+    }
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(t.as_nanos().to_be_bytes());
+    h.update(std::process::id().to_be_bytes());
+    h.finalize().into()
+}
+
 impl Stack {
     /// Starts the stack on `device`: spawns its driver on the current tokio
     /// runtime. Must be called from inside a runtime.
     pub fn new<D: PacketDevice>(device: D, config: StackConfig) -> Stack {
         let mut cfg = config.endpoint;
         cfg.mtu = device.mtu();
-        let seed = config.seed.unwrap_or_else(|| {
-            let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-            (t.as_nanos() as u64) ^ u64::from(std::process::id()).rotate_left(32)
-        });
-        let mut ep = Endpoint::new(cfg, seed);
+        let mut ep = match config.seed {
+            Some(seed) => Endpoint::new(cfg, seed),
+            // Keys, nonces and ISNs must be unpredictable on a real network.
+            None => Endpoint::with_secret(cfg, os_random()),
+        };
         for a in &config.addresses {
             ep.add_address(*a);
         }

@@ -86,6 +86,11 @@ impl TcpStream {
         self.handle.lock().ep.stats(self.id)
     }
 
+    /// Bytes received and not yet read.
+    pub fn unread(&self) -> usize {
+        self.handle.lock().ep.readable(self.id)
+    }
+
     /// Per-subflow figures, for an MPTCP connection (None for plain TCP).
     pub fn subflow_stats(&self) -> Option<Vec<mptcp_proto::mptcp::SubflowStats>> {
         self.handle.lock().ep.subflow_stats(self.id)

@@ -105,3 +105,10 @@ async fn no_address_of_the_family() {
     let e = client.connect("[fd00::1]:80".parse().unwrap()).await.unwrap_err();
     assert_eq!(e.kind(), io::ErrorKind::AddrNotAvailable);
 }
+
+#[test]
+fn unseeded_stacks_take_their_secrets_from_the_os() {
+    let (a, b) = (super::os_random(), super::os_random());
+    assert_ne!(a, b, "two draws of 256 bits agree: not random");
+    assert_ne!(a, [0u8; 32]);
+}
