@@ -281,7 +281,7 @@ impl Endpoint {
     /// An endpoint; `seed` makes its ISN secret and port choices (and so the
     /// whole run) reproducible.
     pub fn new(cfg: EndpointConfig, seed: u64) -> Self {
-        Self::with_secret(cfg, Sha256::digest(seed.to_be_bytes()).into())
+        Self::build(cfg, Sha256::digest(seed.to_be_bytes()).into(), seed ^ 0x9e37_79b9_7f4a_7c15)
     }
 
     /// An endpoint whose secrets (ISN key, MPTCP keys and nonces, port
@@ -290,6 +290,10 @@ impl Endpoint {
     pub fn with_secret(cfg: EndpointConfig, secret: [u8; 32]) -> Self {
         let rng =
             u64::from_be_bytes(Sha256::digest([&secret[..], b"ports"].concat())[..8].try_into().unwrap_or([0; 8]));
+        Self::build(cfg, secret, rng)
+    }
+
+    fn build(cfg: EndpointConfig, secret: [u8; 32], rng: u64) -> Self {
         Endpoint {
             cfg,
             addrs: Vec::new(),
