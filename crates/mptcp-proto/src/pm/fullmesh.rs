@@ -1,6 +1,6 @@
 //! Full mesh: a subflow from every local address to the peer's address, like
-//! the kernel's `subflow` endpoints; a subflow that fails is opened again
-//! while its address remains.
+//! the kernel's `subflow` endpoints; a subflow that fails after carrying data
+//! is opened again while its address remains (a refused join is not).
 
 use super::{PathManager, PmAction, PmContext, SubflowInfo};
 use std::net::IpAddr;
@@ -29,7 +29,12 @@ impl PathManager for FullMesh {
     fn on_established(&mut self, ctx: &PmContext<'_>) -> Vec<PmAction> {
         self.missing(ctx)
     }
-    fn on_subflow_closed(&mut self, ctx: &PmContext<'_>, _closed: &SubflowInfo) -> Vec<PmAction> {
+    fn on_subflow_closed(&mut self, ctx: &PmContext<'_>, closed: &SubflowInfo) -> Vec<PmAction> {
+        // A join the peer refused would be refused again: not retried (until
+        // another event, such as an address appearing, asks for the mesh).
+        if !closed.established {
+            return Vec::new();
+        }
         self.missing(ctx)
     }
     fn on_address_added(&mut self, ctx: &PmContext<'_>, _addr: IpAddr) -> Vec<PmAction> {

@@ -89,3 +89,26 @@ fn kernel_reopens_a_closed_subflow_but_not_a_refused_join() {
     let ctx = PmContext { subflows: &subs, ..ctx };
     assert!(pm.on_subflow_closed(&ctx, &refused).is_empty(), "a refused join is not tried again");
 }
+
+#[test]
+fn fullmesh_does_not_retry_a_refused_join() {
+    let addrs = [la("10.0.0.1", false), la("10.0.1.1", false)];
+    let first = SubflowInfo { local: sa("10.0.0.1:5000"), remote: sa("10.0.0.2:80"), alive: true, established: true };
+    let refused =
+        SubflowInfo { local: sa("10.0.1.1:5001"), remote: sa("10.0.0.2:80"), alive: false, established: false };
+    let subs = [first, refused];
+    let ctx = PmContext {
+        remote: sa("10.0.0.2:80"),
+        local_addrs: &addrs,
+        subflows: &subs,
+        limits: Limits::default(),
+        active: true,
+        peer_denies_join_initial: false,
+    };
+    let mut pm = by_name("fullmesh", 1).unwrap();
+    assert!(pm.on_subflow_closed(&ctx, &refused).is_empty());
+    let failed = SubflowInfo { established: true, ..refused };
+    let subs = [first, failed];
+    let ctx = PmContext { subflows: &subs, ..ctx };
+    assert_eq!(pm.on_subflow_closed(&ctx, &failed).len(), 1, "one that carried data is opened again");
+}
