@@ -288,6 +288,52 @@ fn a_rewritten_payload_on_the_only_subflow_falls_back_with_the_infinite_mapping(
 }
 
 #[test]
+fn an_unanswered_mp_fail_resets_the_subflow_after_the_timeout() {
+    let mut p = Pair::new(cfg(true), link(), 110);
+    let (mb, done) = corrupter(None, 300);
+    p.ab.middlebox = Some(mb);
+    // B's MP_FAIL never reaches A (B's ACKs that carry it are lost); B's RST is
+    // kept to look at.
+    let rsts = Rc::new(RefCell::new(Vec::new()));
+    let r = rsts.clone();
+    p.ba.middlebox = Some(Box::new(move |packet| {
+        let fail = pkt::mptcp(&packet).iter().any(|o| matches!(o, MptcpOption::MpFail(_)));
+        if pkt::flags(&packet) & 0x04 != 0 {
+            r.borrow_mut().push(packet.clone());
+            return vec![packet];
+        }
+        if fail { vec![] } else { vec![packet] }
+    }));
+    let (a, b) = open(&mut p);
+    let mut ta = Bulk::new(3 * MB, 1, 2);
+    let mut tb = Bulk::new(0, 2, 1);
+    let (mut failed_at, mut reset_at) = (None, None);
+    let over = p.run_until(Duration::from_secs(300), |p| {
+        ta.pump(&mut p.a, a);
+        tb.pump(&mut p.b, b);
+        let c = p.b.mptcp_counters(b).unwrap_or_default();
+        if failed_at.is_none() && c.mp_fail_tx > 0 {
+            failed_at = Some(p.now);
+        }
+        if reset_at.is_none() && c.fallback_failed > 0 {
+            reset_at = Some(p.now);
+        }
+        ta.eof && tb.eof
+    });
+    assert_eq!(done.get(), 1, "a payload was rewritten");
+    let cb = p.b.mptcp_counters(b).unwrap();
+    assert_eq!((cb.data_csum_err, cb.mp_fail_tx, cb.infinite_map_rx), (1, 1, 0), "{cb:?}");
+    let waited = reset_at.expect("the subflow was reset") - failed_at.expect("MP_FAIL sent");
+    assert!(waited >= Duration::from_secs(119), "reset {waited:?} after the MP_FAIL, before the timeout");
+    let emiddlebox = rsts.borrow().iter().any(|r| pkt::options(r).windows(4).any(|w| w == [30, 4, 0x80, 6]));
+    assert!(emiddlebox, "RST with MP_TCPRST EMIDDLEBOX");
+    // A's path manager opens a new subflow; the data goes on there, whole.
+    assert!(over, "B read {} of {}", tb.read, 3 * MB);
+    assert!(!tb.corrupt, "data differs");
+    assert_eq!(p.b.mptcp_fallback(b), Some(None), "still MPTCP, on the new subflow");
+}
+
+#[test]
 fn reordering_across_subflows_keeps_the_stream_identical() {
     let mut p = Pair::new(cfg(true), link(), 108);
     // The second path is 60 ms slower each way.

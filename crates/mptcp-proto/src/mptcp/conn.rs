@@ -1095,7 +1095,8 @@ impl MptcpConn {
         let sub = self.subflows.iter().filter_map(|s| s.tcp.next_timeout()).min();
         let add = self.announced.iter().filter(|a| !a.echoed).filter_map(|a| a.resend_at).min();
         let third = self.subflows.iter().filter(|s| !s.mp.gone).filter_map(|s| s.mp.third_ack_resend_at).min();
-        [sub, self.fin_resend_at, self.orphan_deadline, add, third, self.data_rtx_at].into_iter().flatten().min()
+        let fail = self.subflows.iter().filter(|s| !s.mp.gone).filter_map(|s| s.mp.mp_fail_deadline).min();
+        [sub, self.fin_resend_at, self.orphan_deadline, add, third, self.data_rtx_at, fail].into_iter().flatten().min()
     }
 
     /// The data-level retransmission timeout: a few of the slowest subflow's
@@ -1163,6 +1164,7 @@ impl MptcpConn {
             self.on_data_rtx_timeout(now);
         }
         self.resend_third_acks(now);
+        self.mp_fail_timeouts(now);
         if self.orphan_deadline.is_some_and(|t| t <= now) {
             self.orphan_deadline = None;
             let reason = self.subflows.first().and_then(|s| s.tcp.close_reason()).unwrap_or(CloseReason::Reset);

@@ -82,6 +82,8 @@ pub struct SubflowMp {
     pub mp_fail_due: Option<u64>,
     /// We sent MP_FAIL and wait for the infinite mapping: received bytes are dropped.
     pub awaiting_infinite: bool,
+    /// When to give up waiting for that answer (the subflow is then reset).
+    pub mp_fail_deadline: Option<crate::time::Instant>,
     /// Subflow bytes before this relative sequence number are dropped (they
     /// precede the infinite mapping that answered our MP_FAIL).
     pub discard_until: Option<u64>,
@@ -119,6 +121,7 @@ impl SubflowMp {
             csum_stage: None,
             mp_fail_due: None,
             awaiting_infinite: false,
+            mp_fail_deadline: None,
             discard_until: None,
             infinite_map: None,
             third_ack_resend_at: None,

@@ -16,6 +16,10 @@ const EMPTCP: u8 = 1;
 /// MP_TCPRST reason: middlebox interference (RFC 8684 §3.6).
 const EMIDDLEBOX: u8 = 6;
 
+/// How long an MP_FAIL waits for the peer's infinite mapping before the
+/// subflow is reset (the kernel waits TCP_RTO_MAX, 120 s).
+pub(super) const MP_FAIL_TIMEOUT: crate::time::Duration = crate::time::Duration::from_secs(120);
+
 impl MptcpConn {
     /// Whether the connection may still fall back to TCP in mid-stream (the
     /// kernel's `allow_infinite_fallback`): no subflow ever joined, no data
@@ -147,6 +151,7 @@ impl MptcpConn {
             let mp = &mut self.subflows[k].mp;
             mp.mp_fail_due = None;
             mp.awaiting_infinite = false;
+            mp.mp_fail_deadline = None;
             if let Some((m, bytes)) = mp.csum_stage.take() {
                 let r = self.rcv.insert(m.dsn.wrapping_sub(self.rcv_base), &bytes);
                 if r.in_order > 0 {
@@ -209,6 +214,21 @@ impl MptcpConn {
         }
     }
 
+    /// The peer never answered our MP_FAIL with an infinite mapping: the
+    /// subflow is reset (MP_TCPRST EMIDDLEBOX), as the kernel does.
+    pub(super) fn mp_fail_timeouts(&mut self, now: Instant) {
+        for i in 0..self.subflows.len() {
+            let mp = &mut self.subflows[i].mp;
+            if mp.gone || !mp.awaiting_infinite || mp.mp_fail_deadline.is_none_or(|t| t > now) {
+                continue;
+            }
+            mp.awaiting_infinite = false;
+            mp.mp_fail_deadline = None;
+            self.counters.fallback_failed += 1;
+            self.reset_subflow(now, i, EMIDDLEBOX);
+        }
+    }
+
     /// An infinite mapping starting at subflow byte `rel` arrived on subflow `i`.
     fn on_infinite_mapping(&mut self, now: Instant, i: usize, rel: u64) {
         if self.fallback.is_some() {
@@ -219,6 +239,7 @@ impl MptcpConn {
         if mp.awaiting_infinite {
             // The answer to our MP_FAIL: what came before it is sent again after it.
             mp.awaiting_infinite = false;
+            mp.mp_fail_deadline = None;
             mp.mp_fail_due = None;
             mp.discard_until = Some(rel);
             self.enter_fallback(Fallback::MpFail, false);
@@ -237,6 +258,7 @@ impl MptcpConn {
         if i == 0 && self.infinite_fallback_allowed() {
             let mp = &mut self.subflows[i].mp;
             mp.awaiting_infinite = true;
+            mp.mp_fail_deadline = Some(now + MP_FAIL_TIMEOUT);
             mp.ack_due = true;
         } else {
             self.counters.fallback_failed += 1;
