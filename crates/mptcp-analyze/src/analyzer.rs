@@ -468,6 +468,15 @@ impl Analyzer {
             c.fall_back(fallback::DATA_WITHOUT_DSS);
             let dsn = c.data[s].base().map_or(pos, |b| b.max(c.data[s].contiguous_end()));
             dir.mappings.add(Mapping::infinite(dsn, pos));
+        } else if initial
+            && self.conns[ci].subflows.len() == 1
+            && dir.mappings.infinite().is_none()
+            && let Some(dsn) = dir.mappings.continued(pos)
+        {
+            // RFC 8684 §3.7: data with no mapping after mapped data, on the only
+            // subflow: a fallback in mid-stream; the stream goes on in order.
+            self.conns[ci].fall_back(fallback::DATA_WITHOUT_DSS);
+            dir.mappings.add(Mapping::infinite(dsn, pos));
         }
         let conn = &mut self.conns[ci];
         dir.mappings.translate(pos, payload.len(), |p| {

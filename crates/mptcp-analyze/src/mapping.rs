@@ -128,6 +128,18 @@ impl Mappings {
         self.list.is_empty()
     }
 
+    /// Where subflow position `pos` falls at the data level if the stream
+    /// goes on in order after the mapping that ends furthest before it (how a
+    /// fallback continues): None when a mapping covers `pos` or none ends
+    /// at or before it.
+    pub fn continued(&self, pos: u64) -> Option<u64> {
+        if self.list.iter().any(|m| m.ssn <= pos && pos < m.end()) {
+            return None;
+        }
+        let m = self.list.iter().filter(|m| !m.is_infinite() && m.end() <= pos).max_by_key(|m| m.end())?;
+        Some(m.dsn + (pos - m.ssn))
+    }
+
     /// The infinite mapping, if one is in force.
     pub fn infinite(&self) -> Option<&Mapping> {
         self.list.iter().rev().find(|m| m.is_infinite())
@@ -175,6 +187,16 @@ impl Mappings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stream_continues_after_its_last_mapping() {
+        let mut ms = Mappings::default();
+        ms.add(Mapping::new(1000, 1, 1, 100, false, None));
+        assert_eq!(ms.continued(50), None, "covered");
+        assert_eq!(ms.continued(101), Some(1100));
+        assert_eq!(ms.continued(151), Some(1150));
+        assert_eq!(Mappings::default().continued(5), None);
+    }
 
     #[test]
     fn translate_across_two_mappings_and_a_gap() {
