@@ -25,10 +25,10 @@ struct Cli {
 enum Command {
     /// Reconstruct and verify the MPTCP connections in a capture (pcap or pcapng).
     Analyze(analyze::Args),
-    /// Serve TCP connections with the userspace stack on a TUN device (or the kernel's
+    /// Serve MPTCP (or, with --no-mptcp, TCP) connections with the userspace stack on a TUN device (or the kernel's
     /// sockets with --kernel): netcat-like by default, or send/receive/echo test data.
     Listen(listen::Args),
-    /// Open a TCP connection with the userspace stack on a TUN device (or the kernel's
+    /// Open an MPTCP (or, with --no-mptcp, TCP) connection with the userspace stack on a TUN device (or the kernel's
     /// sockets with --kernel): netcat-like by default, or send/receive/echo test data.
     Connect(connect::Args),
     /// Run a simulated scenario (a built-in or a TOML file): real stacks on simulated hosts,
