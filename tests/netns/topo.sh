@@ -31,6 +31,9 @@
 # rather than 64 KiB GSO aggregates. rate MBIT shapes both router egresses
 # with TBF.
 set -euo pipefail
+script=topo.sh
+# shellcheck source=tests/netns/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 usage() {
     sed -n '2,13p' "$0" >&2
@@ -41,23 +44,12 @@ usage() {
 cmd=$1
 name=$2
 shift 2
-case $name in
-    *[!a-zA-Z0-9_]* | "") echo "topo.sh: bad name '$name' (letters, digits, _ only)" >&2; exit 2 ;;
-esac
-if [ ${#name} -gt 10 ]; then
-    echo "topo.sh: name '$name' too long (10 characters at most)" >&2
-    exit 2
-fi
+check_name "$name"
 
 US=$name-us
 RT=$name-rt
 KERN=$name-kern
 
-in_ns() {
-    local ns=$1
-    shift
-    ip netns exec "$ns" "$@"
-}
 
 print_env() {
     cat <<EOF

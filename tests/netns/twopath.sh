@@ -29,6 +29,9 @@
 # go in NAME-us FORWARD: they see every packet between our stack and the
 # kernel, both directions.
 set -euo pipefail
+script=twopath.sh
+# shellcheck source=tests/netns/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 usage() {
     sed -n '2,9p' "$0" >&2
@@ -39,13 +42,7 @@ usage() {
 cmd=$1
 name=$2
 shift 2
-case $name in
-    *[!a-zA-Z0-9_]* | "") echo "twopath.sh: bad name '$name' (letters, digits, _ only)" >&2; exit 2 ;;
-esac
-if [ ${#name} -gt 10 ]; then
-    echo "twopath.sh: name '$name' too long (10 characters at most)" >&2
-    exit 2
-fi
+check_name "$name"
 
 US=$name-us
 KERN=$name-kern

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Bulk, LinkConfig, Pair, closed, open};
+use common::{Bulk, LinkConfig, Pair, closed, open, transfer};
 use mptcp_proto::{CloseReason, ConnId, Duration, EndpointConfig};
 
 const MB: u64 = 1_000_000;
@@ -28,29 +28,6 @@ fn link(loss: f64) -> LinkConfig {
         loss,
         ..Default::default()
     }
-}
-
-fn transfer(p: &mut Pair, a: ConnId, b: ConnId, n: u64, limit: Duration) {
-    let mut ta = Bulk::new(n, 1, 2);
-    let mut tb = Bulk::new(n, 2, 1);
-    let done = p.run_until(limit, |p| {
-        ta.pump(&mut p.a, a);
-        tb.pump(&mut p.b, b);
-        ta.eof && tb.eof
-    });
-    assert!(
-        done,
-        "stalled at {:?}: a read {} b read {}\na {:#?}\nb {:#?}\n{:?} {:?}",
-        p.now,
-        ta.read,
-        tb.read,
-        p.a.subflow_stats(a),
-        p.b.subflow_stats(b),
-        p.a.mptcp_counters(a),
-        p.b.mptcp_counters(b)
-    );
-    assert_eq!((ta.read, tb.read), (n, n), "a {:?}\nb {:?}", p.a.stats(a), p.b.stats(b));
-    assert!(!ta.corrupt && !tb.corrupt, "data differs");
 }
 
 fn close_both(p: &mut Pair, a: ConnId, b: ConnId) {

@@ -34,20 +34,6 @@ fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
 
-/// Moves `n` bytes each way and checks them.
-fn transfer(p: &mut Pair, a: ConnId, b: ConnId, n: u64) {
-    let mut ta = Bulk::new(n, 1, 2);
-    let mut tb = Bulk::new(n, 2, 1);
-    let done = p.run_until(Duration::from_secs(60), |p| {
-        ta.pump(&mut p.a, a);
-        tb.pump(&mut p.b, b);
-        ta.eof && tb.eof
-    });
-    assert!(done, "stalled: a read {} b read {}\n{:#?}", ta.read, tb.read, p.a.subflow_stats(a));
-    assert_eq!((ta.read, tb.read), (n, n));
-    assert!(!ta.corrupt && !tb.corrupt, "data differs");
-}
-
 fn remotes(p: &Pair, a: ConnId) -> Vec<String> {
     p.a.subflow_stats(a).unwrap().iter().map(|s| format!("{}->{}", s.local, s.remote)).collect()
 }
@@ -58,7 +44,7 @@ fn a_subflow_endpoint_opens_one_join_and_an_unflagged_address_none() {
     p.a.add_endpoint(ip("10.0.1.1"), flags("subflow"), None);
     p.a.add_address(ip("10.0.2.1"));
     let (a, b) = open(&mut p);
-    transfer(&mut p, a, b, MB);
+    transfer(&mut p, a, b, MB, Duration::from_secs(60));
     let s = p.a.subflow_stats(a).unwrap();
     assert_eq!(s.len(), 2, "{:?}", remotes(&p, a));
     assert!(s[1].local.starts_with("10.0.1.1:") && s[1].remote == "10.0.0.2:80", "{:?}", remotes(&p, a));
@@ -73,13 +59,13 @@ fn the_subflow_limit_caps_the_joins() {
         p.a.add_endpoint(ip(a), flags("subflow"), None);
     }
     let (a, b) = open(&mut p);
-    transfer(&mut p, a, b, MB);
+    transfer(&mut p, a, b, MB, Duration::from_secs(60));
     assert_eq!(p.a.subflow_stats(a).unwrap().len(), 2, "one additional subflow: {:?}", remotes(&p, a));
 
     let mut p = Pair::new(cfg(0, 0), link(), 63);
     p.a.add_endpoint(ip("10.0.1.1"), flags("subflow"), None);
     let (a, b) = open(&mut p);
-    transfer(&mut p, a, b, MB);
+    transfer(&mut p, a, b, MB, Duration::from_secs(60));
     assert_eq!(p.a.subflow_stats(a).unwrap().len(), 1, "limit 0: no join");
 }
 
@@ -89,7 +75,7 @@ fn an_announcement_is_echoed_but_joined_only_within_add_addr_accepted() {
     let mut p = Pair::with_links(cfg(2, 0), cfg(2, 0), link(), link(), 64);
     p.b.add_endpoint(ip("10.0.1.2"), flags("signal"), None);
     let (a, b) = open(&mut p);
-    transfer(&mut p, a, b, MB);
+    transfer(&mut p, a, b, MB, Duration::from_secs(60));
     assert_eq!(p.a.mptcp_counters(a).unwrap().add_addr, 1);
     assert_eq!(p.b.mptcp_counters(b).unwrap().echo_add, 1);
     assert_eq!(p.a.subflow_stats(a).unwrap().len(), 1);
@@ -98,7 +84,7 @@ fn an_announcement_is_echoed_but_joined_only_within_add_addr_accepted() {
     let mut p = Pair::with_links(cfg(2, 1), cfg(2, 0), link(), link(), 65);
     p.b.add_endpoint(ip("10.0.1.2"), flags("signal"), None);
     let (a, b) = open(&mut p);
-    transfer(&mut p, a, b, MB);
+    transfer(&mut p, a, b, MB, Duration::from_secs(60));
     let s = p.a.subflow_stats(a).unwrap();
     assert_eq!(s.len(), 2, "{:?}", remotes(&p, a));
     assert_eq!(s[1].remote, "10.0.1.2:80");
@@ -110,7 +96,7 @@ fn an_announcement_with_a_port_is_joined_on_that_port() {
     let mut p = Pair::with_links(cfg(2, 1), cfg(2, 0), link(), link(), 66);
     p.b.add_endpoint(ip("10.0.1.2"), flags("signal"), Some(8080));
     let (a, b) = open(&mut p);
-    transfer(&mut p, a, b, MB);
+    transfer(&mut p, a, b, MB, Duration::from_secs(60));
     let s = p.a.subflow_stats(a).unwrap();
     assert_eq!(s.len(), 2, "{:?}", remotes(&p, a));
     assert_eq!(s[1].remote, "10.0.1.2:8080");
@@ -124,7 +110,7 @@ fn fullmesh_endpoints_make_a_two_by_two_mesh() {
     p.a.add_endpoint(ip("10.0.1.1"), flags("subflow,fullmesh"), None);
     p.b.add_endpoint(ip("10.0.1.2"), flags("signal"), None);
     let (a, b) = open(&mut p);
-    transfer(&mut p, a, b, 2 * MB);
+    transfer(&mut p, a, b, 2 * MB, Duration::from_secs(60));
     let mut r = remotes(&p, a);
     r.iter_mut().for_each(|s| *s = s.split("->").map(|h| h.split(':').next().unwrap()).collect::<Vec<_>>().join(">"));
     r.sort();
@@ -137,7 +123,7 @@ fn a_backup_endpoint_joins_as_backup_and_carries_no_data_while_the_other_works()
     let mut p = Pair::new(cfg(2, 0), link(), 68);
     p.a.add_endpoint(ip("10.0.1.1"), flags("subflow,backup"), None);
     let (a, b) = open(&mut p);
-    transfer(&mut p, a, b, 2 * MB);
+    transfer(&mut p, a, b, 2 * MB, Duration::from_secs(60));
     let s = p.a.subflow_stats(a).unwrap();
     assert_eq!(s.len(), 2);
     assert!(s[1].backup, "{s:#?}");
@@ -150,7 +136,7 @@ fn the_server_joins_the_clients_announcement() {
     let mut p = Pair::with_links(cfg(2, 0), cfg(2, 1), link(), link(), 69);
     p.a.add_endpoint(ip("10.0.1.1"), flags("signal"), None);
     let (a, b) = open(&mut p);
-    transfer(&mut p, a, b, MB);
+    transfer(&mut p, a, b, MB, Duration::from_secs(60));
     let s = p.b.subflow_stats(b).unwrap();
     assert_eq!(s.len(), 2, "{s:#?}");
     assert!(s[1].remote.starts_with("10.0.1.1:"), "{s:#?}");
@@ -205,7 +191,7 @@ fn the_peers_c_flag_steers_joins_to_its_announced_address() {
     p.a.add_endpoint(ip("10.0.1.1"), flags("subflow"), None);
     p.b.add_endpoint(ip("10.0.1.2"), flags("signal"), None);
     let (a, b) = open(&mut p);
-    transfer(&mut p, a, b, MB);
+    transfer(&mut p, a, b, MB, Duration::from_secs(60));
     assert_eq!(p.a.mptcp_peer_denies_join_initial(a), Some(true));
     let r = remotes(&p, a);
     assert!(r.iter().skip(1).all(|s| !s.ends_with("->10.0.0.2:80")), "a join to B's initial address: {r:?}");

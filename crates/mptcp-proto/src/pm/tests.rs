@@ -3,6 +3,18 @@ use super::*;
 fn sa(s: &str) -> SocketAddr {
     s.parse().unwrap()
 }
+/// What a path manager is shown: the peer at 10.0.0.2:80, default limits, our side connected.
+fn ctx<'a>(local_addrs: &'a [LocalAddr], subflows: &'a [SubflowInfo]) -> PmContext<'a> {
+    PmContext {
+        remote: sa("10.0.0.2:80"),
+        local_addrs,
+        subflows,
+        limits: Limits::default(),
+        active: true,
+        peer_denies_join_initial: false,
+    }
+}
+
 fn la(s: &str, backup: bool) -> LocalAddr {
     LocalAddr { addr: s.parse().unwrap(), backup, id: 0, flags: EndpointFlags::default() }
 }
@@ -11,14 +23,7 @@ fn la(s: &str, backup: bool) -> LocalAddr {
 fn fullmesh_opens_from_every_other_address_of_the_family() {
     let addrs = [la("10.0.0.1", false), la("10.0.1.1", true), la("dead::1", false)];
     let subs = [SubflowInfo { local: sa("10.0.0.1:5000"), remote: sa("10.0.0.2:80"), alive: true, established: true }];
-    let ctx = PmContext {
-        remote: sa("10.0.0.2:80"),
-        local_addrs: &addrs,
-        subflows: &subs,
-        limits: Limits::default(),
-        active: true,
-        peer_denies_join_initial: false,
-    };
+    let ctx = ctx(&addrs, &subs);
     let acts = by_name("fullmesh", 1).unwrap().on_established(&ctx);
     assert_eq!(
         acts,
@@ -30,14 +35,7 @@ fn fullmesh_opens_from_every_other_address_of_the_family() {
 fn ndiffports_tops_up_from_the_same_address() {
     let addrs = [la("10.0.0.1", false)];
     let subs = [SubflowInfo { local: sa("10.0.0.1:5000"), remote: sa("10.0.0.2:80"), alive: true, established: true }];
-    let ctx = PmContext {
-        remote: sa("10.0.0.2:80"),
-        local_addrs: &addrs,
-        subflows: &subs,
-        limits: Limits::default(),
-        active: true,
-        peer_denies_join_initial: false,
-    };
+    let ctx = ctx(&addrs, &subs);
     assert_eq!(by_name("ndiffports", 4).unwrap().on_established(&ctx).len(), 3);
 }
 
@@ -45,14 +43,8 @@ fn ndiffports_tops_up_from_the_same_address() {
 fn singlepath_replaces_only_when_nothing_is_left() {
     let addrs = [la("10.0.0.1", false), la("10.0.1.1", false)];
     let dead = SubflowInfo { local: sa("10.0.0.1:5000"), remote: sa("10.0.0.2:80"), alive: false, established: true };
-    let ctx = PmContext {
-        remote: sa("10.0.0.2:80"),
-        local_addrs: &addrs,
-        subflows: &[dead],
-        limits: Limits::default(),
-        active: true,
-        peer_denies_join_initial: false,
-    };
+    let subs = [dead];
+    let ctx = ctx(&addrs, &subs);
     let mut pm = by_name("singlepath", 1).unwrap();
     assert!(pm.on_established(&ctx).is_empty());
     let acts = pm.on_subflow_closed(&ctx, &dead);
@@ -70,14 +62,7 @@ fn kernel_reopens_a_closed_subflow_but_not_a_refused_join() {
     let first = SubflowInfo { local: sa("10.0.0.1:5000"), remote: sa("10.0.0.2:80"), alive: true, established: true };
     let join = SubflowInfo { local: sa("10.0.1.1:5001"), remote: sa("10.0.0.2:80"), alive: false, established: true };
     let subs = [first, join];
-    let ctx = PmContext {
-        remote: sa("10.0.0.2:80"),
-        local_addrs: &addrs,
-        subflows: &subs,
-        limits: Limits::default(),
-        active: true,
-        peer_denies_join_initial: false,
-    };
+    let ctx = ctx(&addrs, &subs);
     let mut pm = by_name("kernel", 1).unwrap();
     let acts = pm.on_subflow_closed(&ctx, &join);
     assert_eq!(
@@ -97,14 +82,7 @@ fn fullmesh_does_not_retry_a_refused_join() {
     let refused =
         SubflowInfo { local: sa("10.0.1.1:5001"), remote: sa("10.0.0.2:80"), alive: false, established: false };
     let subs = [first, refused];
-    let ctx = PmContext {
-        remote: sa("10.0.0.2:80"),
-        local_addrs: &addrs,
-        subflows: &subs,
-        limits: Limits::default(),
-        active: true,
-        peer_denies_join_initial: false,
-    };
+    let ctx = ctx(&addrs, &subs);
     let mut pm = by_name("fullmesh", 1).unwrap();
     assert!(pm.on_subflow_closed(&ctx, &refused).is_empty());
     let failed = SubflowInfo { established: true, ..refused };

@@ -407,6 +407,31 @@ pub fn open(p: &mut Pair) -> (ConnId, ConnId) {
     (a, accepted(p).unwrap())
 }
 
+/// Moves `n` bytes each way between A's `a` and B's `b` within `limit`;
+/// asserts both streams arrive whole and identical.
+pub fn transfer(p: &mut Pair, a: ConnId, b: ConnId, n: u64, limit: Duration) {
+    let mut ta = Bulk::new(n, 1, 2);
+    let mut tb = Bulk::new(n, 2, 1);
+    let done = p.run_until(limit, |p| {
+        ta.pump(&mut p.a, a);
+        tb.pump(&mut p.b, b);
+        ta.eof && tb.eof
+    });
+    assert!(
+        done,
+        "stalled at {:?}: a read {} b read {}\na {:#?}\nb {:#?}\n{:?} {:?}",
+        p.now,
+        ta.read,
+        tb.read,
+        p.a.subflow_stats(a),
+        p.b.subflow_stats(b),
+        p.a.mptcp_counters(a),
+        p.b.mptcp_counters(b)
+    );
+    assert_eq!((ta.read, tb.read), (n, n), "a {:?}\nb {:?}", p.a.stats(a), p.b.stats(b));
+    assert!(!ta.corrupt && !tb.corrupt, "data differs");
+}
+
 /// IPv4 + TCP packet surgery for middleboxes (tests build IPv4 pairs).
 pub mod pkt {
     use mptcp_wire::mptcp::{DssMapping, MptcpOption};
