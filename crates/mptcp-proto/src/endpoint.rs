@@ -238,9 +238,9 @@ const RST_EPROHIBIT: u8 = 3;
 pub struct Endpoint {
     cfg: EndpointConfig,
     addrs: Vec<IpAddr>,
-    /// Addresses whose subflows are opened as backups.
-    backup_addrs: FxHashSet<IpAddr>,
-    /// Each owned address as an endpoint: its address id, flags and port.
+    /// Addresses as path-manager endpoints: address id, flags (backup among
+    /// them) and port. An entry outlives the address's removal, so an address
+    /// that comes back keeps its id and flags.
     endpoints: FxHashMap<IpAddr, EndpointMeta>,
     /// The next address id to give (1..=255).
     next_endpoint_id: u8,
@@ -297,7 +297,6 @@ impl Endpoint {
         Endpoint {
             cfg,
             addrs: Vec::new(),
-            backup_addrs: FxHashSet::default(),
             endpoints: FxHashMap::default(),
             next_endpoint_id: 1,
             last_now: Instant::ZERO,
@@ -319,27 +318,32 @@ impl Endpoint {
     /// Adds an address this stack owns; path managers of open connections
     /// hear of it (and may open subflows from it).
     pub fn add_address(&mut self, addr: IpAddr) {
-        let flags = self.endpoints.get(&addr).map(|e| e.flags).unwrap_or_default();
-        let port = self.endpoints.get(&addr).and_then(|e| e.port);
-        self.add_endpoint(addr, flags, port);
+        let meta = *self.endpoint_meta(addr);
+        self.add_endpoint(addr, meta.flags, meta.port);
+    }
+
+    /// The endpoint entry of `addr`, made (with a fresh address id) if new.
+    fn endpoint_meta(&mut self, addr: IpAddr) -> &mut EndpointMeta {
+        let next = &mut self.next_endpoint_id;
+        self.endpoints.entry(addr).or_insert_with(|| {
+            let id = *next;
+            *next = next.checked_add(1).unwrap_or(1);
+            EndpointMeta { id, flags: crate::pm::EndpointFlags::default(), port: None }
+        })
+    }
+
+    /// Whether subflows from `addr` are backups.
+    fn is_backup(&self, addr: IpAddr) -> bool {
+        self.endpoints.get(&addr).is_some_and(|e| e.flags.backup)
     }
 
     /// Adds (or updates) an owned address as a path-manager endpoint with
     /// `flags`, like `ip mptcp endpoint add ADDR FLAGS [port PORT]`: `port`
     /// is announced with it (a `signal` endpoint), and joins to it are accepted.
     pub fn add_endpoint(&mut self, addr: IpAddr, flags: crate::pm::EndpointFlags, port: Option<u16>) {
-        let id = match self.endpoints.get(&addr) {
-            Some(e) => e.id,
-            None => {
-                let id = self.next_endpoint_id;
-                self.next_endpoint_id = self.next_endpoint_id.checked_add(1).unwrap_or(1);
-                id
-            }
-        };
-        self.endpoints.insert(addr, EndpointMeta { id, flags, port });
-        if flags.backup {
-            self.backup_addrs.insert(addr);
-        }
+        let meta = self.endpoint_meta(addr);
+        meta.flags = flags;
+        meta.port = port;
         if self.addrs.contains(&addr) {
             return;
         }
@@ -350,18 +354,12 @@ impl Endpoint {
         }
     }
 
-    /// The flags and port of an owned address.
-    pub fn endpoint_flags(&self, addr: IpAddr) -> Option<(crate::pm::EndpointFlags, Option<u16>)> {
-        self.endpoints.get(&addr).filter(|_| self.addrs.contains(&addr)).map(|e| (e.flags, e.port))
-    }
-
     /// The address went away (an interface is gone): connections and
     /// subflows from it are reset, and path managers react (a single-path
     /// connection opens a subflow elsewhere).
     pub fn remove_address(&mut self, now: Instant, addr: IpAddr) {
         self.last_now = self.last_now.max(now);
         self.addrs.retain(|a| *a != addr);
-        self.endpoints.remove(&addr);
         for i in 0..self.slots.len() {
             let id = ConnId(i as u32);
             let Some(slot) = self.slots[i].as_mut() else { continue };
@@ -386,14 +384,7 @@ impl Endpoint {
 
     /// Subflows from `addr` are to be backups (RFC 8684 §3.3.8).
     pub fn set_address_backup(&mut self, addr: IpAddr, backup: bool) {
-        if let Some(e) = self.endpoints.get_mut(&addr) {
-            e.flags.backup = backup;
-        }
-        if backup {
-            self.backup_addrs.insert(addr);
-        } else {
-            self.backup_addrs.remove(&addr);
-        }
+        self.endpoint_meta(addr).flags.backup = backup;
         // Subflows already open from it change priority with MP_PRIO.
         for id in self.mptcp_ids() {
             if let Ok(slot) = self.slot_mut(id)
@@ -427,7 +418,7 @@ impl Endpoint {
                 let meta = self.endpoints.get(&addr);
                 crate::pm::LocalAddr {
                     addr,
-                    backup: self.backup_addrs.contains(&addr),
+                    backup: self.is_backup(addr),
                     id: meta.map_or(0, |e| e.id),
                     flags: meta.map(|e| e.flags).unwrap_or_default(),
                 }
@@ -839,9 +830,6 @@ impl Endpoint {
         if let Ok(s) = self.slot_mut(id) {
             match &mut s.kind {
                 Kind::Tcp { conn, .. } => conn.close(),
-                // Unread data at close: the connection is reset, with
-                // MP_FASTCLOSE (the kernel does the same; RFC 2525 §2.17 for TCP).
-                Kind::Mptcp(m) if m.readable() > 0 && m.closed().is_none() => m.abort(),
                 Kind::Mptcp(m) => m.close(),
             }
             self.mark(id);
@@ -1055,7 +1043,7 @@ impl Endpoint {
         let tcp = TcpConn::accept(&self.cfg.tcp, local, remote, iss, self.cfg.mtu, seg, now);
         let max = self.cfg.mptcp.max_subflows;
         // Our `backup` endpoint: the subflow is a backup from our side too.
-        let backup = self.backup_addrs.contains(&local.ip());
+        let backup = self.is_backup(local.ip());
         let Ok(slot) = self.slot_mut(id) else { return Some(Some(RST_EMPTCP)) };
         let Kind::Mptcp(m) = &mut slot.kind else { return Some(Some(RST_EMPTCP)) };
         match m.accept_join(tcp, seg.options_raw, nonce, max, backup) {

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Bulk, LinkConfig, Pair, open, pkt};
+use common::{Bulk, LinkConfig, Pair, open, pkt, transfer, transfer_arming};
 use mptcp_proto::mptcp::Fallback;
 use mptcp_proto::{ConnId, Duration, EndpointConfig};
 use mptcp_wire::mptcp::{MpJoin, MptcpOption};
@@ -34,41 +34,6 @@ fn join_second(p: &mut Pair, a: ConnId) {
     p.a.add_address(SECOND.into());
     let joined = p.run_until(Duration::from_secs(5), |p| p.a.mptcp_counters(a).is_some_and(|c| c.joins == 1));
     assert!(joined, "join: {:?}", p.a.subflow_stats(a));
-}
-
-/// Both ways, `n` bytes each; asserts the streams arrive whole and identical.
-fn transfer(p: &mut Pair, a: ConnId, b: ConnId, n: u64, limit: Duration) {
-    transfer_arming(p, a, b, n, limit, None);
-}
-
-/// `transfer`, and once B has read `arm.0` bytes, `arm.1` is set (a
-/// middlebox starts its work mid-stream).
-fn transfer_arming(p: &mut Pair, a: ConnId, b: ConnId, n: u64, limit: Duration, arm: Option<(u64, Rc<Cell<bool>>)>) {
-    let mut ta = Bulk::new(n, 1, 2);
-    let mut tb = Bulk::new(n, 2, 1);
-    let done = p.run_until(limit, |p| {
-        ta.pump(&mut p.a, a);
-        tb.pump(&mut p.b, b);
-        if let Some((at, flag)) = &arm
-            && tb.read >= *at
-        {
-            flag.set(true);
-        }
-        ta.eof && tb.eof
-    });
-    assert!(
-        done,
-        "stalled at {:?}: a read {} b read {}\na {:#?}\nb {:#?}\n{:?}\n{:?}",
-        p.now,
-        ta.read,
-        tb.read,
-        p.a.subflow_stats(a),
-        p.b.subflow_stats(b),
-        p.a.mptcp_counters(a),
-        p.b.mptcp_counters(b)
-    );
-    assert_eq!((ta.read, tb.read), (n, n));
-    assert!(!ta.corrupt && !tb.corrupt, "the data differs");
 }
 
 /// Whether a packet is an A→B data segment on the second path.
@@ -180,20 +145,14 @@ fn stripped_options_on_a_joined_subflow_reset_it_and_the_data_goes_elsewhere() {
     let mut p = Pair::new(cfg(false), link(), 105);
     let armed = Rc::new(Cell::new(false));
     let on = armed.clone();
-    let rsts = Rc::new(RefCell::new(Vec::new()));
-    let r = rsts.clone();
     p.ab.middlebox = Some(Box::new(move |mut packet| {
         if on.get() && on_second_path(&packet) {
             pkt::strip_mptcp(&mut packet);
         }
         vec![packet]
     }));
-    p.ba.middlebox = Some(Box::new(move |packet| {
-        if pkt::flags(&packet) & 0x04 != 0 {
-            r.borrow_mut().push(packet.clone());
-        }
-        vec![packet]
-    }));
+    let (recorder, rsts) = rst_recorder();
+    p.ba.middlebox = Some(recorder);
     let (a, b) = open(&mut p);
     join_second(&mut p, a);
     armed.set(true);
@@ -203,7 +162,25 @@ fn stripped_options_on_a_joined_subflow_reset_it_and_the_data_goes_elsewhere() {
     assert!(cb.fallback_failed >= 1, "{cb:?}");
     // RFC 8684 §3.6: the RST says "middlebox interference".
     let rsts = rsts.borrow();
-    assert!(rsts.iter().any(|r| pkt::options(r).windows(4).any(|w| w == [30, 4, 0x80, 6])), "{rsts:?}");
+    assert!(rsts.iter().any(|r| rst_reason(r, 6)), "{rsts:?}");
+}
+
+/// A middlebox that passes everything and keeps a copy of every RST.
+fn rst_recorder() -> (common::Middlebox, Rc<RefCell<Vec<Vec<u8>>>>) {
+    let rsts = Rc::new(RefCell::new(Vec::new()));
+    let r = rsts.clone();
+    let mb: common::Middlebox = Box::new(move |packet| {
+        if pkt::flags(&packet) & 0x04 != 0 {
+            r.borrow_mut().push(packet.clone());
+        }
+        vec![packet]
+    });
+    (mb, rsts)
+}
+
+/// Whether an RST carries MP_TCPRST with `reason`.
+fn rst_reason(rst: &[u8], reason: u8) -> bool {
+    pkt::options(rst).windows(4).any(|w| w == [30, 4, 0x80, reason])
 }
 
 /// Corrupts one A→B data segment (of the path `path` if given) once `after`
@@ -231,14 +208,8 @@ fn a_rewritten_payload_on_one_of_two_subflows_resets_it_with_mp_fail() {
     let mut p = Pair::new(cfg(true), link(), 106);
     let (mb, done) = corrupter(Some(SECOND), 200);
     p.ab.middlebox = Some(mb);
-    let rsts = Rc::new(RefCell::new(Vec::new()));
-    let r = rsts.clone();
-    p.ba.middlebox = Some(Box::new(move |packet| {
-        if pkt::flags(&packet) & 0x04 != 0 {
-            r.borrow_mut().push(packet.clone());
-        }
-        vec![packet]
-    }));
+    let (recorder, rsts) = rst_recorder();
+    p.ba.middlebox = Some(recorder);
     let (a, b) = open(&mut p);
     join_second(&mut p, a);
     transfer(&mut p, a, b, 3 * MB, Duration::from_secs(60));
@@ -325,7 +296,7 @@ fn an_unanswered_mp_fail_resets_the_subflow_after_the_timeout() {
     assert_eq!((cb.data_csum_err, cb.mp_fail_tx, cb.infinite_map_rx), (1, 1, 0), "{cb:?}");
     let waited = reset_at.expect("the subflow was reset") - failed_at.expect("MP_FAIL sent");
     assert!(waited >= Duration::from_secs(119), "reset {waited:?} after the MP_FAIL, before the timeout");
-    let emiddlebox = rsts.borrow().iter().any(|r| pkt::options(r).windows(4).any(|w| w == [30, 4, 0x80, 6]));
+    let emiddlebox = rsts.borrow().iter().any(|r| rst_reason(r, 6));
     assert!(emiddlebox, "RST with MP_TCPRST EMIDDLEBOX");
     // A's path manager opens a new subflow; the data goes on there, whole.
     assert!(over, "B read {} of {}", tb.read, 3 * MB);
@@ -379,8 +350,6 @@ fn the_third_ack_is_sent_again_when_lost() {
 #[test]
 fn a_join_with_a_bad_hmac_is_reset_as_prohibited() {
     let mut p = Pair::new(cfg(false), link(), 110);
-    let rsts = Rc::new(RefCell::new(Vec::new()));
-    let r = rsts.clone();
     // The third ACK's HMAC is damaged on the way.
     p.ab.middlebox = Some(Box::new(|mut packet| {
         if let Some(at) = packet.windows(3).position(|w| w == [30, 24, 0x10]) {
@@ -389,19 +358,15 @@ fn a_join_with_a_bad_hmac_is_reset_as_prohibited() {
         }
         vec![packet]
     }));
-    p.ba.middlebox = Some(Box::new(move |packet| {
-        if pkt::flags(&packet) & 0x04 != 0 {
-            r.borrow_mut().push(packet.clone());
-        }
-        vec![packet]
-    }));
+    let (recorder, rsts) = rst_recorder();
+    p.ba.middlebox = Some(recorder);
     let (a, b) = open(&mut p);
     p.a.add_address(SECOND.into());
     p.run_until(Duration::from_secs(3), |_| false);
     // (The path manager may try again: every try fails the same way.)
     assert!(p.b.mptcp_counters(b).unwrap().join_hmac_failures >= 1);
     assert_eq!(p.b.mptcp_counters(b).unwrap().joins, 0);
-    let prohibited = rsts.borrow().iter().any(|r| pkt::options(r).windows(4).any(|w| w == [30, 4, 0x80, 3]));
+    let prohibited = rsts.borrow().iter().any(|r| rst_reason(r, 3));
     assert!(prohibited, "RST with MP_TCPRST EPROHIBIT");
     transfer(&mut p, a, b, 200_000, Duration::from_secs(30));
 }

@@ -612,11 +612,6 @@ impl MptcpConn {
         self.peer_deny_join_initial
     }
 
-    /// We set C: joins to our initial address and port are refused.
-    pub fn denies_join_initial(&self) -> bool {
-        self.deny_join_initial
-    }
-
     /// Our address and port on the initial subflow.
     pub fn initial_local(&self) -> Option<SocketAddr> {
         self.subflows.first().map(|s| s.tcp.local())
@@ -983,6 +978,12 @@ impl MptcpConn {
 
     /// Full close.
     pub fn close(&mut self) {
+        // Unread data at close: the connection is reset, with MP_FASTCLOSE
+        // (the kernel does the same; RFC 2525 §2.17 for TCP, as TcpConn::close).
+        if self.readable() > 0 && self.closed.is_none() {
+            self.abort();
+            return;
+        }
         self.app_closed = true;
         self.shutdown();
     }

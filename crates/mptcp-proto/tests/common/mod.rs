@@ -410,11 +410,29 @@ pub fn open(p: &mut Pair) -> (ConnId, ConnId) {
 /// Moves `n` bytes each way between A's `a` and B's `b` within `limit`;
 /// asserts both streams arrive whole and identical.
 pub fn transfer(p: &mut Pair, a: ConnId, b: ConnId, n: u64, limit: Duration) {
+    transfer_arming(p, a, b, n, limit, None);
+}
+
+/// `transfer`, and once B has read `arm.0` bytes, `arm.1` is set (a
+/// middlebox starts its work mid-stream).
+pub fn transfer_arming(
+    p: &mut Pair,
+    a: ConnId,
+    b: ConnId,
+    n: u64,
+    limit: Duration,
+    arm: Option<(u64, std::rc::Rc<std::cell::Cell<bool>>)>,
+) {
     let mut ta = Bulk::new(n, 1, 2);
     let mut tb = Bulk::new(n, 2, 1);
     let done = p.run_until(limit, |p| {
         ta.pump(&mut p.a, a);
         tb.pump(&mut p.b, b);
+        if let Some((at, flag)) = &arm
+            && tb.read >= *at
+        {
+            flag.set(true);
+        }
         ta.eof && tb.eof
     });
     assert!(
