@@ -9,6 +9,7 @@ command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v iptables >/dev/null 2>&1 || need+=(iptables)
 command -v ethtool >/dev/null 2>&1 || need+=(ethtool)
 command -v nstat >/dev/null 2>&1 || need+=(iproute2)
+[ -x /usr/bin/time ] || need+=(time)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

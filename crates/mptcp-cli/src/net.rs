@@ -94,6 +94,11 @@ pub struct NetArgs {
     /// Say less: no "listening on" / "connected" lines on stderr.
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// Count what arrives without hashing it (SHA-256 costs about a core at
+    /// 15 Gbit/s, which would bound a benchmark); the report's
+    /// sha256_received is then empty.
+    #[arg(long)]
+    pub no_hash: bool,
     #[command(flatten)]
     pub mode: ModeArgs,
 }
@@ -432,7 +437,7 @@ pub async fn serve(
             _ => {}
         }
     };
-    let (conn, transfer) = crate::transfer::run(conn, mode, progress, &net.at, &mut act)
+    let (conn, transfer) = crate::transfer::run(conn, mode, progress, !net.no_hash, &net.at, &mut act)
         .await
         .with_context(|| format!("connection {} -> {}", ctx.local, ctx.remote))?;
     let report = crate::transfer::Report::new(&ctx, mode, &transfer, conn.figures());

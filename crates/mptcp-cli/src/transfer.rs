@@ -21,7 +21,7 @@ pub enum Mode {
     Netcat,
     /// Send this many bytes of the pattern, then half-close; count what arrives.
     Send(u64),
-    /// Send nothing (half-close at once); count what arrives.
+    /// Send nothing; count what arrives, then close once the peer has.
     Recv,
     /// Send back what arrives; half-close when the peer does.
     Echo,
@@ -53,7 +53,7 @@ pub struct ModeArgs {
     /// K, M or G suffix (powers of 1024): 100M.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub send: Option<u64>,
-    /// Receive, count and hash until the peer closes; send nothing (half-close at once).
+    /// Receive, count and hash until the peer closes, then close; send nothing.
     #[arg(long)]
     pub recv: bool,
     /// Send back everything that arrives; half-close when the peer does.
@@ -149,21 +149,28 @@ pub struct Transfer {
 /// What has arrived so far (shared with the `--at` watcher).
 struct Received {
     bytes: AtomicU64,
-    hash: Mutex<Sha256>,
+    /// None: counting only (`--no-hash`).
+    hash: Option<Mutex<Sha256>>,
 }
 
 impl Received {
-    fn new() -> Self {
-        Received { bytes: AtomicU64::new(0), hash: Mutex::new(Sha256::new()) }
+    fn new(hash: bool) -> Self {
+        Received { bytes: AtomicU64::new(0), hash: hash.then(|| Mutex::new(Sha256::new())) }
     }
 
     fn add(&self, data: &[u8]) {
-        self.hash.lock().unwrap_or_else(|e| e.into_inner()).update(data);
+        if let Some(h) = &self.hash {
+            h.lock().unwrap_or_else(|e| e.into_inner()).update(data);
+        }
         self.bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
     }
 
+    /// SHA-256 of what arrived, hex; empty when not hashing.
     fn sha256(&self) -> String {
-        hex(&self.hash.lock().unwrap_or_else(|e| e.into_inner()).clone().finalize())
+        match &self.hash {
+            Some(h) => hex(&h.lock().unwrap_or_else(|e| e.into_inner()).clone().finalize()),
+            None => String::new(),
+        }
     }
 }
 
@@ -177,6 +184,7 @@ pub async fn run<S>(
     stream: S,
     mode: Mode,
     progress: bool,
+    hash: bool,
     at: &[At],
     act: &mut (dyn FnMut(Action) + Send),
 ) -> io::Result<(S, Transfer)>
@@ -187,7 +195,7 @@ where
     let bar = progress_bar(mode, progress);
     let (mut rd, mut wr) = tokio::io::split(stream);
     let sent = AtomicU64::new(0);
-    let received = Received::new();
+    let received = Received::new(hash);
     let transfer = async {
         if mode == Mode::Echo {
             let done = echo(&mut rd, &mut wr, &received, &sent, start, &bar).await?;
@@ -202,11 +210,21 @@ where
                 }
                 Mode::Recv | Mode::Echo => {}
             };
-            wr.shutdown().await?;
+            // A receiver half-closes only once the peer's data has all
+            // arrived: the Linux kernel refuses MP_JOINs to a connection
+            // whose DATA_FIN it has received, so a DATA_FIN sent at once
+            // would keep a receive-only transfer on one path.
+            if mode != Mode::Recv {
+                wr.shutdown().await?;
+            }
             Ok::<_, io::Error>(start.elapsed())
         };
         let receiving = receive(&mut rd, &received, mode == Mode::Netcat, start, &bar);
-        tokio::try_join!(sending, receiving)
+        let times = tokio::try_join!(sending, receiving)?;
+        if mode == Mode::Recv {
+            wr.shutdown().await?;
+        }
+        Ok(times)
     };
     let moved = || sent.load(Ordering::Relaxed).max(received.bytes.load(Ordering::Relaxed));
     let watch = async {
@@ -613,8 +631,8 @@ mod tests {
     #[tokio::test]
     async fn send_and_echo_over_a_pipe() {
         let (a, b) = tokio::io::duplex(64 * 1024);
-        let client = tokio::spawn(async move { run(a, Mode::Send(300_000), false, &[], &mut |_| {}).await });
-        let server = tokio::spawn(async move { run(b, Mode::Echo, false, &[], &mut |_| {}).await });
+        let client = tokio::spawn(async move { run(a, Mode::Send(300_000), false, true, &[], &mut |_| {}).await });
+        let server = tokio::spawn(async move { run(b, Mode::Echo, false, true, &[], &mut |_| {}).await });
         let (_, c) = client.await.unwrap().unwrap();
         let (_, s) = server.await.unwrap().unwrap();
         assert_eq!(c.bytes_sent, 300_000);
@@ -628,15 +646,34 @@ mod tests {
     #[tokio::test]
     async fn an_at_action_fires_once_and_ends_the_transfer() {
         let (a, b) = tokio::io::duplex(64 * 1024);
-        let server = tokio::spawn(async move { run(b, Mode::Echo, false, &[], &mut |_| {}).await });
+        let server = tokio::spawn(async move { run(b, Mode::Echo, false, true, &[], &mut |_| {}).await });
         let ip: std::net::IpAddr = "10.0.0.1".parse().unwrap();
         let at =
             [At { after: 400_000, action: Action::Abort }, At { after: 100_000, action: Action::Backup(ip, true) }];
         let mut seen = Vec::new();
-        let (_, c) = run(a, Mode::Send(10_000_000), false, &at, &mut |x| seen.push(x)).await.unwrap();
+        let (_, c) = run(a, Mode::Send(10_000_000), false, true, &at, &mut |x| seen.push(x)).await.unwrap();
         assert_eq!(seen, [Action::Backup(ip, true), Action::Abort], "in size order, each once");
         assert_eq!(c.stopped, Some(Action::Abort));
         assert!(c.bytes_sent >= 400_000 && c.bytes_sent < 10_000_000, "stopped mid-way: {}", c.bytes_sent);
         drop(server);
+    }
+
+    /// `--recv` keeps its side open until the peer's data has all arrived
+    /// (a DATA_FIN sent at once makes Linux refuse every MP_JOIN), then closes.
+    #[tokio::test]
+    async fn a_receiver_closes_only_after_the_peer() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (a, mut b) = tokio::io::duplex(64 * 1024);
+        let receiver = tokio::spawn(async move { run(a, Mode::Recv, false, false, &[], &mut |_| {}).await });
+        b.write_all(&[1u8; 1000]).await.unwrap();
+        let mut buf = [0u8; 16];
+        let early = tokio::time::timeout(Duration::from_millis(200), b.read(&mut buf)).await;
+        assert!(early.is_err(), "the receiver closed before the peer did: {early:?}");
+        b.shutdown().await.unwrap();
+        let n = tokio::time::timeout(Duration::from_secs(5), b.read(&mut buf)).await.unwrap().unwrap();
+        assert_eq!(n, 0, "the receiver's end of data after the peer's");
+        let (_, t) = receiver.await.unwrap().unwrap();
+        assert_eq!(t.bytes_received, 1000);
+        assert_eq!(t.sha256_received, "", "--no-hash computes no hash");
     }
 }
