@@ -144,6 +144,8 @@ pub struct Transfer {
     pub recv_time: Duration,
     /// An `--at` action ended the transfer early: which.
     pub stopped: Option<Action>,
+    /// What arrived was hashed (not `--no-hash`).
+    pub hashed: bool,
 }
 
 /// What has arrived so far (shared with the `--at` watcher).
@@ -257,6 +259,7 @@ where
         send_time,
         recv_time,
         stopped,
+        hashed: hash,
     };
     Ok((rd.unsplit(wr), transfer))
 }
@@ -481,6 +484,8 @@ impl Report {
             cwnd_bytes: figures.cwnd_bytes,
             sha256_received: t.sha256_received.clone(),
             sha256_sent: match mode {
+                // --no-hash: no hashing at all, the pattern's included.
+                _ if !t.hashed => None,
                 Mode::Send(n) => Some(pattern_sha256(n)),
                 Mode::Echo => Some(t.sha256_received.clone()),
                 Mode::Recv => Some(pattern_sha256(0)),

@@ -10,6 +10,28 @@
 use std::future::Future;
 use std::io;
 
+/// What a device with offloads knows of a packet beyond its bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PacketMeta {
+    /// Transmit: cut the TCP payload into segments of this size (TSO); 0: one segment.
+    pub gso_size: u16,
+    /// Transmit: the TCP checksum holds only the pseudo-header sum; the device completes it.
+    pub checksum_partial: bool,
+    /// Transmit: where the TCP header starts.
+    pub l4_offset: u16,
+    /// Receive: the device vouches for the checksum (or the packet never crossed a wire).
+    pub checksum_valid: bool,
+}
+
+/// What a device does for the stack: segmentation (TSO) and checksums.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Offloads {
+    /// Largest packet the device takes to segment (0: none).
+    pub gso_max_size: usize,
+    /// The device completes TCP checksums on transmit.
+    pub checksum_tx: bool,
+}
+
 /// A batch of packets, each in its own buffer, reused from one round to the next.
 ///
 /// Each buffer has `headroom` bytes in front of the packet for a device that
@@ -19,6 +41,7 @@ use std::io;
 pub struct PacketBatch {
     bufs: Vec<Vec<u8>>,
     sizes: Vec<usize>,
+    meta: Vec<PacketMeta>,
     len: usize,
     headroom: usize,
     packet_room: usize,
@@ -42,6 +65,7 @@ impl PacketBatch {
         PacketBatch {
             bufs: (0..capacity).map(|_| buffer()).collect(),
             sizes: vec![0; capacity],
+            meta: vec![PacketMeta::default(); capacity],
             len: 0,
             headroom,
             packet_room,
@@ -102,6 +126,58 @@ impl PacketBatch {
         (0..self.len).filter_map(move |i| self.get(i))
     }
 
+    /// The packets with what the device said of each, in order.
+    pub fn iter_meta(&self) -> impl Iterator<Item = (&[u8], PacketMeta)> + '_ {
+        (0..self.len).filter_map(move |i| self.get(i).map(|p| (p, self.meta[i])))
+    }
+
+    /// What the device said of packet `i` (or is to be told).
+    pub fn meta(&self, i: usize) -> PacketMeta {
+        self.meta.get(i).copied().unwrap_or_default()
+    }
+
+    /// Like [`Self::push_with`], with the packet's metadata.
+    pub fn push_with_meta(&mut self, fill: impl FnOnce(&mut [u8]) -> Option<(usize, PacketMeta)>) -> Option<usize> {
+        let mut meta = PacketMeta::default();
+        let n = self.push_with(|room| {
+            let (n, m) = fill(room)?;
+            meta = m;
+            Some(n)
+        })?;
+        self.meta[self.len - 1] = meta;
+        Some(n)
+    }
+
+    /// Fills the next free slot through its whole buffer, headroom included
+    /// (a device that reads its own header there): `fill` returns the
+    /// packet's length after the headroom and its metadata.
+    pub(crate) fn push_raw(&mut self, fill: impl FnOnce(&mut [u8]) -> Option<(usize, PacketMeta)>) -> Option<usize> {
+        if self.is_full() {
+            return None;
+        }
+        let (start, room) = (self.headroom, self.packet_room);
+        let buf = &mut self.bufs[self.len];
+        if buf.len() != start + room {
+            buf.resize(start + room, 0);
+        }
+        let (n, meta) = fill(buf)?;
+        let n = n.min(room);
+        self.sizes[self.len] = n;
+        self.meta[self.len] = meta;
+        self.len += 1;
+        Some(n)
+    }
+
+    /// Packet `i` with its headroom in front (`headroom + size` bytes), for a
+    /// device that writes its own header there.
+    pub(crate) fn get_raw_mut(&mut self, i: usize) -> Option<&mut [u8]> {
+        if i >= self.len {
+            return None;
+        }
+        let end = self.headroom + self.sizes[i];
+        self.bufs[i].get_mut(..end)
+    }
+
     /// Fills the next free slot: `fill` gets the slot's packet room and returns
     /// the packet's length, or `None` for no packet. Returns the length added,
     /// or `None` when the batch is full or `fill` gave nothing.
@@ -116,6 +192,7 @@ impl PacketBatch {
         }
         let n = fill(&mut buf[start..start + room])?.min(room);
         self.sizes[self.len] = n;
+        self.meta[self.len] = PacketMeta::default();
         self.len += 1;
         Some(n)
     }
@@ -151,16 +228,6 @@ impl PacketBatch {
             *size = (*size).min(self.packet_room);
         }
     }
-
-    /// The filled buffers cut to `headroom + size` each, for a device that
-    /// writes them (and may grow them, coalescing). Restored on [`Self::clear`]'s next fill.
-    pub(crate) fn filled_exact(&mut self) -> &mut [Vec<u8>] {
-        for i in 0..self.len {
-            let end = self.headroom + self.sizes[i];
-            self.bufs[i].truncate(end);
-        }
-        &mut self.bufs[..self.len]
-    }
 }
 
 /// Something that carries IP packets to and from the stack: a TUN device, or
@@ -172,6 +239,17 @@ pub trait PacketDevice: Send + 'static {
     /// Bytes a transmit buffer must keep free in front of each packet.
     fn tx_headroom(&self) -> usize {
         0
+    }
+
+    /// What the device does for the stack (none by default).
+    fn offloads(&self) -> Offloads {
+        Offloads::default()
+    }
+
+    /// Bytes in front of each received packet, and the largest packet, that
+    /// receive buffers must have room for.
+    fn rx_geometry(&self) -> (usize, usize) {
+        (0, self.mtu())
     }
 
     /// Bytes to allocate for each transmit buffer (headroom and packet
@@ -214,12 +292,16 @@ mod tests {
     }
 
     #[test]
-    fn exact_then_refill() {
+    fn metadata_rides_with_its_packet() {
         let mut b = PacketBatch::new(2, 8, 3);
-        b.push(b"ab");
-        assert_eq!(b.filled_exact()[0].len(), 5);
+        let m = PacketMeta { gso_size: 1448, checksum_partial: true, l4_offset: 20, checksum_valid: false };
+        assert_eq!(b.push_with_meta(|room| Some((room.len(), m))), Some(8));
+        assert!(b.push(b"ab"));
+        assert_eq!(b.meta(0), m);
+        assert_eq!(b.meta(1), PacketMeta::default(), "a plain push carries none");
+        assert_eq!(b.get_raw_mut(1).map(|r| r.len()), Some(5), "headroom and packet");
         b.clear();
-        b.push(b"abcdefgh");
-        assert_eq!(b.get(0), Some(&b"abcdefgh"[..]));
+        assert_eq!(b.push_raw(|raw| Some((raw.len() - 3, m))), Some(8));
+        assert_eq!(b.iter_meta().next().map(|(p, meta)| (p.len(), meta)), Some((8, m)));
     }
 }

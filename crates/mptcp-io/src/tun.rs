@@ -6,12 +6,16 @@
 //! into the kernel's routing.
 //!
 //! With offloads on ([`TunConfig::offload`]) the device is opened with
-//! `IFF_VNET_HDR` and TSO/checksum offloads: the kernel may hand over one
-//! TCP "super-packet" of up to 64 KiB (a GSO packet, or one that only carries a
-//! partial checksum) per read, which tun-rs splits back into MTU-sized
-//! segments with complete checksums; on the way out consecutive segments of a
-//! flow are coalesced (GRO) into one write. Both cut the system calls per byte
-//! by tens. Off, each read and each write moves one packet.
+//! `IFF_VNET_HDR` and TSO/checksum offloads, and the stack works the way the
+//! kernel does with such a device: every read is one packet behind a
+//! virtio-net header, which may be a TCP super-segment of up to 64 KiB (GSO
+//! from a local sender, GRO from a veth); it goes to the stack whole, its
+//! checksum not computed again when the header says it is valid or partial.
+//! Every write is one packet behind a header the stack fills in: a segment
+//! of up to 64 KiB that the kernel cuts into MSS-sized segments (TSO), with
+//! only the pseudo-header checksum in it (NEEDS_CSUM). The system calls and
+//! the per-segment work fall by the number of segments per super-segment,
+//! up to 44. Off, each read and each write moves one packet.
 //!
 //! All the `unsafe` (the ioctls) is inside tun-rs; this module has none.
 
@@ -61,9 +65,6 @@ pub struct TunDevice {
     name: String,
     mtu: usize,
     offload: bool,
-    gro: tun_rs::GROTable,
-    /// The whole of one read with offloads: virtio-net header plus up to 64 KiB.
-    raw: Vec<u8>,
     counters: DeviceCounters,
 }
 
@@ -77,9 +78,16 @@ impl std::fmt::Debug for TunDevice {
     }
 }
 
-/// Segments one 64 KiB super-packet can split into at the smallest MSS we
-/// expect; reads with offloads stop while fewer free slots are left.
-const MAX_SEGMENTS: usize = 128;
+/// The virtio-net header in front of every packet with offloads (10 bytes).
+const VNET_HDR: usize = tun_rs::VIRTIO_NET_HDR_LEN;
+/// Largest packet with offloads: an IP packet of 64 KiB.
+const MAX_PACKET: usize = 65_535;
+/// virtio_net_hdr flags and GSO types (linux/virtio_net.h).
+const F_NEEDS_CSUM: u8 = 1;
+const F_DATA_VALID: u8 = 2;
+const GSO_NONE: u8 = 0;
+const GSO_TCPV4: u8 = 1;
+const GSO_TCPV6: u8 = 4;
 
 impl TunDevice {
     /// Attaches to (or creates) the device. Errors say what is wrong in one line:
@@ -121,15 +129,7 @@ impl TunDevice {
         }
         let mtu = usize::from(dev.mtu().unwrap_or(1500));
         let offload = dev.tcp_gso();
-        Ok(TunDevice {
-            dev,
-            name,
-            mtu,
-            offload,
-            gro: tun_rs::GROTable::default(),
-            raw: vec![0; tun_rs::VIRTIO_NET_HDR_LEN + 65535],
-            counters: DeviceCounters::default(),
-        })
+        Ok(TunDevice { dev, name, mtu, offload, counters: DeviceCounters::default() })
     }
 
     /// The device's name.
@@ -149,30 +149,73 @@ impl TunDevice {
 
     /// Slots a receive batch should have for this device.
     pub fn rx_batch_capacity(&self) -> usize {
-        if self.offload { 2 * MAX_SEGMENTS } else { 64 }
+        64
     }
 
+    /// One read per packet, its virtio-net header in the slot's headroom.
     fn try_recv_offload(&mut self, batch: &mut PacketBatch) -> io::Result<usize> {
         let mut added = 0;
-        while batch.remaining() >= MAX_SEGMENTS {
-            let offset = batch.headroom();
-            let (bufs, sizes) = batch.free_slots();
-            match self.dev.try_recv_multiple(&mut self.raw, bufs, sizes, offset) {
-                Ok(n) => {
-                    self.counters.rx_reads += 1;
-                    self.counters.rx_packets += n as u64;
-                    batch.commit(n);
-                    added += n;
+        while !batch.is_full() {
+            let dev = &self.dev;
+            let mut err = None;
+            let mut short = false;
+            let got = batch.push_raw(|buf| match dev.try_recv(buf) {
+                Ok(n) if n >= VNET_HDR => {
+                    let flags = buf[0];
+                    let meta = crate::device::PacketMeta {
+                        checksum_valid: flags & (F_NEEDS_CSUM | F_DATA_VALID) != 0,
+                        ..Default::default()
+                    };
+                    Some((n - VNET_HDR, meta))
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                // A system call's failure is the device's; anything else is tun-rs
-                // refusing one malformed packet, which is dropped.
-                Err(e) if e.raw_os_error().is_some() => return Err(e),
-                Err(_) => self.counters.rx_dropped += 1,
+                Ok(_) => {
+                    short = true;
+                    None
+                }
+                Err(e) => {
+                    err = Some(e);
+                    None
+                }
+            });
+            match (got, err) {
+                (Some(_), _) => {
+                    self.counters.rx_reads += 1;
+                    self.counters.rx_packets += 1;
+                    added += 1;
+                }
+                (None, Some(e)) if e.kind() == io::ErrorKind::WouldBlock => break,
+                (None, Some(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
+                (None, Some(e)) => return Err(e),
+                (None, None) if short => self.counters.rx_dropped += 1,
+                (None, None) => break,
             }
         }
         Ok(added)
+    }
+
+    /// Fills in the virtio-net header in front of packet `i` of `batch`.
+    fn write_vnet_header(batch: &mut PacketBatch, i: usize) -> Option<&[u8]> {
+        let meta = batch.meta(i);
+        let raw = batch.get_raw_mut(i)?;
+        let (hdr, packet) = raw.split_at_mut(VNET_HDR);
+        hdr.fill(0);
+        let l4 = usize::from(meta.l4_offset);
+        if meta.checksum_partial || meta.gso_size > 0 {
+            // The TCP header's length from its data offset.
+            let tcp_hlen = packet.get(l4 + 12).map_or(20, |b| usize::from(b >> 4) * 4);
+            hdr[0] = F_NEEDS_CSUM;
+            let hdr_len = (l4 + tcp_hlen) as u16;
+            hdr[2..4].copy_from_slice(&hdr_len.to_le_bytes());
+            hdr[6..8].copy_from_slice(&(l4 as u16).to_le_bytes());
+            hdr[8..10].copy_from_slice(&16u16.to_le_bytes());
+        }
+        if meta.gso_size > 0 {
+            hdr[1] = if packet.first().is_some_and(|b| b >> 4 == 6) { GSO_TCPV6 } else { GSO_TCPV4 };
+            hdr[4..6].copy_from_slice(&meta.gso_size.to_le_bytes());
+        } else {
+            hdr[1] = GSO_NONE;
+        }
+        Some(raw)
     }
 
     fn try_recv_plain(&mut self, batch: &mut PacketBatch) -> io::Result<usize> {
@@ -203,13 +246,23 @@ impl PacketDevice for TunDevice {
     }
 
     fn tx_headroom(&self) -> usize {
-        if self.offload { tun_rs::VIRTIO_NET_HDR_LEN } else { 0 }
+        if self.offload { VNET_HDR } else { 0 }
     }
 
     fn tx_buffer_capacity(&self) -> usize {
-        // tun-rs coalesces a flow's segments into the first one's buffer, and
-        // only when the buffer can take a whole 64 KiB aggregate in place.
-        if self.offload { 2 * tun_rs::VIRTIO_NET_HDR_LEN + 65535 } else { self.mtu }
+        if self.offload { VNET_HDR + MAX_PACKET } else { self.mtu }
+    }
+
+    fn offloads(&self) -> crate::device::Offloads {
+        if self.offload {
+            crate::device::Offloads { gso_max_size: MAX_PACKET, checksum_tx: true }
+        } else {
+            crate::device::Offloads::default()
+        }
+    }
+
+    fn rx_geometry(&self) -> (usize, usize) {
+        if self.offload { (VNET_HDR, MAX_PACKET) } else { (0, self.mtu) }
     }
 
     fn readable(&self) -> impl Future<Output = io::Result<()>> + Send + '_ {
@@ -221,22 +274,15 @@ impl PacketDevice for TunDevice {
     }
 
     async fn send(&mut self, batch: &mut PacketBatch) -> io::Result<()> {
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let count = batch.len() as u64;
-        if self.offload {
-            let offset = batch.headroom();
-            match self.dev.send_multiple(&mut self.gro, batch.filled_exact(), offset).await {
-                Ok(_) => self.counters.tx_packets += count,
-                Err(e) if is_fatal(&e) => return Err(e),
-                Err(_) => self.counters.tx_errors += 1,
-            }
-            return Ok(());
-        }
         for i in 0..batch.len() {
-            let Some(packet) = batch.get(i) else { break };
-            match self.dev.send(packet).await {
+            let result = if self.offload {
+                let Some(raw) = Self::write_vnet_header(batch, i) else { break };
+                self.dev.send(raw).await
+            } else {
+                let Some(packet) = batch.get(i) else { break };
+                self.dev.send(packet).await
+            };
+            match result {
                 Ok(_) => self.counters.tx_packets += 1,
                 Err(e) if is_fatal(&e) => return Err(e),
                 // EIO while the link is down, EINVAL for a packet the kernel

@@ -96,6 +96,22 @@ pub struct ConnectOptions {
     pub subflows: Option<usize>,
 }
 
+/// How to put one packet written by [`Endpoint::poll_transmit_gso`] on a
+/// device with offloads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transmit {
+    /// Packet length (IP header included).
+    pub len: usize,
+    /// Cut the TCP payload into segments of this size, each with the same
+    /// headers (TSO); 0: the packet is one segment.
+    pub gso_size: u16,
+    /// The TCP checksum field holds only the pseudo-header sum: the device
+    /// completes it.
+    pub checksum_partial: bool,
+    /// Where the TCP header starts (the IP header's length).
+    pub l4_offset: usize,
+}
+
 /// Counters of what the endpoint dropped or answered, named after the
 /// kernel's TCP MIB where one exists.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -142,6 +158,19 @@ impl Slot {
         match &mut self.kind {
             Kind::Tcp { conn, .. } => conn.write(data),
             Kind::Mptcp(m) => m.write(data),
+        }
+    }
+    fn write_bytes(&mut self, data: bytes::Bytes) -> Result<usize, Error> {
+        match &mut self.kind {
+            Kind::Tcp { conn, .. } => {
+                let n = data.len();
+                if !matches!(conn.state(), State::SynSent | State::SynReceived | State::Established | State::CloseWait)
+                {
+                    return Err(Error::NotConnected);
+                }
+                Ok(if conn.write_bytes(data) { n } else { 0 })
+            }
+            Kind::Mptcp(m) => m.write_bytes(data),
         }
     }
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
@@ -791,6 +820,15 @@ impl Endpoint {
         Ok(n)
     }
 
+    /// Queues `data` without copying it (the stack keeps a reference to its
+    /// memory until the peer has acknowledged it), if it fits whole; returns
+    /// its length, or 0 when it does not fit now.
+    pub fn write_bytes(&mut self, id: ConnId, data: bytes::Bytes) -> Result<usize, Error> {
+        let n = self.slot_mut(id)?.write_bytes(data)?;
+        self.mark(id);
+        Ok(n)
+    }
+
     /// Reads bytes: `Ok(0)` is the end of the stream, `Err(WouldBlock)` means none yet.
     pub fn read(&mut self, id: ConnId, buf: &mut [u8]) -> Result<usize, Error> {
         let r = self.slot_mut(id)?.read(buf);
@@ -938,6 +976,15 @@ impl Endpoint {
 
     /// Feeds one IPv4 or IPv6 packet received at `now`.
     pub fn handle(&mut self, now: Instant, packet: &[u8]) {
+        self.handle_offloaded(now, packet, false);
+    }
+
+    /// Feeds one packet from a device with receive offloads: it may be a
+    /// super-segment of up to 64 KiB (GRO: several wire segments with one
+    /// header), taken as one segment; with `checksum_valid` the device has
+    /// verified the TCP checksum, or the packet never crossed a wire (a
+    /// virtio-net header's DATA_VALID or NEEDS_CSUM), and it is not checked again.
+    pub fn handle_offloaded(&mut self, now: Instant, packet: &[u8], checksum_valid: bool) {
         self.last_now = self.last_now.max(now);
         self.stats.in_packets += 1;
         let Ok(ip) = IpPacket::parse(packet) else {
@@ -952,7 +999,7 @@ impl Endpoint {
             self.stats.in_errs += 1;
             return;
         };
-        if !tcp.verify_checksum(ip.src, ip.dst) {
+        if !checksum_valid && !tcp.verify_checksum(ip.src, ip.dst) {
             self.stats.in_csum_errors += 1;
             return;
         }
@@ -1081,10 +1128,24 @@ impl Endpoint {
     /// Writes the next IP packet to send into `buf` (at least `mtu` bytes);
     /// returns its length, or None when nothing is due.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        self.poll_transmit_gso(now, buf).map(|t| t.len)
+    }
+
+    /// Like [`Endpoint::poll_transmit`], for a driver whose device segments
+    /// (`TcpConfig::gso_max_size`) or completes checksums
+    /// (`TcpConfig::checksum_offload`): says how to cut the packet. `buf`
+    /// should hold `gso_max_size` bytes.
+    pub fn poll_transmit_gso(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
         self.last_now = self.last_now.max(now);
         if let Some(r) = self.resets.pop_front() {
             self.stats.out_rsts += 1;
-            return self.emit_reset(r, buf);
+            let l4_offset = if r.local.is_ipv4() { 20 } else { 40 };
+            return self.emit_reset(r, buf).map(|len| Transmit {
+                len,
+                gso_size: 0,
+                checksum_partial: false,
+                l4_offset,
+            });
         }
         while let Some(id) = self.queue.pop_front() {
             let hop_limit = self.cfg.hop_limit;
@@ -1106,6 +1167,10 @@ impl Endpoint {
                     buf.get_mut(ip_len..).and_then(|b| m.poll_transmit(now, b))
                 }
             };
+            let gso = match &slot.kind {
+                Kind::Tcp { conn, .. } => conn.last_gso_size(),
+                Kind::Mptcp(m) => m.last_gso_size(),
+            };
             match out {
                 Some((l, r, n)) => {
                     let (src, dst) = (l.ip(), r.ip());
@@ -1115,7 +1180,12 @@ impl Endpoint {
                     emit_ip_header(src, dst, PROTO_TCP, hop_limit, n, buf).ok()?;
                     self.collect(id);
                     self.stats.out_packets += 1;
-                    return Some(ip_len + n);
+                    return Some(Transmit {
+                        len: ip_len + n,
+                        gso_size: gso,
+                        checksum_partial: self.cfg.tcp.checksum_offload,
+                        l4_offset: ip_len,
+                    });
                 }
                 None => {
                     if let Some(slot) = self.slots.get_mut(id.0 as usize).and_then(Option::as_mut) {

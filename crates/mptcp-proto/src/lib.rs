@@ -21,7 +21,7 @@ pub mod sched;
 pub mod tcp;
 pub mod time;
 
-pub use endpoint::{ConnId, ConnectOptions, Endpoint, EndpointConfig, EndpointStats, Event};
+pub use endpoint::{ConnId, ConnectOptions, Endpoint, EndpointConfig, EndpointStats, Event, Transmit};
 pub use error::Error;
 pub use tcp::{CloseReason, ConnStats, State, TcpConfig};
 pub use time::{Duration, Instant};

@@ -32,12 +32,13 @@ impl Checksum {
                 }
             }
         }
-        // Eight bytes at a time: four 16-bit words summed in a u64 cannot
-        // overflow for any realistic packet size.
+        // Eight bytes at a time, as two 32-bit words: 2^16 is 1 modulo
+        // 0xffff, so a sum of 32-bit words folds to the same 16-bit sum. A
+        // u64 of them cannot overflow below 2^32 words (16 GiB).
         let mut chunks = data.chunks_exact(8);
         for c in &mut chunks {
             let w = u64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-            self.sum += (w >> 48) + ((w >> 32) & 0xffff) + ((w >> 16) & 0xffff) + (w & 0xffff);
+            self.sum += (w >> 32) + (w & 0xffff_ffff);
         }
         let mut rest = chunks.remainder();
         while rest.len() >= 2 {

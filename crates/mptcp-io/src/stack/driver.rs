@@ -28,8 +28,13 @@ pub(super) struct Driver<D> {
 impl<D: PacketDevice> Driver<D> {
     pub(super) fn new(dev: D, shared: Arc<Shared>) -> Self {
         let mtu = dev.mtu();
-        let rx = PacketBatch::new(RX_BATCH, mtu, 0);
-        let tx = PacketBatch::with_reserve(TX_BATCH, mtu, dev.tx_headroom(), dev.tx_buffer_capacity());
+        let (rx_head, rx_room) = dev.rx_geometry();
+        let offloads = dev.offloads();
+        // With segmentation offload each buffer holds a 64 KiB segment: fewer of them.
+        let (rx_n, tx_n) = if offloads.gso_max_size > 0 { (64, 64) } else { (RX_BATCH, TX_BATCH) };
+        let rx = PacketBatch::new(rx_n, rx_room, rx_head);
+        let tx_room = mtu.max(offloads.gso_max_size);
+        let tx = PacketBatch::with_reserve(tx_n, tx_room, dev.tx_headroom(), dev.tx_buffer_capacity());
         Driver { dev, shared, rx, tx }
     }
 
@@ -103,8 +108,8 @@ impl<D: PacketDevice> Driver<D> {
         let shared = &*self.shared;
         let mut inner = shared.lock();
         let now = shared.now();
-        for packet in self.rx.iter() {
-            inner.ep.handle(now, packet);
+        for (packet, meta) in self.rx.iter_meta() {
+            inner.ep.handle_offloaded(now, packet, meta.checksum_valid);
         }
         let mut more = false;
         if inner.ep.poll_timeout().is_some_and(|t| t <= now) {
@@ -116,7 +121,17 @@ impl<D: PacketDevice> Driver<D> {
                 break;
             }
             let ep = &mut inner.ep;
-            if self.tx.push_with(|buf| ep.poll_transmit(now, buf)).is_none() {
+            let sent = self.tx.push_with_meta(|buf| {
+                let t = ep.poll_transmit_gso(now, buf)?;
+                let meta = crate::device::PacketMeta {
+                    gso_size: t.gso_size,
+                    checksum_partial: t.checksum_partial,
+                    l4_offset: t.l4_offset as u16,
+                    checksum_valid: false,
+                };
+                Some((t.len, meta))
+            });
+            if sent.is_none() {
                 break;
             }
         }

@@ -275,6 +275,9 @@ impl Stack {
     pub fn new<D: PacketDevice>(device: D, config: StackConfig) -> Stack {
         let mut cfg = config.endpoint;
         cfg.mtu = device.mtu();
+        let offloads = device.offloads();
+        cfg.tcp.gso_max_size = offloads.gso_max_size;
+        cfg.tcp.checksum_offload = offloads.checksum_tx;
         let mut ep = match config.seed {
             Some(seed) => Endpoint::new(cfg, seed),
             // Keys, nonces and ISNs must be unpredictable on a real network.

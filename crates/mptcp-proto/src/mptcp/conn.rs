@@ -12,6 +12,7 @@ use crate::cc::{CongestionControl, SubflowId, SubflowView};
 use crate::sched::{SchedView, Scheduler};
 use crate::tcp::recv_buf::RecvBuffer;
 use crate::tcp::segment::Segment;
+use crate::tcp::send_buf::ChunkQueue;
 use crate::tcp::{CcCtx, CloseReason, ConnEvent, State, TcpConn};
 use crate::time::{Duration, Instant};
 use mptcp_wire::crypto;
@@ -246,8 +247,14 @@ pub struct MptcpConn {
     next_subflow_id: u32,
     cc: Box<dyn CongestionControl>,
     sched: Box<dyn Scheduler>,
-    // Sending: the bytes from `snd_una` on; `snd_nxt` is the next one to map.
-    snd_buf: VecDeque<u8>,
+    // Sending: the bytes from `snd_una` on (the queue's first byte is
+    // `snd_una`); `snd_nxt` is the next one to map. Subflows hold references
+    // to these chunks, never copies.
+    snd_buf: ChunkQueue,
+    /// Receive staging: subflow bytes on their way to the data level.
+    scratch: Vec<u8>,
+    /// The GSO segment size of the segment last written (0: one segment).
+    last_gso: u16,
     snd_cap: usize,
     snd_una: u64,
     snd_nxt: u64,
@@ -275,7 +282,6 @@ pub struct MptcpConn {
     closing_subflows: bool,
     closed: Option<CloseReason>,
     events: VecDeque<ConnEvent>,
-    scratch: Vec<u8>,
     rr: usize,
     counters: MptcpCounters,
     pm: Option<Box<dyn crate::pm::PathManager>>,
@@ -332,7 +338,9 @@ impl MptcpConn {
             next_subflow_id: 0,
             cc,
             sched,
-            snd_buf: VecDeque::new(),
+            snd_buf: ChunkQueue::new(usize::MAX, 0),
+            scratch: vec![0u8; 65_536],
+            last_gso: 0,
             snd_cap: tcp_cfg.send_buffer,
             // RFC 8684 §3.3: our first data byte is numbered IDSN + 1.
             snd_una: crypto::idsn(local_key).wrapping_add(1),
@@ -354,7 +362,6 @@ impl MptcpConn {
             closing_subflows: false,
             closed: None,
             events: VecDeque::new(),
-            scratch: vec![0u8; 65_536],
             rr: 0,
             counters: MptcpCounters::default(),
             pm: None,
@@ -922,9 +929,31 @@ impl MptcpConn {
         if self.fin_queued {
             return Err(Error::InvalidState("the sending side is shut down"));
         }
-        let n = data.len().min(self.snd_cap.saturating_sub(self.snd_buf.len()));
-        self.snd_buf.extend(&data[..n]);
+        let n = data.len().min(self.send_buffer_free());
+        Ok(self.snd_buf.write(&data[..n]))
+    }
+
+    /// Queues `data` without copying it, if it fits whole; returns how many
+    /// bytes were taken (all or none).
+    pub fn write_bytes(&mut self, data: bytes::Bytes) -> Result<usize, Error> {
+        if self.closed.is_some() {
+            return Err(Error::NotConnected);
+        }
+        if self.fin_queued {
+            return Err(Error::InvalidState("the sending side is shut down"));
+        }
+        let n = data.len();
+        if n > self.send_buffer_free() || !self.snd_buf.write_bytes(data) {
+            return Ok(0);
+        }
         Ok(n)
+    }
+
+    /// Drops the first `n` queued bytes (acknowledged, or handed to TCP in fallback).
+    pub(super) fn snd_drop(&mut self, n: u64) {
+        let n = n.min(self.snd_buf.len() as u64);
+        self.snd_buf.advance_to(self.snd_buf.start() + n);
+        self.snd_una = self.snd_una.wrapping_add(n);
     }
 
     /// Reads in-order data-level bytes; `Ok(0)` is the end of the stream.
@@ -1188,23 +1217,17 @@ impl MptcpConn {
         if self.fallback.is_some() {
             // Regular TCP: the stream goes straight to the one subflow.
             let sf = &mut self.subflows[0];
-            while self.snd_nxt.wrapping_sub(self.snd_una) < self.snd_buf.len() as u64 {
-                let off = self.snd_nxt.wrapping_sub(self.snd_una) as usize;
-                let n = (self.snd_buf.len() - off).min(sf.tcp.send_buffer_free()).min(self.scratch.len());
-                if n == 0 {
+            loop {
+                let start = self.snd_buf.start();
+                let piece = self.snd_buf.slice(start, sf.tcp.send_buffer_free());
+                let len = piece.len();
+                if len == 0 || !sf.tcp.write_bytes(piece) {
                     break;
                 }
-                for (k, b) in self.snd_buf.range(off..off + n).enumerate() {
-                    self.scratch[k] = *b;
-                }
-                let w = sf.tcp.write(&self.scratch[..n]).unwrap_or(0);
-                self.snd_nxt = self.snd_nxt.wrapping_add(w as u64);
                 // In fallback the data is acknowledged by TCP: nothing to keep.
-                self.snd_buf.drain(..w.min(self.snd_buf.len()));
-                self.snd_una = self.snd_nxt;
-                if w < n {
-                    break;
-                }
+                self.snd_buf.advance_to(start + len as u64);
+                self.snd_una = self.snd_una.wrapping_add(len as u64);
+                self.snd_nxt = self.snd_una;
             }
             if self.fin_queued && self.snd_buf.is_empty() {
                 let _ = self.subflows[0].tcp.shutdown();
@@ -1262,30 +1285,45 @@ impl MptcpConn {
             let Some(i) = self.sched.pick(&views) else { break };
             let Some(v) = views.iter().find(|v| v.index == i) else { break };
             let sf = &mut self.subflows[i];
-            let n = avail
-                .min(v.room().max(u64::from(v.mss)))
-                .min(MAX_MAPPING as u64)
-                .min(sf.tcp.send_buffer_free() as u64)
-                .min(self.scratch.len() as u64) as usize;
+            let n =
+                avail.min(v.room().max(u64::from(v.mss))).min(MAX_MAPPING as u64).min(sf.tcp.send_buffer_free() as u64)
+                    as usize;
             if n == 0 {
                 break;
             }
-            let off = dsn.wrapping_sub(self.snd_una) as usize;
-            if off + n > self.snd_buf.len() {
+            let off = dsn.wrapping_sub(self.snd_una);
+            if off + n as u64 > self.snd_buf.len() as u64 {
                 // Already acknowledged at the data level: nothing to reinject.
                 self.reinject.pop_front();
                 continue;
             }
-            for (k, b) in self.snd_buf.range(off..off + n).enumerate() {
-                self.scratch[k] = *b;
+            // One mapping, made of references to the queue's chunks.
+            let pos = self.snd_buf.start() + off;
+            let mut pieces: arrayvec::ArrayVec<bytes::Bytes, 16> = arrayvec::ArrayVec::new();
+            let mut w = 0usize;
+            while w < n && !pieces.is_full() {
+                let piece = self.snd_buf.slice(pos + w as u64, n - w);
+                if piece.is_empty() {
+                    break;
+                }
+                w += piece.len();
+                pieces.push(piece);
             }
-            let rel_ssn = sf.tcp.write_rel_seq();
-            let w = sf.tcp.write(&self.scratch[..n]).unwrap_or(0);
             if w == 0 {
                 break;
             }
-            let checksum =
-                self.checksum.then(|| crypto::dss_checksum(dsn, rel_ssn as u32, w as u16, &self.scratch[..w]));
+            let rel_ssn = sf.tcp.write_rel_seq();
+            let checksum = self.checksum.then(|| {
+                let mut c = crypto::DssChecksum::new(dsn, rel_ssn as u32, w as u16);
+                for p in &pieces {
+                    c.add(p);
+                }
+                c.finish()
+            });
+            for p in pieces {
+                // Fits: w is within the subflow's free room.
+                let _ = sf.tcp.write_bytes(p);
+            }
             sf.mp.sent.push(SentMapping { rel_ssn, dsn, len: w as u16, checksum });
             if reinjection {
                 let front = self.reinject.front_mut().expect("reinjection in progress");
@@ -1344,6 +1382,7 @@ impl MptcpConn {
             let mut hook = Hook { mp: &mut sf.mp, conn: facts };
             let mut ctx = CcCtx { cc: &mut *self.cc, others: &views, hook: Some(&mut hook) };
             if let Some(len) = sf.tcp.poll_transmit(now, &mut ctx, buf) {
+                self.last_gso = sf.tcp.last_gso_size();
                 self.rr = (i + 1) % n;
                 let (l, r) = (sf.tcp.local(), sf.tcp.remote());
                 sf.mp.sent.acked_to(sf.tcp.una_rel_seq());
@@ -1353,6 +1392,12 @@ impl MptcpConn {
         }
         self.after_events(now);
         None
+    }
+
+    /// The segment size the device is to cut the segment last written by
+    /// `poll_transmit` into, or 0 when it is a single segment.
+    pub fn last_gso_size(&self) -> u16 {
+        self.last_gso
     }
 
     /// Figures per subflow.

@@ -53,6 +53,14 @@ pub struct TcpConfig {
     pub keepalive: Option<KeepAlive>,
     /// Challenge ACKs (RFC 5961) sent per second at most, per connection.
     pub challenge_ack_limit: u32,
+    /// Segmentation offload: the largest TCP segment (header and payload) to
+    /// hand the driver at once, which its device cuts into MSS-sized segments
+    /// with the same header (TSO/GSO, as Linux's TUN device does with a
+    /// virtio-net header). 0, the default, builds one segment per MSS.
+    pub gso_max_size: usize,
+    /// The driver's device completes the TCP checksum: segments carry only
+    /// the pseudo-header sum (Linux's CHECKSUM_PARTIAL). Off by default.
+    pub checksum_offload: bool,
 }
 
 impl Default for TcpConfig {
@@ -75,6 +83,8 @@ impl Default for TcpConfig {
             time_wait: Duration::from_secs(60),
             keepalive: None,
             challenge_ack_limit: 100,
+            gso_max_size: 0,
+            checksum_offload: false,
         }
     }
 }

@@ -169,6 +169,13 @@ pub fn tcp_checksum(src: IpAddr, dst: IpAddr, segment: &[u8]) -> u16 {
     c.finish()
 }
 
+/// The checksum field of a segment whose checksum the device completes
+/// (Linux's CHECKSUM_PARTIAL, a virtio-net header's NEEDS_CSUM): the folded,
+/// not complemented, pseudo-header sum over a TCP length of `tcp_len`.
+pub fn tcp_checksum_partial(src: IpAddr, dst: IpAddr, tcp_len: usize) -> u16 {
+    pseudo_header_checksum(src, dst, PROTO_TCP, tcp_len as u32).sum()
+}
+
 /// A parsed TCP segment. The options are held in a fixed-capacity list (no heap
 /// allocation); `payload` borrows from the input.
 #[derive(Debug, Clone, PartialEq, Eq)]

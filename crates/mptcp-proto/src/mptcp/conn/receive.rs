@@ -59,9 +59,7 @@ impl MptcpConn {
             let limit = self.snd_nxt.wrapping_add(u64::from(self.fin_dsn.is_some()));
             let advance = ack.wrapping_sub(self.snd_una);
             if advance > 0 && advance <= limit.wrapping_sub(self.snd_una) {
-                let data = advance.min(self.snd_buf.len() as u64);
-                self.snd_buf.drain(..data as usize);
-                self.snd_una = self.snd_una.wrapping_add(data);
+                self.snd_drop(advance);
                 self.data_rtx_backoff = 0;
                 self.data_rtx_at = (self.snd_una != self.snd_nxt).then(|| now + self.data_rto());
                 if self.fin_dsn.is_some_and(|f| ack == f.wrapping_add(1)) {
@@ -161,9 +159,7 @@ impl MptcpConn {
         }
         self.fallback = Some(why);
         self.counters.dss_fallback += 1;
-        let placed = self.snd_nxt.wrapping_sub(self.snd_una).min(self.snd_buf.len() as u64);
-        self.snd_buf.drain(..placed as usize);
-        self.snd_una = self.snd_una.wrapping_add(placed);
+        self.snd_drop(self.snd_nxt.wrapping_sub(self.snd_una));
         self.snd_nxt = self.snd_una;
         self.reinject.clear();
         if announce && let Some(sf) = self.subflows.first_mut() {
@@ -191,9 +187,7 @@ impl MptcpConn {
         if i == 0 && sent && self.infinite_fallback_allowed() {
             // Everything before `dsn` arrived. Send again from there, unmapped,
             // behind the infinite mapping.
-            let skip = dsn.wrapping_sub(self.snd_una).min(self.snd_buf.len() as u64);
-            self.snd_buf.drain(..skip as usize);
-            self.snd_una = self.snd_una.wrapping_add(skip);
+            self.snd_drop(dsn.wrapping_sub(self.snd_una));
             self.snd_nxt = self.snd_una;
             self.enter_fallback(Fallback::MpFail, true);
             return false;

@@ -318,7 +318,8 @@ impl TcpConn {
         if r.out_of_order || r.dropped || had_ooo || r.in_order == 0 {
             self.ack_due = true;
         } else {
-            self.unacked_segments += 1;
+            // A super-segment (GRO) counts as the wire segments it was made of.
+            self.unacked_segments += (data.len() as u32).div_ceil(self.mss.max(1));
             if self.unacked_segments >= 2 || self.cfg.delayed_ack == Duration::ZERO {
                 self.ack_due = true;
             } else if self.delack_deadline.is_none() {

@@ -238,6 +238,9 @@ pub struct TcpConn {
     close_reason: Option<CloseReason>,
     events: VecDeque<ConnEvent>,
     stats: ConnStats,
+    /// The segment size the device is to cut the last emitted segment into
+    /// (0: it is one segment).
+    last_gso: u16,
 }
 
 /// What a connection borrows from its owner for one call: congestion control
@@ -356,6 +359,7 @@ impl TcpConn {
             close_reason: None,
             events: VecDeque::new(),
             stats,
+            last_gso: 0,
         }
     }
 
@@ -422,6 +426,12 @@ impl TcpConn {
         }
     }
 
+    /// The segment size the device is to cut the segment last written by
+    /// `poll_transmit` into, or 0 when it is a single segment.
+    pub fn last_gso_size(&self) -> u16 {
+        self.last_gso
+    }
+
     /// Counters and state.
     pub fn stats(&self, cc: &dyn CongestionControl) -> ConnStats {
         let mut s = self.stats.clone();
@@ -454,6 +464,20 @@ impl TcpConn {
             self.write_blocked = true;
         }
         Ok(n)
+    }
+
+    /// Queues `data` without copying it, if it fits whole; returns whether it
+    /// did (false: no room, or the connection takes no more data).
+    pub fn write_bytes(&mut self, data: bytes::Bytes) -> bool {
+        let open = matches!(self.state, State::SynSent | State::SynReceived | State::Established | State::CloseWait);
+        if !open || self.fin_queued {
+            return false;
+        }
+        let ok = self.send_buf.write_bytes(data);
+        if !ok {
+            self.write_blocked = true;
+        }
+        ok
     }
 
     /// Reads in-order bytes. `Ok(0)` is the end of the stream.

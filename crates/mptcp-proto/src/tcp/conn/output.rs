@@ -7,7 +7,9 @@ use crate::tcp::sent::SentSeg;
 use crate::tcp::seq::Seq;
 use crate::time::{Duration, Instant};
 use arrayvec::ArrayVec;
-use mptcp_wire::tcp::{Flags, HEADER_LEN, MAX_OPTIONS_LEN, SackBlocks, TcpOption, emit_options, tcp_checksum};
+use mptcp_wire::tcp::{
+    Flags, HEADER_LEN, MAX_OPTIONS_LEN, SackBlocks, TcpOption, emit_options, tcp_checksum, tcp_checksum_partial,
+};
 
 /// RFC 8985 §7.2: the worst-case delayed-ACK time added to a lone probe's timeout.
 const WC_DEL_ACK: Duration = Duration::from_millis(200);
@@ -18,6 +20,8 @@ struct Out {
     flags: Flags,
     /// Payload: bytes from the send buffer starting at `seq`.
     len: usize,
+    /// The payload of one wire segment, as planned (`len` when it is one).
+    seg: usize,
 }
 
 impl TcpConn {
@@ -25,11 +29,11 @@ impl TcpConn {
     /// `buf`; returns its length, or None when nothing is due. Call again until None.
     pub fn poll_transmit(&mut self, now: Instant, cc: &mut CcCtx<'_>, buf: &mut [u8]) -> Option<usize> {
         if let Some(seq) = self.rst_reply.take() {
-            return self.emit(now, buf, Out { seq, flags: Flags::RST, len: 0 }, cc);
+            return self.emit(now, buf, Out { seq, flags: Flags::RST, len: 0, seg: 0 }, cc);
         }
         if self.rst_due {
             self.rst_due = false;
-            return self.emit(now, buf, Out { seq: self.snd_nxt, flags: Flags::RST | Flags::ACK, len: 0 }, cc);
+            return self.emit(now, buf, Out { seq: self.snd_nxt, flags: Flags::RST | Flags::ACK, len: 0, seg: 0 }, cc);
         }
         if cc.hook.as_ref().is_some_and(|h| h.wants_ack()) && self.is_synchronized() {
             self.ack_due = true;
@@ -55,19 +59,19 @@ impl TcpConn {
         self.snd_nxt = self.iss + 1;
         self.rto_deadline = Some(now + self.rtt.rto());
         let flags = if self.state == State::SynSent { Flags::SYN } else { Flags::SYN | Flags::ACK };
-        self.emit(now, buf, Out { seq: self.iss, flags, len: 0 }, cc)
+        self.emit(now, buf, Out { seq: self.iss, flags, len: 0, seg: 0 }, cc)
     }
 
     fn poll_ack(&mut self, now: Instant, buf: &mut [u8], cc: &mut CcCtx<'_>) -> Option<usize> {
         if self.keepalive_due {
             self.keepalive_due = false;
             // RFC 1122 §4.2.3.6: a probe with SEG.SEQ = SND.NXT - 1 and no data.
-            return self.emit(now, buf, Out { seq: self.snd_una + u32::MAX, flags: Flags::ACK, len: 0 }, cc);
+            return self.emit(now, buf, Out { seq: self.snd_una + u32::MAX, flags: Flags::ACK, len: 0, seg: 0 }, cc);
         }
         if !self.ack_due {
             return None;
         }
-        self.emit(now, buf, Out { seq: self.snd_nxt, flags: Flags::ACK, len: 0 }, cc)
+        self.emit(now, buf, Out { seq: self.snd_nxt, flags: Flags::ACK, len: 0, seg: 0 }, cc)
     }
 
     fn poll_data(&mut self, now: Instant, cc: &mut CcCtx<'_>, buf: &mut [u8]) -> Option<usize> {
@@ -75,6 +79,7 @@ impl TcpConn {
         let pipe = self.board.pipe();
         let reserved = cc.hook.as_ref().map_or(0, |h| h.reserved_option_len());
         let mss = self.payload_room(reserved);
+        let burst = self.burst(mss, buf.len());
         // 1. Retransmit what was deemed lost, within the window (RFC 6675 §5).
         if let Some((start, end, _syn, fin)) = self.board.first_lost()
             && (pipe + mss <= cwnd || pipe == 0)
@@ -87,7 +92,7 @@ impl TcpConn {
                 self.rearm_rto(now);
             }
             let flags = Flags::ACK | if fin { Flags::FIN } else { Flags(0) };
-            return self.emit(now, buf, Out { seq: start, flags, len }, cc);
+            return self.emit(now, buf, Out { seq: start, flags, len, seg: len }, cc);
         }
         let sending = self.fin_seq.is_none() && matches!(self.state, State::Established | State::CloseWait);
         let data_open = sending;
@@ -106,7 +111,7 @@ impl TcpConn {
             self.stats.tail_loss_probes += 1;
             if unsent > 0 && wnd_room > 0 {
                 let len = unsent.min(mss).min(wnd_room) as usize;
-                return self.send_new(now, buf, len, false, cc);
+                return self.send_new(now, buf, len, mss as usize, false, cc);
             }
             if let Some((start, end, _syn, fin)) = self.board.last_unsacked() {
                 let len = (end - start) as usize - usize::from(fin);
@@ -115,12 +120,12 @@ impl TcpConn {
                 self.stats.retransmitted_bytes += len as u64;
                 self.rearm_rto(now);
                 let flags = Flags::ACK | if fin { Flags::FIN } else { Flags(0) };
-                return self.emit(now, buf, Out { seq: start, flags, len }, cc);
+                return self.emit(now, buf, Out { seq: start, flags, len, seg: len }, cc);
             }
         }
         // 3. New data.
         let cwnd_room = cwnd.saturating_sub(pipe);
-        let mut len = unsent.min(mss).min(wnd_room).min(cwnd_room);
+        let mut len = unsent.min(burst).min(wnd_room).min(cwnd_room);
         // The window is the limit when it is full to within a segment, whoever
         // fills it (an MPTCP scheduler gives a subflow just its window's worth).
         self.cwnd_limited = cwnd_room < mss;
@@ -130,13 +135,13 @@ impl TcpConn {
         }
         let fin_now = self.fin_queued && self.fin_seq.is_none() && len == unsent && sending;
         if len > 0 || fin_now {
-            return self.send_new(now, buf, len as usize, fin_now, cc);
+            return self.send_new(now, buf, len as usize, mss as usize, fin_now, cc);
         }
         // 4. A zero-window probe: one byte past the window (RFC 9293 §3.8.6.1).
         if unsent > 0 && wnd_room == 0 && self.board.is_empty() {
             if self.probe_due {
                 self.probe_due = false;
-                return self.send_new(now, buf, 1, false, cc);
+                return self.send_new(now, buf, 1, 1, false, cc);
             }
             if self.persist_deadline.is_none() {
                 let backoff = 1u64 << self.persist_backoff.min(6);
@@ -146,17 +151,59 @@ impl TcpConn {
         None
     }
 
-    /// Sends `len` new bytes from SND.NXT, with a FIN if `fin`.
-    fn send_new(&mut self, now: Instant, buf: &mut [u8], len: usize, fin: bool, cc: &mut CcCtx<'_>) -> Option<usize> {
+    /// Payload of the largest segment to build now: one MSS, or with
+    /// segmentation offload as many whole MSS as the driver takes at once
+    /// and `buf_len` holds.
+    fn burst(&self, mss: u64, buf_len: usize) -> u64 {
+        if self.cfg.gso_max_size == 0 {
+            return mss;
+        }
+        let room = self.cfg.gso_max_size.min(buf_len).saturating_sub(HEADER_LEN + MAX_OPTIONS_LEN) as u64;
+        (room / mss).max(1) * mss
+    }
+
+    /// Sends `len` new bytes from SND.NXT, with a FIN if `fin`, in wire
+    /// segments of `seg` bytes (one, without segmentation offload). The
+    /// scoreboard keeps one record per wire segment, so SACK and loss
+    /// detection work per segment whatever the device cut.
+    fn send_new(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        len: usize,
+        seg: usize,
+        fin: bool,
+        cc: &mut CcCtx<'_>,
+    ) -> Option<usize> {
         let start = self.snd_nxt;
         // The layer above may need the segment to stop at a boundary of its own.
         let len = match cc.hook.as_ref() {
             Some(h) if len > 0 => len.min(h.max_payload(u64::from(start - self.iss)).max(1)),
             _ => len,
         };
+        let seg = seg.clamp(1, len.max(1));
         let fin = fin && self.send_buf.end() == start + len as u32;
         let end = start + len as u32 + u32::from(fin);
-        self.board.push(SentSeg { start, end, sent_at: now, xmits: 1, sacked: false, lost: false, syn: false, fin });
+        let mut s = start;
+        loop {
+            let data_end = (s + seg as u32).min(start + len as u32);
+            let last = data_end == start + len as u32;
+            let e = if last { end } else { data_end };
+            self.board.push(SentSeg {
+                start: s,
+                end: e,
+                sent_at: now,
+                xmits: 1,
+                sacked: false,
+                lost: false,
+                syn: false,
+                fin: last && fin,
+            });
+            if last {
+                break;
+            }
+            s = data_end;
+        }
         self.snd_nxt = end;
         self.stats.bytes_sent += len as u64;
         if fin {
@@ -179,7 +226,7 @@ impl TcpConn {
         if fin {
             flags = flags | Flags::FIN;
         }
-        self.emit(now, buf, Out { seq: start, flags, len }, cc)
+        self.emit(now, buf, Out { seq: start, flags, len, seg }, cc)
     }
 
     /// RFC 8985 §7.2: probe timeout after new data, when not in recovery.
@@ -270,7 +317,7 @@ impl TcpConn {
                 let used: usize = opts.iter().map(TcpOption::len).sum();
                 let room = self
                     .max_segment
-                    .saturating_sub(HEADER_LEN + out.len + used + 4)
+                    .saturating_sub(HEADER_LEN + out.seg.min(out.len) + used + 4)
                     .min(MAX_OPTIONS_LEN.saturating_sub(used + 4));
                 let max = max.min(room / 8);
                 let blocks: SackBlocks = self
@@ -306,8 +353,24 @@ impl TcpConn {
         seg[13] = out.flags.0;
         seg[14..16].copy_from_slice(&window.to_be_bytes());
         seg[16..20].copy_from_slice(&[0, 0, 0, 0]);
-        let c = tcp_checksum(self.local.ip(), self.remote.ip(), seg);
+        let c = if self.cfg.checksum_offload {
+            tcp_checksum_partial(self.local.ip(), self.remote.ip(), total)
+        } else {
+            tcp_checksum(self.local.ip(), self.remote.ip(), seg)
+        };
         seg[16..18].copy_from_slice(&c.to_be_bytes());
+        // More than one wire segment: the device cuts it, each piece with
+        // this header, at most the peer's MSS (less these options) and the
+        // path's MTU each.
+        self.last_gso = 0;
+        if self.cfg.gso_max_size > 0 && out.len > 0 {
+            let ts = if self.ts.is_some() { 12 } else { 0 };
+            let per =
+                (self.mss as usize + ts).saturating_sub(opt_len).min(self.max_segment.saturating_sub(hlen)).max(1);
+            if out.len > per {
+                self.last_gso = per.min(usize::from(u16::MAX)) as u16;
+            }
+        }
         if out.flags.ack() {
             self.ack_due = false;
             self.unacked_segments = 0;
