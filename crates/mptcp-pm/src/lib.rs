@@ -12,6 +12,10 @@
 //!
 //! It is not an MPTCP implementation: the kernel does the protocol.
 
+pub mod daemon;
+pub mod diag;
 pub mod engine;
 pub mod genl;
 pub mod nl;
+pub mod rtnl;
+pub mod sys;
