@@ -66,8 +66,8 @@ set_rate() {
         set -- $pair
         in_ns "$1" tc qdisc del dev "$2" root 2>/dev/null || true
         if [ "$rate" != 0 ]; then
-            in_ns "$1" tc qdisc add dev "$2" root handle 1: htb default 1
-            in_ns "$1" tc class add dev "$2" parent 1: classid 1:1 htb rate "${rate}mbit" ceil "${rate}mbit"
+            in_ns "$1" tc qdisc add dev "$2" root handle 1: htb default 1 r2q 100
+            in_ns "$1" tc class add dev "$2" parent 1: classid 1:1 htb rate "${rate}mbit" ceil "${rate}mbit" quantum 1514
             if [ "$delay" != 0 ]; then
                 in_ns "$1" tc qdisc add dev "$2" parent 1:1 handle 10: netem delay "${delay}ms" limit 1000
             fi

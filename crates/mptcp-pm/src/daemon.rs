@@ -108,15 +108,13 @@ impl State {
                     serde_json::to_string(&ev).unwrap_or_default()
                 );
             }
-            for a in self.engine.handle(now, ev) {
-                let why = self
-                    .engine
-                    .conn(a.token())
-                    .and_then(|c| c.decisions.back())
-                    .map(|d| format!(" ({}: {})", d.what, d.why))
-                    .unwrap_or_default();
+            let actions = self.engine.handle(now, ev);
+            for (token, d) in self.engine.last_decisions() {
+                eprintln!("mptcp pm: [{:>8.3}] token {token:08x}: {}: {}", now.as_secs_f64(), d.what, d.why);
+            }
+            for a in actions {
                 match execute(&mut self.pm, &a) {
-                    Ok(()) => eprintln!("mptcp pm: {}{why}", describe(&a)),
+                    Ok(()) => eprintln!("mptcp pm:            -> {}", describe(&a)),
                     Err(e) => {
                         eprintln!("mptcp pm: {} failed: {e}", describe(&a));
                         if let ReqError::Kernel(k) = e {

@@ -56,6 +56,8 @@ pub struct Engine {
     ids: BTreeMap<IpAddr, u8>,
     conns: BTreeMap<Token, Conn>,
     counters: Counters,
+    /// The decisions taken by the last `handle`.
+    log: Vec<(Token, Decision)>,
 }
 
 /// A snapshot for `mptcp pm status`.
@@ -85,6 +87,7 @@ impl Engine {
             ids: BTreeMap::new(),
             conns: BTreeMap::new(),
             counters: Counters::default(),
+            log: Vec::new(),
         }
     }
 
@@ -98,6 +101,11 @@ impl Engine {
 
     pub fn conns(&self) -> impl Iterator<Item = &Conn> {
         self.conns.values()
+    }
+
+    /// The decisions the last [`Engine::handle`] took, with their connection.
+    pub fn last_decisions(&self) -> &[(Token, Decision)] {
+        &self.log
     }
 
     pub fn counters(&self) -> &Counters {
@@ -249,8 +257,18 @@ impl Engine {
                     .collect()
             }
         };
+        for token in &touched {
+            self.reconcile(now, *token, &mut out);
+        }
+        self.log.clear();
         for token in touched {
-            self.reconcile(now, token, &mut out);
+            if let Some(c) = self.conns.get_mut(&token) {
+                for i in c.fresh.drain(..) {
+                    if let Some(d) = c.decisions.get(i) {
+                        self.log.push((token, d.clone()));
+                    }
+                }
+            }
         }
         self.counters.actions += out.len() as u64;
         out

@@ -114,7 +114,11 @@ pub fn plan(host: &Host, p: &Policy, conn: &Conn) -> Vec<Want> {
                     if !is_initial_pair && !remotes.iter().any(|(i, _)| *i == rem_id) {
                         continue;
                     }
-                    let why = if is_initial_pair { "the initial path" } else { "full mesh: local x remote" };
+                    let why = match (is_initial_pair, p.policy) {
+                        (true, _) => "the initial path",
+                        (false, PolicyKind::Backup) => "backup policy: one subflow per interface",
+                        (false, _) => "full mesh: local x remote",
+                    };
                     out.push(want(l, rem_id, remote, 0, 0, why));
                 }
             }

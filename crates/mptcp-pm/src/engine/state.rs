@@ -90,6 +90,9 @@ pub struct Conn {
     pub announced: BTreeSet<u8>,
     pub stale_resets: u32,
     pub decisions: VecDeque<Decision>,
+    /// Indices in `decisions` of the ones taken during the current event.
+    #[serde(skip)]
+    pub fresh: Vec<usize>,
 }
 
 /// Decisions kept per connection.
@@ -113,14 +116,20 @@ impl Conn {
             announced: BTreeSet::new(),
             stale_resets: 0,
             decisions: VecDeque::new(),
+            fresh: Vec::new(),
         }
     }
 
     pub fn decide(&mut self, now: Duration, what: impl Into<String>, why: impl Into<String>) {
         if self.decisions.len() == DECISIONS_KEPT {
             self.decisions.pop_front();
+            self.fresh.retain_mut(|i| {
+                *i = i.wrapping_sub(1);
+                *i != usize::MAX
+            });
         }
         self.decisions.push_back(Decision { at_ms: ms(now), what: what.into(), why: why.into() });
+        self.fresh.push(self.decisions.len() - 1);
     }
 
     /// The subflow with this exact 4-tuple.
