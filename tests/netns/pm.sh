@@ -3,7 +3,7 @@
 # (the kernel's userspace path manager) and a server namespace with the
 # in-kernel path manager, joined by two veth links. Needs root and iproute2.
 #
-#   pm.sh up NAME [rate MBIT] [delay MS]   build it (tearing down any old one)
+#   pm.sh up NAME [rate MBIT]              build it (tearing down any old one)
 #   pm.sh set NAME rate MBIT               shape both paths, both directions, with HTB (0 = off)
 #   pm.sh down NAME                        delete the namespaces (and everything in them)
 #   pm.sh env NAME                         print the names and addresses as KEY=VALUE lines
@@ -61,28 +61,22 @@ down() {
 }
 
 set_rate() {
-    local rate=$1 delay=${2:-0}
+    local rate=$1
     for pair in "$C c0" "$C c1" "$S s0" "$S s1"; do
         set -- $pair
         in_ns "$1" tc qdisc del dev "$2" root 2>/dev/null || true
         if [ "$rate" != 0 ]; then
             in_ns "$1" tc qdisc add dev "$2" root handle 1: htb default 1 r2q 100
             in_ns "$1" tc class add dev "$2" parent 1: classid 1:1 htb rate "${rate}mbit" ceil "${rate}mbit" quantum 1514
-            if [ "$delay" != 0 ]; then
-                in_ns "$1" tc qdisc add dev "$2" parent 1:1 handle 10: netem delay "${delay}ms" limit 1000
-            fi
-        elif [ "$delay" != 0 ]; then
-            in_ns "$1" tc qdisc add dev "$2" root netem delay "${delay}ms" limit 1000
         fi
     done
 }
 
 up() {
-    local rate=0 delay=0
+    local rate=0
     while [ $# -gt 0 ]; do
         case $1 in
             rate) rate=$2; shift 2 ;;
-            delay) delay=$2; shift 2 ;;
             *) usage ;;
         esac
     done
@@ -117,7 +111,7 @@ up() {
     in_ns "$S" sysctl -qw net.mptcp.path_manager=kernel
     in_ns "$S" ip mptcp limits set subflows 8 add_addr_accepted 8
     in_ns "$C" sysctl -qw net.mptcp.path_manager=userspace
-    set_rate "$rate" "$delay"
+    set_rate "$rate"
 }
 
 kernel_pm() {
@@ -130,7 +124,7 @@ case $cmd in
     up) up "$@" ;;
     set)
         [ "${1:-}" = rate ] || usage
-        set_rate "$2" "${4:-0}"
+        set_rate "$2"
         ;;
     down) down ;;
     env) print_env ;;

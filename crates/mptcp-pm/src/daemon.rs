@@ -32,7 +32,13 @@ pub struct Options {
 }
 
 /// Converts a kernel event into an engine event.
+/// IPv4-mapped IPv6 addresses (an AF_INET6 socket talking IPv4) are
+/// given to the engine as IPv4, as rtnetlink shows the local addresses.
 pub fn to_engine(e: &PmEvent) -> Option<Event> {
+    let mut e = e.clone();
+    e.saddr = e.saddr.map(|a| a.to_canonical());
+    e.daddr = e.daddr.map(|a| a.to_canonical());
+    let e = &e;
     let token = e.token?;
     let conn = || {
         Some(ConnInfo {
