@@ -6,6 +6,7 @@ mod connect;
 mod endpoints;
 mod listen;
 mod net;
+mod pm;
 mod progress;
 mod sim;
 mod transfer;
@@ -34,6 +35,8 @@ enum Command {
     /// Run a simulated scenario (a built-in or a TOML file): real stacks on simulated hosts,
     /// links and middleboxes; a table, results.json, SVG plots and pcaps.
     Sim(sim::Args),
+    /// A path-manager daemon for the Linux kernel's own MPTCP (run, status, monitor).
+    Pm(pm::Args),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
         Command::Listen(args) => listen::run(args),
         Command::Connect(args) => connect::run(args),
         Command::Sim(args) => sim::run(args),
+        Command::Pm(args) => pm::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,630 @@
+//! The policy engine: sans-IO and deterministic.
+//!
+//! [`Engine::handle`] takes an [`Event`] with the time `now` (any monotonic
+//! origin) and returns the [`Action`]s to carry out; [`Engine::poll_timeout`]
+//! says when to feed it [`Event::Timer`]. It reads no clock and opens no
+//! socket. After every event it reconciles the connection: what the policy
+//! wants (see [`plan`]) against the subflows there are: it opens what is
+//! missing (with backoff for the failed ones), closes what is no longer
+//! wanted (make-before-break when the path failed), and sets backup bits.
+
+pub mod config;
+pub mod plan;
+pub mod retry;
+pub mod state;
+pub mod types;
+
+#[cfg(test)]
+mod tests;
+
+pub use config::{Config, Match, Policy, PolicyKind, Rule};
+pub use state::{Conn, Decision, SlotKey, Sub, SubState};
+pub use types::{Action, ConnInfo, Event, Health, LocalAddr, ResetReason, SubflowInfo, Token};
+
+use plan::Host;
+use retry::Retry;
+use serde::Serialize;
+use state::ms;
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+/// `EADDRINUSE`: a chosen local port is taken; retried with an ephemeral one.
+const EADDRINUSE: i32 = 98;
+
+/// Counters, for `status`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Counters {
+    pub events: u64,
+    pub actions: u64,
+    pub subflows_created: u64,
+    pub subflows_destroyed: u64,
+    pub subflows_failed: u64,
+    pub stale_resets: u64,
+    pub initial_failovers: u64,
+    pub link_downs: u64,
+}
+
+/// The engine.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    config: Config,
+    /// ifindex -> (name, up).
+    links: BTreeMap<u32, (String, bool)>,
+    addrs: Vec<LocalAddr>,
+    /// Local address ids, shared by all connections (1..=255).
+    ids: BTreeMap<IpAddr, u8>,
+    conns: BTreeMap<Token, Conn>,
+    counters: Counters,
+    /// The decisions taken by the last `handle`.
+    log: Vec<(Token, Decision)>,
+}
+
+/// A snapshot for `mptcp pm status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    pub now_ms: u64,
+    pub policy: String,
+    pub links: Vec<LinkStatus>,
+    pub addrs: Vec<LocalAddr>,
+    pub connections: Vec<Conn>,
+    pub counters: Counters,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LinkStatus {
+    pub ifindex: u32,
+    pub name: String,
+    pub up: bool,
+}
+
+impl Engine {
+    pub fn new(config: Config) -> Engine {
+        Engine {
+            config,
+            links: BTreeMap::new(),
+            addrs: Vec::new(),
+            ids: BTreeMap::new(),
+            conns: BTreeMap::new(),
+            counters: Counters::default(),
+            log: Vec::new(),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn conn(&self, token: Token) -> Option<&Conn> {
+        self.conns.get(&token)
+    }
+
+    pub fn conns(&self) -> impl Iterator<Item = &Conn> {
+        self.conns.values()
+    }
+
+    /// The decisions the last [`Engine::handle`] took, with their connection.
+    pub fn last_decisions(&self) -> &[(Token, Decision)] {
+        &self.log
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    fn policy_of(&self, conn: &Conn) -> &Policy {
+        conn.rule.and_then(|i| self.config.rules.get(i)).map(|r| &r.policy).unwrap_or(&self.config.default)
+    }
+
+    /// The rule matching a new connection: (name, index).
+    fn classify(&self, info: &ConnInfo) -> (String, Option<usize>) {
+        for (i, r) in self.config.rules.iter().enumerate() {
+            let m = &r.matches;
+            let ok = m.remote_port.is_none_or(|p| p == info.remote.port())
+                && m.local_port.is_none_or(|p| p == info.local.port())
+                && m.side.as_deref().is_none_or(|s| (s == "server") == info.server_side)
+                && m.remote_net
+                    .as_deref()
+                    .and_then(config::parse_net)
+                    .is_none_or(|(n, l)| config::in_net(info.remote.ip(), n, l));
+            if ok {
+                return (r.name.clone(), Some(i));
+            }
+        }
+        ("default".to_owned(), None)
+    }
+
+    fn local_id(&mut self, ip: IpAddr) -> u8 {
+        if let Some(id) = self.ids.get(&ip) {
+            return *id;
+        }
+        let used: std::collections::BTreeSet<u8> = self.ids.values().copied().collect();
+        let id = (1..=255u8).find(|i| !used.contains(i)).unwrap_or(255);
+        self.ids.insert(ip, id);
+        id
+    }
+
+    /// When [`Event::Timer`] is next due.
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        self.conns
+            .values()
+            .flat_map(|c| c.subflows.iter())
+            .filter_map(|s| match s.state {
+                SubState::Failed { retry_at_ms: Some(t) } => Some(Duration::from_millis(t)),
+                _ => None,
+            })
+            .min()
+    }
+
+    /// Feeds one event; returns the actions to carry out, in order.
+    pub fn handle(&mut self, now: Duration, ev: Event) -> Vec<Action> {
+        self.counters.events += 1;
+        let mut out = Vec::new();
+        let touched: Vec<Token> = match ev {
+            Event::LinkUp { ifindex, name } => {
+                let was = self.links.insert(ifindex, (name, true));
+                if was.is_some_and(|w| w.1) { Vec::new() } else { self.conns.keys().copied().collect() }
+            }
+            Event::LinkDown { ifindex } => {
+                self.counters.link_downs += 1;
+                if let Some(l) = self.links.get_mut(&ifindex) {
+                    l.1 = false;
+                }
+                self.conns.keys().copied().collect()
+            }
+            Event::AddrAdded(a) => {
+                if !self.addrs.contains(&a) {
+                    self.addrs.retain(|x| x.addr != a.addr);
+                    self.addrs.push(a);
+                }
+                self.conns.keys().copied().collect()
+            }
+            Event::AddrDeleted { ifindex, addr } => {
+                self.addrs.retain(|a| !(a.ifindex == ifindex && a.addr == addr));
+                self.conns.keys().copied().collect()
+            }
+            Event::ConnCreated(info) => {
+                let (class, rule) = self.classify(&info);
+                let token = info.token;
+                self.conns.entry(token).or_insert_with(|| Conn::new(info, class, rule));
+                Vec::new()
+            }
+            Event::ConnEstablished(info) => {
+                let token = info.token;
+                self.established(now, info, &mut out);
+                vec![token]
+            }
+            Event::ConnClosed { token } => {
+                self.conns.remove(&token);
+                Vec::new()
+            }
+            Event::AddrAnnounced { token, rem_id, addr } => {
+                if let Some(c) = self.conns.get_mut(&token) {
+                    c.remotes.insert(rem_id, addr);
+                    c.decide(now, format!("peer announced {addr} (id {rem_id})"), "ADD_ADDR received");
+                }
+                vec![token]
+            }
+            Event::AddrRemoved { token, rem_id } => {
+                if let Some(c) = self.conns.get_mut(&token) {
+                    c.remotes.remove(&rem_id);
+                    // The kernel closes the subflows to that id itself.
+                    for s in c.subflows.iter_mut().filter(|s| s.key.rem_id == rem_id && s.alive()) {
+                        s.state = SubState::Closing;
+                        s.why = "the peer removed its address".into();
+                    }
+                    c.decide(now, format!("peer removed address id {rem_id}"), "REMOVE_ADDR received");
+                }
+                vec![token]
+            }
+            Event::SubflowEstablished(sf) => {
+                let token = sf.token;
+                self.sub_established(now, sf, &mut out);
+                vec![token]
+            }
+            Event::SubflowClosed { sub, error, reset } => {
+                let token = sub.token;
+                self.sub_closed(now, &sub, error, reset);
+                vec![token]
+            }
+            Event::SubflowPriority(sf) => {
+                if let Some(c) = self.conns.get_mut(&sf.token)
+                    && let Some(i) = c.by_tuple(sf.local, sf.remote)
+                {
+                    c.subflows[i].peer_backup = sf.backup;
+                }
+                Vec::new()
+            }
+            Event::SubflowHealth { token, local, remote, health } => {
+                self.health(now, token, local, remote, health, &mut out);
+                vec![token]
+            }
+            Event::ActionFailed { action, errno } => {
+                let token = action.token();
+                self.action_failed(now, action, errno);
+                vec![token]
+            }
+            Event::Timer => {
+                let t = ms(now);
+                self.conns
+                    .iter()
+                    .filter(|(_, c)| {
+                        c.subflows
+                            .iter()
+                            .any(|s| matches!(s.state, SubState::Failed { retry_at_ms: Some(r) } if r <= t))
+                    })
+                    .map(|(k, _)| *k)
+                    .collect()
+            }
+        };
+        for token in &touched {
+            self.reconcile(now, *token, &mut out);
+        }
+        self.log.clear();
+        for token in touched {
+            if let Some(c) = self.conns.get_mut(&token) {
+                for i in c.fresh.drain(..) {
+                    if let Some(d) = c.decisions.get(i) {
+                        self.log.push((token, d.clone()));
+                    }
+                }
+            }
+        }
+        self.counters.actions += out.len() as u64;
+        out
+    }
+
+    fn established(&mut self, now: Duration, info: ConnInfo, out: &mut Vec<Action>) {
+        let token = info.token;
+        if !self.conns.contains_key(&token) {
+            let (class, rule) = self.classify(&info);
+            self.conns.insert(token, Conn::new(info.clone(), class, rule));
+        }
+        let host_ifindex = self.addrs.iter().find(|a| a.addr == info.local.ip()).map(|a| a.ifindex);
+        let announce = self.announcements(&info);
+        let Some(c) = self.conns.get_mut(&token) else { return };
+        c.info = info.clone();
+        c.established = true;
+        c.remotes.insert(0, info.remote);
+        if !c.subflows.iter().any(|s| s.initial) {
+            c.subflows.push(Sub {
+                key: SlotKey { local_ip: info.local.ip(), rem_id: 0, index: 0 },
+                remote: info.remote,
+                local: info.local,
+                loc_id: 0,
+                ifindex: host_ifindex,
+                state: SubState::Established,
+                backup: false,
+                peer_backup: false,
+                initial: true,
+                ours: false,
+                failures: 0,
+                stale: false,
+                health: None,
+                why: "the initial subflow".into(),
+            });
+        }
+        let class = c.class.clone();
+        let side = if info.server_side { "server" } else { "client" };
+        c.decide(now, format!("{side} connection {} -> {}", info.local, info.remote), format!("class {class}"));
+        for (id, addr) in announce {
+            if c.announced.insert(id) {
+                c.decide(now, format!("announce {addr} (id {id})"), "server side: policy announces it");
+                out.push(Action::Announce { token, id, addr });
+            }
+        }
+    }
+
+    /// Server side: the addresses the policy announces.
+    fn announcements(&mut self, info: &ConnInfo) -> Vec<(u8, SocketAddr)> {
+        if !info.server_side {
+            return Vec::new();
+        }
+        let (_, rule) = self.classify(info);
+        let p = rule.and_then(|i| self.config.rules.get(i)).map(|r| &r.policy).unwrap_or(&self.config.default).clone();
+        let host = Host { links: &self.links, addrs: &self.addrs };
+        let mut list: Vec<(IpAddr, u16)> = Vec::new();
+        for a in &p.announce {
+            if a == "*" {
+                for l in &self.addrs {
+                    if l.addr != info.local.ip() && plan::usable(&host, &p, l, info.remote.ip()) {
+                        list.push((l.addr, 0));
+                    }
+                }
+            } else if let Some((ip, port)) = config::parse_announce(a)
+                && ip != info.local.ip()
+                && ip.is_ipv4() == info.remote.ip().is_ipv4()
+            {
+                list.push((ip, port));
+            }
+        }
+        list.into_iter().map(|(ip, port)| (self.local_id(ip), SocketAddr::new(ip, port))).collect()
+    }
+
+    fn sub_established(&mut self, now: Duration, sf: SubflowInfo, out: &mut Vec<Action>) {
+        let Some(c) = self.conns.get_mut(&sf.token) else { return };
+        match c.find(sf.local, sf.remote) {
+            Some(i) => {
+                let s = &mut c.subflows[i];
+                s.local = sf.local;
+                s.loc_id = sf.loc_id;
+                s.peer_backup = sf.backup;
+                s.ifindex = sf.ifindex.or(s.ifindex);
+                if s.state == SubState::Closing {
+                    // Established after we gave up on it: close it again.
+                    out.push(Action::DestroySubflow { token: sf.token, local: sf.local, remote: sf.remote });
+                } else {
+                    s.state = SubState::Established;
+                }
+            }
+            None => {
+                let rem_id = sf.rem_id;
+                c.subflows.push(Sub {
+                    key: SlotKey { local_ip: sf.local.ip(), rem_id, index: 0 },
+                    remote: sf.remote,
+                    local: sf.local,
+                    loc_id: sf.loc_id,
+                    ifindex: sf.ifindex,
+                    state: SubState::Established,
+                    backup: false,
+                    peer_backup: sf.backup,
+                    initial: false,
+                    ours: false,
+                    failures: 0,
+                    stale: false,
+                    health: None,
+                    why: "opened by the peer".into(),
+                });
+                c.decide(now, format!("peer joined {} -> {}", sf.remote, sf.local), "MP_JOIN received");
+            }
+        }
+    }
+
+    fn sub_closed(&mut self, now: Duration, sf: &SubflowInfo, error: Option<u8>, reset: Option<ResetReason>) {
+        let policy = match self.conns.get(&sf.token) {
+            Some(c) => self.policy_of(c).clone(),
+            None => return,
+        };
+        let Some(c) = self.conns.get_mut(&sf.token) else { return };
+        let Some(i) = c.find(sf.local, sf.remote) else { return };
+        let s = &mut c.subflows[i];
+        if s.state == SubState::Closing || !s.ours && !s.initial {
+            c.subflows.remove(i);
+            return;
+        }
+        self.counters.subflows_failed += 1;
+        s.failures += 1;
+        s.local = SocketAddr::new(s.local.ip(), if s.ours { 0 } else { s.local.port() });
+        let verdict = retry::retry(&policy, s.failures, error, reset);
+        let what = format!("subflow {} -> {} failed", sf.local, sf.remote);
+        let why = match verdict {
+            Retry::After(d, why) => {
+                s.state = SubState::Failed { retry_at_ms: Some(ms(now + d)) };
+                format!("{why}; re-created in {} ms", d.as_millis())
+            }
+            Retry::GiveUp(why) => {
+                s.state = SubState::Failed { retry_at_ms: None };
+                format!("{why}; given up")
+            }
+        };
+        s.why = why.clone();
+        // The initial subflow's slot is re-created as a join (id 0 reuses the address).
+        s.initial = false;
+        s.ours = true;
+        c.decide(now, what, why);
+    }
+
+    fn health(
+        &mut self,
+        now: Duration,
+        token: Token,
+        local: SocketAddr,
+        remote: SocketAddr,
+        h: Health,
+        out: &mut Vec<Action>,
+    ) {
+        let policy = match self.conns.get(&token) {
+            Some(c) => self.policy_of(c).clone(),
+            None => return,
+        };
+        let Some(c) = self.conns.get_mut(&token) else { return };
+        let Some(i) = c.by_tuple(local, remote) else { return };
+        let stale_now = (policy.stale_rtos > 0 && h.rto_count >= policy.stale_rtos)
+            || (policy.stale_ms > 0 && h.unacked > 0 && u64::from(h.last_ack_ms) >= policy.stale_ms);
+        let others_ok = c.subflows.iter().enumerate().any(|(j, s)| j != i && s.established() && !s.stale);
+        let s = &mut c.subflows[i];
+        s.health = Some(h);
+        if !s.established() {
+            return;
+        }
+        if !stale_now {
+            if s.stale {
+                s.stale = false;
+                s.why = "recovered".into();
+            }
+            return;
+        }
+        if s.stale {
+            return;
+        }
+        s.stale = true;
+        let what = format!("subflow {local} -> {remote} is stale");
+        let why = format!("{} RTOs, {} ms without an ACK, {} segments unacked", h.rto_count, h.last_ack_ms, h.unacked);
+        if s.initial {
+            self.counters.initial_failovers += u64::from(policy.initial_failover);
+            s.why = format!("stale ({why}); moved to another interface");
+            c.decide(now, what, format!("{why}: the initial path has no connectivity, failing over"));
+        } else if s.ours && c.stale_resets < policy.max_stale_resets && others_ok {
+            c.stale_resets += 1;
+            self.counters.stale_resets += 1;
+            out.push(Action::DestroySubflow { token, local, remote });
+            s.state = SubState::Failed { retry_at_ms: Some(ms(now)) };
+            s.local = SocketAddr::new(local.ip(), 0);
+            s.stale = false;
+            s.why = format!("stale ({why}): reset and reopened");
+            c.decide(now, what, format!("{why}: reset and reopened on a new port (RFC 8041 §2.2)"));
+        } else {
+            s.why = format!("stale ({why})");
+            c.decide(now, what, why);
+        }
+    }
+
+    fn action_failed(&mut self, now: Duration, action: Action, errno: i32) {
+        let Some(c) = self.conns.get_mut(&action.token()) else { return };
+        match action {
+            Action::CreateSubflow { local, remote, .. } => {
+                if let Some(i) = c.find(local, remote) {
+                    let s = &mut c.subflows[i];
+                    s.failures += 1;
+                    let port_taken = errno == EADDRINUSE;
+                    let delay = if port_taken { 0 } else { 1_000u64 << s.failures.min(6) };
+                    s.local = SocketAddr::new(local.ip(), 0);
+                    s.state = SubState::Failed { retry_at_ms: Some(ms(now) + delay) };
+                    s.why = format!("SUBFLOW_CREATE refused: errno {errno}; retried in {delay} ms");
+                    c.decide(now, format!("create {local} -> {remote} refused"), format!("errno {errno}"));
+                }
+            }
+            Action::DestroySubflow { local, remote, .. } => {
+                if let Some(i) = c.by_tuple(local, remote) {
+                    c.subflows.remove(i);
+                }
+            }
+            a => c.decide(now, format!("{a:?} refused"), format!("errno {errno}")),
+        }
+    }
+
+    /// Brings `token` to what its policy wants.
+    fn reconcile(&mut self, now: Duration, token: Token, out: &mut Vec<Action>) {
+        let Some(conn) = self.conns.get(&token) else { return };
+        if !conn.established || conn.info.server_side {
+            return;
+        }
+        let policy = self.policy_of(conn).clone();
+        let host = Host { links: &self.links, addrs: &self.addrs };
+        let wants = plan::plan(&host, &policy, conn);
+        let usable: Vec<bool> = conn.subflows.iter().map(|s| host.usable_ip(s.key.local_ip)).collect();
+        let ifindex_of: BTreeMap<IpAddr, u32> = self.addrs.iter().map(|a| (a.addr, a.ifindex)).collect();
+        let init_ip = conn.info.local.ip();
+        let ids: Vec<(IpAddr, u8)> =
+            wants.iter().map(|w| w.key.local_ip).filter(|ip| *ip != init_ip).map(|ip| (ip, 0)).collect();
+        let ids: BTreeMap<IpAddr, u8> = ids.into_iter().map(|(ip, _)| (ip, self.local_id(ip))).collect();
+        let Some(c) = self.conns.get_mut(&token) else { return };
+        let t = ms(now);
+
+        // Subflows that are not wanted: close (make-before-break if their path failed).
+        let healthy_wanted = |c: &Conn, except: usize| {
+            c.subflows.iter().enumerate().any(|(j, s)| {
+                j != except && s.established() && !s.stale && wants.iter().any(|w| w.key == s.key) && usable[j]
+            })
+        };
+        let mut i = 0;
+        while i < c.subflows.len() {
+            let key = c.subflows[i].key;
+            if wants.iter().any(|w| w.key == key) {
+                i += 1;
+                continue;
+            }
+            match c.subflows[i].state {
+                SubState::Failed { .. } => {
+                    c.subflows.remove(i);
+                    continue;
+                }
+                SubState::Established if c.subflows[i].ours || c.subflows[i].initial => {
+                    let path_failed = !usable.get(i).copied().unwrap_or(false) || c.subflows[i].stale;
+                    if path_failed && !healthy_wanted(c, i) {
+                        c.subflows[i].why = "path failed; kept until its replacement is established".into();
+                        i += 1;
+                        continue;
+                    }
+                    let s = &c.subflows[i];
+                    let (local, remote, loc_id) = (s.local, s.remote, s.loc_id);
+                    let why = if path_failed {
+                        if s.stale { "its path is stale" } else { "its link or address went away" }
+                    } else {
+                        "the policy no longer wants it"
+                    };
+                    // RFC 8684 §3.4.2: REMOVE_ADDR makes the peer drop it at once.
+                    let shared = c.subflows.iter().enumerate().any(|(j, o)| j != i && o.alive() && o.loc_id == loc_id);
+                    if path_failed && !shared {
+                        out.push(Action::Remove { token, id: loc_id });
+                    }
+                    out.push(Action::DestroySubflow { token, local, remote });
+                    self.counters.subflows_destroyed += 1;
+                    c.subflows[i].state = SubState::Closing;
+                    c.subflows[i].why = why.into();
+                    c.decide(now, format!("close {local} -> {remote}"), why);
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+
+        // Wanted subflows: open the missing ones, retry the due ones, set B bits.
+        for w in &wants {
+            let idx = c.subflows.iter().position(|s| s.key == w.key && s.state != SubState::Closing);
+            let create = match idx {
+                None => true,
+                Some(j) => match c.subflows[j].state {
+                    SubState::Failed { retry_at_ms: Some(r) } => r <= t,
+                    _ => false,
+                },
+            };
+            if create {
+                let loc_id = if w.key.local_ip == init_ip { 0 } else { ids.get(&w.key.local_ip).copied().unwrap_or(0) };
+                let local = match idx {
+                    Some(j) if c.subflows[j].failures > 0 => SocketAddr::new(w.local.ip(), 0),
+                    _ => w.local,
+                };
+                let ifindex = ifindex_of.get(&w.key.local_ip).copied();
+                out.push(Action::CreateSubflow { token, local, loc_id, remote: w.remote, backup: w.backup, ifindex });
+                self.counters.subflows_created += 1;
+                let (failures, what) = match idx {
+                    Some(j) => (c.subflows[j].failures, format!("re-create {} -> {}", w.local.ip(), w.remote)),
+                    None => (0, format!("open {} -> {}", w.local.ip(), w.remote)),
+                };
+                let sub = Sub {
+                    key: w.key,
+                    remote: w.remote,
+                    local,
+                    loc_id,
+                    ifindex,
+                    state: SubState::Pending { since_ms: t },
+                    backup: w.backup,
+                    peer_backup: false,
+                    initial: false,
+                    ours: true,
+                    failures,
+                    stale: false,
+                    health: None,
+                    why: w.why.clone(),
+                };
+                match idx {
+                    Some(j) => c.subflows[j] = sub,
+                    None => c.subflows.push(sub),
+                }
+                c.decide(now, what, w.why.clone());
+            } else if let Some(j) = idx {
+                let s = &mut c.subflows[j];
+                if s.established() && s.backup != w.backup {
+                    s.backup = w.backup;
+                    s.why = w.why.clone();
+                    out.push(Action::SetBackup { token, local: s.local, remote: s.remote, backup: w.backup });
+                    let (l, r) = (s.local, s.remote);
+                    c.decide(now, format!("set backup={} on {l} -> {r}", w.backup), w.why.clone());
+                }
+            }
+        }
+    }
+
+    /// A snapshot for `status`.
+    pub fn status(&self, now: Duration) -> Status {
+        Status {
+            now_ms: ms(now),
+            policy: self.config.default.policy.name().to_owned(),
+            links: self.links.iter().map(|(i, (n, up))| LinkStatus { ifindex: *i, name: n.clone(), up: *up }).collect(),
+            addrs: self.addrs.clone(),
+            connections: self.conns.values().cloned().collect(),
+            counters: self.counters.clone(),
+        }
+    }
+}
