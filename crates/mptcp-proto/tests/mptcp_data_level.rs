@@ -118,6 +118,50 @@ fn the_sender_keeps_within_the_data_level_window() {
 }
 
 #[test]
+fn a_slow_reader_is_never_promised_more_than_it_can_hold() {
+    // Each subflow advertises the data level's free space, relative to the
+    // DATA_ACK it carries (RFC 8684 §3.3.5). Were a subflow to keep its own
+    // right edge instead (TCP's "never shrink"), the data-level edge would
+    // move past what the buffer holds once the other subflow's data filled
+    // it, and a slow reader's data would be dropped after its subflow
+    // acknowledged it (the kernel counts that as NoDSSInWindow).
+    let mut cfg_b = cfg();
+    cfg_b.tcp.recv_buffer = 256 * 1024;
+    let mut p = Pair::with_links(cfg(), cfg_b, link(), link(), 83);
+    p.a.add_endpoint("10.0.1.1".parse().unwrap(), mptcp_proto::pm::EndpointFlags::parse("subflow").unwrap(), None);
+    let (a, b) = open(&mut p);
+    let mut ta = Bulk::new(MB, 1, 2);
+    let mut tb = Bulk::new(0, 2, 1);
+    tb.read_limit = 4 * 1024;
+    // B reads 4 KiB a millisecond (32 Mbit/s, a sixth of the links): its
+    // buffer fills, and the window is all that holds A back. Time moves to
+    // the next read when nothing else is due.
+    let mut next_read = p.now;
+    let deadline = p.now + Duration::from_secs(120);
+    while !(ta.eof && tb.eof) && p.now < deadline {
+        ta.pump(&mut p.a, a);
+        if p.now >= next_read {
+            tb.pump(&mut p.b, b);
+            next_read = p.now + Duration::from_millis(1);
+        }
+        if p.next_time().is_none_or(|t| t > next_read) {
+            p.now = next_read;
+            p.flush();
+        } else {
+            p.step();
+        }
+    }
+    let done = ta.eof && tb.eof;
+    assert!(done, "stalled: B read {}", tb.read);
+    assert!(!tb.corrupt);
+    assert_eq!(tb.read, MB);
+    let used = p.a.subflow_stats(a).unwrap().iter().filter(|s| s.bytes_sent > 0).count();
+    assert_eq!(used, 2, "both subflows carried data");
+    assert_eq!(p.b.mptcp_counters(b).unwrap().no_dss_in_window, 0, "data fell beyond the data-level window");
+    assert_eq!(p.a.mptcp_counters(a).unwrap().data_retransmits, 0, "nothing was dropped, nothing resent");
+}
+
+#[test]
 fn data_level_retransmissions_on_two_lossy_subflows_keep_the_stream_whole() {
     // Several whole mappings lost at the data level (their DSN moved far away
     // in flight), on two subflows over lossy, reordering links, both ways:

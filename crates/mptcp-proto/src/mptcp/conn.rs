@@ -183,6 +183,9 @@ pub struct MptcpCounters {
     pub unmapped_bytes: u64,
     /// Bytes reinjected on another subflow after theirs failed.
     pub reinjected_bytes: u64,
+    /// `NoDSSInWindow`: mapped data that fell beyond the data level's
+    /// window and was dropped (after its subflow acknowledged it).
+    pub no_dss_in_window: u32,
     /// `MPTCPRetrans`: data-level retransmissions (data the peer acknowledged
     /// on a subflow but never at the data level).
     pub data_retransmits: u32,
@@ -255,6 +258,10 @@ pub struct MptcpConn {
     scratch: Vec<u8>,
     /// The GSO segment size of the segment last written (0: one segment).
     last_gso: u16,
+    /// Bytes the application read since the last window update it caused.
+    rcv_freed: u64,
+    /// The data-level receive buffer's size.
+    rcv_capacity: usize,
     snd_cap: usize,
     snd_una: u64,
     snd_nxt: u64,
@@ -341,6 +348,8 @@ impl MptcpConn {
             snd_buf: ChunkQueue::new(usize::MAX, 0),
             scratch: vec![0u8; 65_536],
             last_gso: 0,
+            rcv_freed: 0,
+            rcv_capacity: tcp_cfg.recv_buffer,
             snd_cap: tcp_cfg.send_buffer,
             // RFC 8684 §3.3: our first data byte is numbered IDSN + 1.
             snd_una: crypto::idsn(local_key).wrapping_add(1),
@@ -963,6 +972,16 @@ impl MptcpConn {
             let cap = self.rcv.window() as u64;
             for sf in &mut self.subflows {
                 sf.tcp.set_window_cap(Some(cap));
+            }
+            // The window opened: tell the peer once it opened by enough
+            // (RFC 1122 §4.2.3.3's rule, at the data level), on any subflow.
+            self.rcv_freed += n as u64;
+            let step = (self.rcv_capacity as u64 / 4).min(128 * 1024);
+            if self.rcv_freed >= step && self.fallback.is_none() {
+                self.rcv_freed = 0;
+                if let Some(sf) = self.subflows.iter_mut().find(|s| s.mp.ready && !s.mp.gone) {
+                    sf.mp.ack_due = true;
+                }
             }
             return Ok(n);
         }

@@ -29,6 +29,8 @@ pub struct Inserted {
     pub out_of_order: bool,
     /// Whether any byte was a duplicate or fell outside the window.
     pub dropped: bool,
+    /// Whether any byte fell beyond the window's right edge.
+    pub beyond_window: bool,
 }
 
 impl RecvBuffer {
@@ -96,6 +98,7 @@ impl RecvBuffer {
         if s != at || e != end {
             r.dropped = true;
         }
+        r.beyond_window = end > window_end;
         if s >= e {
             return r;
         }

@@ -332,6 +332,8 @@ pub struct Bulk {
     pub shut: bool,
     pub tx_seed: u8,
     pub rx_seed: u8,
+    /// Most bytes one `pump` reads (0: all there are): a slow reader.
+    pub read_limit: usize,
 }
 
 impl Bulk {
@@ -360,8 +362,10 @@ impl Bulk {
             self.shut = true;
             progressed = true;
         }
-        loop {
-            match ep.read(id, &mut chunk) {
+        let mut budget = if self.read_limit == 0 { usize::MAX } else { self.read_limit };
+        while budget > 0 {
+            let want = budget.min(chunk.len());
+            match ep.read(id, &mut chunk[..want]) {
                 Ok(0) => {
                     self.eof = true;
                     break;
@@ -373,6 +377,7 @@ impl Bulk {
                         }
                     }
                     self.read += n as u64;
+                    budget -= n;
                     progressed = true;
                 }
                 Err(_) => break,

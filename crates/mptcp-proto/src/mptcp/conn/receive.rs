@@ -266,6 +266,9 @@ impl MptcpConn {
         if r.in_order > 0 {
             self.events.push_back(ConnEvent::Readable);
         }
+        if r.beyond_window {
+            self.counters.no_dss_in_window += 1;
+        }
     }
 
     /// Reads up to `max` in-order bytes of subflow `i` into the scratch buffer.

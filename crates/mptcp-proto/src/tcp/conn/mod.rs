@@ -582,7 +582,9 @@ impl TcpConn {
         cc.cc.window(self.sf).max(u64::from(self.mss))
     }
 
-    /// Caps the advertised window (the layer above's receive space), or lifts the cap.
+    /// The window to advertise is the layer above's (MPTCP: the data level's
+    /// free space, relative to its DATA_ACK), capped by our own free space; None
+    /// lifts it.
     pub fn set_window_cap(&mut self, cap: Option<u64>) {
         self.window_cap = cap;
     }

@@ -252,7 +252,17 @@ impl TcpConn {
             self.rcv_adv_edge = self.rcv_adv_edge.max(self.rcv_nxt + field as u32);
             return field as u16;
         }
-        let free = self.window_cap.map_or(free, |cap| free.min(cap));
+        if let Some(cap) = self.window_cap {
+            // RFC 8684 §3.3.5: a subflow advertises the data level's window,
+            // relative to the DATA_ACK riding with it. The data level keeps
+            // that right edge from moving left (its free space only grows as
+            // its next byte advances); keeping the subflow's own edge instead
+            // would promise room the other subflows' data has taken.
+            let field = (free.min(cap) >> self.rcv_shift).min(65_535);
+            let edge = self.rcv_nxt + (field << self.rcv_shift) as u32;
+            self.rcv_adv_edge = self.rcv_adv_edge.max(edge);
+            return field as u16;
+        }
         let kept = u64::from(self.rcv_adv_edge.max(self.rcv_nxt) - self.rcv_nxt);
         let wnd = free.max(kept);
         let field = (wnd >> self.rcv_shift).min(65_535);
