@@ -69,6 +69,13 @@ pub struct Scoreboard {
     rack_end: Seq,
     /// RACK: the RTT of that segment.
     rack_rtt: Duration,
+    /// RACK.fack: the highest end of a segment known delivered.
+    fack: Option<Seq>,
+    /// Segments SACKed and still on the board.
+    sacked: usize,
+    /// RFC 8985 §6.2 step 3: a segment sent once was delivered after one
+    /// sent later (the path reorders).
+    reordering_seen: bool,
 }
 
 impl Scoreboard {
@@ -87,6 +94,14 @@ impl Scoreboard {
     /// Segments deemed lost and not yet retransmitted.
     pub fn lost_count(&self) -> usize {
         self.lost
+    }
+    /// Segments SACKed (above the cumulative ACK).
+    pub fn sacked_count(&self) -> usize {
+        self.sacked
+    }
+    /// The path has been seen to reorder (RFC 8985 §6.2 step 3).
+    pub fn reordering_seen(&self) -> bool {
+        self.reordering_seen
     }
     /// The oldest outstanding segment.
     pub fn front(&self) -> Option<&SentSeg> {
@@ -126,6 +141,10 @@ impl Scoreboard {
 
     fn delivered(&mut self, i: usize, now: Instant, out: &mut AckOutcome) {
         let s = &self.segs[i];
+        // RFC 8985 §6.2 step 3: sent once, yet delivered after a later segment.
+        if s.xmits == 1 && self.fack.is_some_and(|f| f > s.end) {
+            self.reordering_seen = true;
+        }
         if s.xmits == 1 && out.rtt.is_none_or(|r| now - s.sent_at < r) {
             out.rtt = Some(now - s.sent_at);
         }
@@ -157,6 +176,11 @@ impl Scoreboard {
                 if s.lost && !s.sacked {
                     self.lost -= 1;
                 }
+                if s.sacked {
+                    self.sacked -= 1;
+                }
+                let end = s.end;
+                self.advance_fack(end);
                 self.segs.pop_front();
             } else if front.start < ack {
                 // Part of the segment: trim it.
@@ -192,11 +216,20 @@ impl Scoreboard {
                         self.pipe -= s.len();
                     }
                     s.sacked = true;
+                    let end = s.end;
+                    self.sacked += 1;
+                    self.advance_fack(end);
                 }
                 i += 1;
             }
         }
         out
+    }
+
+    fn advance_fack(&mut self, end: Seq) {
+        if self.fack.is_none_or(|f| end > f) {
+            self.fack = Some(end);
+        }
     }
 
     /// RFC 8985 §6.2 step 5: marks lost the segments sent before the most
@@ -287,6 +320,31 @@ mod tests {
         assert!(out.rtt.is_none(), "Karn: no sample from a retransmission");
         assert!(b.is_empty());
         assert_eq!(b.pipe(), 0);
+    }
+
+    #[test]
+    fn reordering_is_seen_when_an_original_arrives_after_a_later_one() {
+        let mut b = Scoreboard::default();
+        for i in 0..4 {
+            b.push(seg(100 + i * 10, 10, i as u64 * 10));
+        }
+        // Segments 1..3 SACKed: a hole, but nothing reordered yet.
+        b.on_ack(Instant::from_micros(1_000), Seq(100), &[(Seq(110), Seq(140))]);
+        assert_eq!(b.sacked_count(), 3);
+        assert!(!b.reordering_seen());
+        // Segment 0, never retransmitted, arrives after them: reordering.
+        b.on_ack(Instant::from_micros(1_010), Seq(140), &[]);
+        assert!(b.reordering_seen());
+        assert_eq!(b.sacked_count(), 0);
+        // A retransmission delivered late is not reordering.
+        let mut b = Scoreboard::default();
+        b.push(seg(0, 10, 0));
+        b.push(seg(10, 10, 0));
+        b.on_ack(Instant::from_micros(1_000), Seq(0), &[(Seq(10), Seq(20))]);
+        b.mark_all_lost();
+        b.retransmitted(Seq(0), Instant::from_micros(1_100));
+        b.on_ack(Instant::from_micros(2_000), Seq(20), &[]);
+        assert!(!b.reordering_seen());
     }
 
     #[test]

@@ -675,8 +675,15 @@ impl TcpConn {
         u64::from(self.mss).saturating_sub(sack + reserved as u64).max(1)
     }
 
-    /// The reordering window of RACK: a quarter of the minimum RTT (RFC 8985 §6.2).
+    /// The reordering window of RACK (RFC 8985 §6.2 step 4): a quarter of
+    /// the minimum RTT, but zero while the path has not been seen to reorder
+    /// and the connection is in recovery or has three segments SACKed (a
+    /// loss is then marked at once, as Linux does, instead of after a timer).
     fn reo_wnd(&self) -> Duration {
+        let dupthresh = self.recovery_point.is_some() || self.board.sacked_count() >= 3;
+        if !self.board.reordering_seen() && dupthresh {
+            return Duration::ZERO;
+        }
         Duration::from_micros(self.rtt.min_rtt().as_micros() / 4)
     }
 
