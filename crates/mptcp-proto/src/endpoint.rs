@@ -740,6 +740,15 @@ impl Endpoint {
         if !self.addrs.contains(&local) {
             return Err(Error::AddrNotAvailable);
         }
+        if local.is_ipv4() != remote.is_ipv4() {
+            return Err(Error::InvalidState("a subflow's two addresses must be of one family"));
+        }
+        let max = self.cfg.mptcp.max_subflows;
+        if let Kind::Mptcp(m) = &self.slot(id)?.kind
+            && m.subflow_count() >= max
+        {
+            return Err(Error::InvalidState("the connection has as many subflows as its limit allows"));
+        }
         let (lo, hi) = self.cfg.ephemeral_ports;
         let span = u64::from(hi.saturating_sub(lo)) + 1;
         let start = self.next_random() % span;
@@ -1160,12 +1169,9 @@ impl Endpoint {
                         .and_then(|b| conn.poll_transmit(now, &mut CcCtx::plain(&mut **cc), b))
                         .map(|n| (l, r, n))
                 }
-                Kind::Mptcp(m) => {
-                    // Every subflow has the initial subflow's family (path managers
-                    // open joins only from addresses of the peer's family).
-                    let ip_len = if m.initial_remote().is_none_or(|r| r.is_ipv4()) { 20 } else { 40 };
-                    buf.get_mut(ip_len..).and_then(|b| m.poll_transmit(now, b))
-                }
+                // Subflows of one connection may be of either family: the
+                // connection writes the TCP segment behind room for its header.
+                Kind::Mptcp(m) => m.poll_transmit(now, buf),
             };
             let gso = match &slot.kind {
                 Kind::Tcp { conn, .. } => conn.last_gso_size(),

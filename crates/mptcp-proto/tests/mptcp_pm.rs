@@ -231,3 +231,52 @@ fn a_join_to_our_backup_endpoint_is_a_backup_and_mp_prio_switches_it() {
     assert!(!s[1].backup, "no longer a backup on A: {s:#?}");
     assert!(s[1].bytes_received > at_switch, "B sends on it once it is regular: {s:#?}");
 }
+
+#[test]
+fn a_subflow_of_the_other_family_joins_and_carries_data() {
+    // An IPv6 join on a connection opened over IPv4 (a peer can announce an
+    // address of either family): its segments carry an IPv6 header, written
+    // behind room of its own size, not the initial subflow's.
+    let mut p = Pair::new(cfg(2, 0), link(), 65);
+    p.a.add_address(ip("fd00::1"));
+    p.b.add_address(ip("fd00::2"));
+    let (a, b) = open(&mut p);
+    let v6_server: std::net::SocketAddr = "[fd00::2]:80".parse().unwrap();
+    // Fully established once the first DATA_ACK came back.
+    let mut ta = Bulk::new(8 * MB, 1, 2);
+    let mut tb = Bulk::new(0, 2, 1);
+    let mut joined = false;
+    let done = p.run_until(Duration::from_secs(60), |p| {
+        ta.pump(&mut p.a, a);
+        tb.pump(&mut p.b, b);
+        if !joined && tb.read > 0 {
+            joined = true;
+            let refused = p.a.add_subflow(p.now, a, ip("10.0.0.1"), v6_server, 6, false);
+            assert!(refused.is_err(), "an IPv4 address to an IPv6 one is no subflow");
+            p.a.add_subflow(p.now, a, ip("fd00::1"), v6_server, 5, false).unwrap();
+        }
+        ta.eof && tb.eof
+    });
+    assert!(done, "stalled: B read {}", tb.read);
+    assert!(!tb.corrupt);
+    let s = p.a.subflow_stats(a).unwrap();
+    assert_eq!(s.len(), 2, "{:?}", remotes(&p, a));
+    assert!(s[1].local.starts_with("[fd00::1]:") && s[1].remote == "[fd00::2]:80", "{:?}", remotes(&p, a));
+    assert!(s[1].bytes_sent > 0, "the IPv6 join carried data");
+    assert_eq!(p.b.mptcp_counters(b).unwrap().joins, 1);
+    assert_eq!(p.b.stats_endpoint().in_csum_errors, 0, "no corrupt packet");
+}
+
+#[test]
+fn add_subflow_keeps_to_the_subflow_limit() {
+    let mut p = Pair::new(cfg(1, 0), link(), 66);
+    for x in ["10.0.1.1", "10.0.2.1"] {
+        p.a.add_address(ip(x));
+    }
+    let (a, _b) = open(&mut p);
+    let server = p.server(80);
+    assert!(p.run_until(Duration::from_secs(5), |p| p.a.mptcp_counters(a).is_some()));
+    p.a.add_subflow(p.now, a, ip("10.0.1.1"), server, 1, false).unwrap();
+    let over = p.a.add_subflow(p.now, a, ip("10.0.2.1"), server, 2, false);
+    assert!(over.is_err(), "a second join beyond the limit of one: {over:?}");
+}

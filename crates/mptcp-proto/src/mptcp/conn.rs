@@ -1387,8 +1387,9 @@ impl MptcpConn {
         }
     }
 
-    /// Writes the next segment of any subflow into `buf` (TCP header onwards);
-    /// returns its 4-tuple and length.
+    /// Writes the next segment of any subflow into `buf`, behind room for
+    /// the IP header of that subflow's family (20 bytes for IPv4, 40 for
+    /// IPv6); returns its 4-tuple and the TCP segment's length.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<(SocketAddr, SocketAddr, usize)> {
         self.schedule(now);
         self.maybe_close_subflows(now);
@@ -1400,7 +1401,9 @@ impl MptcpConn {
             let sf = &mut self.subflows[i];
             let mut hook = Hook { mp: &mut sf.mp, conn: facts };
             let mut ctx = CcCtx { cc: &mut *self.cc, others: &views, hook: Some(&mut hook) };
-            if let Some(len) = sf.tcp.poll_transmit(now, &mut ctx, buf) {
+            let ip_len = if sf.tcp.local().is_ipv4() { 20 } else { 40 };
+            let Some(tcp_buf) = buf.get_mut(ip_len..) else { continue };
+            if let Some(len) = sf.tcp.poll_transmit(now, &mut ctx, tcp_buf) {
                 self.last_gso = sf.tcp.last_gso_size();
                 self.rr = (i + 1) % n;
                 let (l, r) = (sf.tcp.local(), sf.tcp.remote());

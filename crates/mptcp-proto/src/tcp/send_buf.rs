@@ -275,6 +275,25 @@ impl SendBuffer {
     pub fn chunk_count(&self) -> usize {
         self.q.chunk_count()
     }
+
+    /// The 64-bit stream position of `seq` (0 for the first byte ever
+    /// written), unwrapped around the first byte held: right for any
+    /// sequence number from 2^31 before it to 2^31 after it.
+    pub fn position_of(&self, seq: Seq) -> u64 {
+        let start = self.start_seq();
+        let d = seq.diff(start);
+        self.q.start().wrapping_add_signed(i64::from(d))
+    }
+
+    /// The 64-bit position one past the last byte held.
+    pub fn end_position(&self) -> u64 {
+        self.q.end()
+    }
+
+    /// The 64-bit position of the first byte held (the oldest unacknowledged).
+    pub fn start_position(&self) -> u64 {
+        self.q.start()
+    }
 }
 
 #[cfg(test)]

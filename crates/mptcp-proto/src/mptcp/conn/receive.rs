@@ -36,7 +36,7 @@ impl MptcpConn {
     /// near what has been read.
     fn unwrap_rel(&self, i: usize, ssn: u32) -> u64 {
         let read = self.subflows[i].tcp.read_offset();
-        let near = read as i64 + 1 + i64::from(ssn.wrapping_sub(read as u32 + 1) as i32);
+        let near = read as i64 + 1 + i64::from(ssn.wrapping_sub((read as u32).wrapping_add(1)) as i32);
         near.max(1) as u64
     }
 

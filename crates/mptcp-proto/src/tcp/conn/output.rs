@@ -178,7 +178,7 @@ impl TcpConn {
         let start = self.snd_nxt;
         // The layer above may need the segment to stop at a boundary of its own.
         let len = match cc.hook.as_ref() {
-            Some(h) if len > 0 => len.min(h.max_payload(u64::from(start - self.iss)).max(1)),
+            Some(h) if len > 0 => len.min(h.max_payload(self.rel_seq_of(start)).max(1)),
             _ => len,
         };
         let seg = seg.clamp(1, len.max(1));
@@ -275,7 +275,7 @@ impl TcpConn {
     fn emit(&mut self, now: Instant, buf: &mut [u8], out: Out, cc: &mut CcCtx<'_>) -> Option<usize> {
         let syn = out.flags.syn();
         let info = OutSegment {
-            rel_seq: u64::from(out.seq - self.iss),
+            rel_seq: if syn { 0 } else { self.rel_seq_of(out.seq) },
             len: out.len,
             flags: out.flags,
             retransmission: out.seq < self.snd_nxt && out.len > 0 && !syn,
