@@ -147,6 +147,15 @@ impl State {
             info
         };
         match ev {
+            Event::Resync { conns } => Event::Resync {
+                conns: conns
+                    .into_iter()
+                    .map(|mut c| {
+                        c.info = fill(&mut self.diag, c.info);
+                        c
+                    })
+                    .collect(),
+            },
             Event::ConnCreated(i) => Event::ConnCreated(fill(&mut self.diag, i)),
             Event::ConnEstablished(i) => Event::ConnEstablished(fill(&mut self.diag, i)),
             ev => ev,

@@ -47,6 +47,8 @@ pub struct Counters {
     pub link_downs: u64,
     pub resyncs: u64,
     pub route_losses: u64,
+    /// [`Event::SubflowHealth`] readings (counted in `events` too).
+    pub health_samples: u64,
 }
 
 /// The engine.
@@ -194,6 +196,9 @@ impl Engine {
     /// Feeds one event; returns the actions to carry out, in order.
     pub fn handle(&mut self, now: Duration, ev: Event) -> Vec<Action> {
         self.counters.events += 1;
+        if matches!(ev, Event::SubflowHealth { .. }) {
+            self.counters.health_samples += 1;
+        }
         let mut out = Vec::new();
         let touched: Vec<Token> = match ev {
             Event::LinkUp { ifindex, name } => {
