@@ -291,3 +291,120 @@ fn pm_moves_a_stale_initial_subflow_to_the_other_interface() {
     assert!(log.contains("remove address id 0"), "{log}");
     assert!(r["end"]["sum_sent"]["bytes"].as_u64().unwrap_or(0) > 3_000_000, "{r}");
 }
+
+fn gap_script() -> String {
+    format!("{}/../../scripts/pm-gap.py", env!("CARGO_MANIFEST_DIR"))
+}
+
+impl Net {
+    /// A kernel MPTCP stream from `server_ns` to a reader in the other
+    /// namespace for `secs` seconds (scripts/pm-gap.py); returns the server
+    /// and the reader's thread (its JSON line).
+    fn stream(&self, server_ns: &str, addr: &str, port: &str, secs: &str) -> (Bg, std::thread::JoinHandle<String>) {
+        let srv = bg(server_ns, &["python3", &gap_script(), "serve", addr, port]);
+        std::thread::sleep(Duration::from_millis(300));
+        let reader_ns = if server_ns == self.c() { self.s() } else { self.c() }.to_owned();
+        let (addr, port, secs) = (addr.to_owned(), port.to_owned(), secs.to_owned());
+        let t = std::thread::spawn(move || run(&reader_ns, &["python3", &gap_script(), "recv", &addr, &port, &secs]).1);
+        (srv, t)
+    }
+}
+
+#[test]
+fn pm_restarted_daemon_adopts_the_connections_and_matches_rules_by_process() {
+    let _g = serial();
+    let Some(net) = Net::up("pmtrs", &["rate", "20"]) else { return };
+    // Only the process rule gives a join: the default is single-path.
+    let cfg = std::env::temp_dir().join(format!("pmtrs-{}.toml", std::process::id()));
+    std::fs::write(
+        &cfg,
+        "[default]\npolicy = \"singlepath\"\n[[rule]]\nname = \"py\"\npolicy = \"fullmesh\"\nmatch = { process = \"python3*\" }\n",
+    )
+    .unwrap();
+    let cfg_s = cfg.to_str().unwrap().to_owned();
+    let d = net.daemon(&["--config", &cfg_s]);
+    let (_srv, reader) = net.stream(net.s(), "10.231.1.1", "5311", "4");
+    std::thread::sleep(Duration::from_millis(1200));
+    let before = net.status();
+    let first = stop(d).stderr;
+    let conns = before["connections"].as_array().cloned().unwrap_or_default();
+    assert_eq!(conns.len(), 1, "{before}\n{first}");
+    assert_eq!(conns[0]["class"], "py", "matched by process: {before}");
+    assert_eq!(conns[0]["subflows"].as_array().map(|s| s.len()), Some(2), "{before}");
+    // A new daemon, mid-connection: it finds both subflows and opens nothing.
+    let d = net.daemon(&["--config", &cfg_s]);
+    let after = net.status();
+    let log = stop(d).stderr;
+    let out = reader.join().unwrap();
+    let _ = std::fs::remove_file(&cfg);
+    assert!(log.contains("start-up: 1 connections, 2 subflows found by sock_diag"), "{log}");
+    let c = &after["connections"][0];
+    assert_eq!(c["class"], "py", "{after}");
+    let subs = c["subflows"].as_array().cloned().unwrap_or_default();
+    assert_eq!(subs.len(), 2, "{after}");
+    assert!(subs.iter().all(|s| s["state"] == "established"), "{after}");
+    assert!(subs.iter().any(|s| s["ours"] == true && s["local"].as_str().is_some_and(|l| l.starts_with("10.231.2.2"))));
+    assert_eq!(after["counters"]["subflows_created"], 0, "nothing re-opened: {after}\n{log}");
+    assert!(out.contains("\"bytes\""), "{out}");
+}
+
+#[test]
+fn pm_closes_a_subflow_whose_route_goes_away_and_reopens_it_when_it_returns() {
+    let _g = serial();
+    let Some(net) = Net::up("pmtrt", &["rate", "20"]) else { return };
+    let d = net.daemon(&["--policy", "fullmesh"]);
+    let (_srv, reader) = net.stream(net.s(), "10.231.1.1", "5312", "3");
+    std::thread::sleep(Duration::from_millis(800));
+    // Path b loses its route (the link stays up): a blackhole in its table.
+    let (ok, out) = run(net.c(), &["ip", "route", "replace", "blackhole", "10.231.1.0/24", "table", "102"]);
+    assert!(ok, "{out}");
+    std::thread::sleep(Duration::from_millis(800));
+    let (ok, out) = run(net.c(), &["ip", "route", "replace", "10.231.1.0/24", "dev", "c1", "table", "102"]);
+    assert!(ok, "{out}");
+    std::thread::sleep(Duration::from_millis(1000));
+    let st = net.status();
+    let log = stop(d).stderr;
+    reader.join().unwrap();
+    assert!(log.contains("route 10.231.2.2 -> 10.231.1.1: gone"), "{log}");
+    assert!(log.contains("no route to the peer"), "{log}");
+    assert!(log.contains("route 10.231.2.2 -> 10.231.1.1: back"), "{log}");
+    assert!(log.contains("re-create 10.231.2.2") || log.contains("open 10.231.2.2"), "{log}");
+    assert_eq!(st["counters"]["route_losses"], 1, "{st}");
+}
+
+#[test]
+fn pm_resets_a_receive_only_subflow_that_goes_silent() {
+    let _g = serial();
+    let Some(net) = Net::up("pmtrx", &["rate", "20"]) else { return };
+    let d = net.daemon(&["--policy", "fullmesh"]);
+    // The server streams to us; after 1.2 s its replies to our second
+    // address go nowhere: our join only receives, so only silence tells.
+    let (_srv, reader) = net.stream(net.s(), "10.231.1.1", "5313", "4");
+    std::thread::sleep(Duration::from_millis(1200));
+    let (ok, out) = run(net.s(), &["ip", "route", "replace", "blackhole", "10.231.2.2", "table", "102"]);
+    assert!(ok, "{out}");
+    let out = reader.join().unwrap();
+    let log = stop(d).stderr;
+    assert!(log.contains("receive-only, no data for"), "{log}");
+    assert!(log.contains("reset and reopened"), "{log}");
+    assert!(out.contains("\"bytes\""), "{out}");
+}
+
+#[test]
+fn pm_listens_on_an_announced_port_so_that_the_peer_can_join_it() {
+    let _g = serial();
+    let Some(net) = Net::up("pmtan", &[]) else { return };
+    // Roles swapped: our namespace serves and announces 10.231.2.2:7777;
+    // the other side's in-kernel manager joins the announced address.
+    let cfg = std::env::temp_dir().join(format!("pmtan-{}.toml", std::process::id()));
+    std::fs::write(&cfg, "[default]\npolicy = \"fullmesh\"\nannounce = [\"10.231.2.2:7777\"]\n").unwrap();
+    let d = net.daemon(&["--config", cfg.to_str().unwrap()]);
+    let (_srv, reader) = net.stream(net.c(), "10.231.1.2", "5314", "2");
+    let out = reader.join().unwrap();
+    let log = stop(d).stderr;
+    let _ = std::fs::remove_file(&cfg);
+    assert!(log.contains("listening on 10.231.2.2 port 7777"), "{log}");
+    assert!(log.contains("announce 10.231.2.2:7777"), "{log}");
+    assert!(nstat(net.c(), "MPTcpExtMPJoinAckRx") >= 1, "no join accepted on the announced port:\n{log}");
+    assert!(out.contains("\"bytes\""), "{out}");
+}

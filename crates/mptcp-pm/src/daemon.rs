@@ -9,7 +9,7 @@
 use crate::diag::Diag;
 use crate::engine::{Action, Config, ConnInfo, Engine, Event, ResetReason, SubflowInfo};
 use crate::genl::{EventKind, PmEvent, PmSocket, socket::decode_datagram};
-use crate::nl::ReqError;
+use crate::nl::{ReqError, ReqSocket};
 use crate::{rtnl, sys};
 use netlink_sys::Socket;
 use std::io;
@@ -47,6 +47,7 @@ pub fn to_engine(e: &PmEvent) -> Option<Event> {
             remote: e.remote()?,
             server_side: e.server_side.unwrap_or(false),
             deny_join_id0: e.deny_join_id0(),
+            process: None,
         })
     };
     let sub = || {
@@ -93,6 +94,8 @@ pub fn execute(pm: &mut PmSocket, a: &Action) -> Result<(), ReqError> {
 struct State {
     engine: Engine,
     pm: PmSocket,
+    diag: Diag,
+    route_req: ReqSocket,
     start: Instant,
     verbose: bool,
 }
@@ -102,8 +105,66 @@ impl State {
         self.start.elapsed()
     }
 
+    /// Rebuilds the engine's connections from sock_diag (start-up, lost events).
+    fn resync(&mut self, why: &str) {
+        match self.diag.subflows() {
+            Ok(subs) => {
+                let conns = crate::diag::connections(&subs);
+                eprintln!("mptcp pm: {why}: {} connections, {} subflows found by sock_diag", conns.len(), subs.len());
+                self.feed(Event::Resync { conns });
+            }
+            Err(e) => eprintln!("mptcp pm: {why}: sock_diag: {e}"),
+        }
+    }
+
+    /// Looks up the routes of the address pairs in use; reports the changes.
+    fn check_routes(&mut self) {
+        for (local, remote) in self.engine.route_pairs() {
+            match rtnl::routable(&mut self.route_req, local, remote) {
+                Ok(ok) if ok != self.engine.routable(local, remote) => {
+                    eprintln!(
+                        "mptcp pm: [{:>8.3}] route {local} -> {remote}: {}",
+                        self.now().as_secs_f64(),
+                        if ok { "back" } else { "gone" }
+                    );
+                    self.feed(Event::PathRoute { local, remote, routable: ok });
+                }
+                Ok(_) => {}
+                Err(e) => eprintln!("mptcp pm: route lookup {local} -> {remote}: {e}"),
+            }
+        }
+    }
+
+    /// Fills in the owning process when a rule needs it.
+    fn with_process(&mut self, ev: Event) -> Event {
+        if !self.engine.needs_process() {
+            return ev;
+        }
+        let fill = |diag: &mut Diag, mut info: ConnInfo| {
+            if let Ok(Some(inode)) = diag.mptcp_inode(info.token) {
+                info.process = crate::owner::process_of_inode(std::path::Path::new("/proc"), inode);
+            }
+            info
+        };
+        match ev {
+            Event::Resync { conns } => Event::Resync {
+                conns: conns
+                    .into_iter()
+                    .map(|mut c| {
+                        c.info = fill(&mut self.diag, c.info);
+                        c
+                    })
+                    .collect(),
+            },
+            Event::ConnCreated(i) => Event::ConnCreated(fill(&mut self.diag, i)),
+            Event::ConnEstablished(i) => Event::ConnEstablished(fill(&mut self.diag, i)),
+            ev => ev,
+        }
+    }
+
     /// Feeds an event and carries out the actions, feeding failures back.
     fn feed(&mut self, ev: Event) {
+        let ev = self.with_process(ev);
         let mut queue = vec![ev];
         while let Some(ev) = queue.pop() {
             let now = self.now();
@@ -181,11 +242,21 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     // Subscribe first: without a listener the kernel refuses joins.
     let events = async_fd(pm.events_socket()?)?;
     let links = async_fd(rtnl::monitor_socket()?)?;
-    let mut diag = Diag::open()?;
-    let mut st = State { engine: Engine::new(opts.config.clone()), pm, start: Instant::now(), verbose: opts.verbose };
+    let _listeners = open_listeners(&opts.config)?;
+    let mut st = State {
+        engine: Engine::new(opts.config.clone()),
+        pm,
+        diag: Diag::open()?,
+        route_req: ReqSocket::new(netlink_sys::protocols::NETLINK_ROUTE)?,
+        start: Instant::now(),
+        verbose: opts.verbose,
+    };
     for ev in rtnl::snapshot().map_err(|e| anyhow::anyhow!("rtnetlink dump: {e}"))? {
         st.feed(ev);
     }
+    // A daemon restarted mid-connection: adopt what is there.
+    st.resync("start-up");
+    st.check_routes();
     if let Some(dir) = opts.status_socket.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -218,7 +289,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
                         }
                     }
                     Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
-                        eprintln!("mptcp pm: events lost (ENOBUFS): the kernel outran us; state may be stale");
+                        st.resync("events lost (ENOBUFS)");
                     }
                     Err(e) => break Err(e.into()),
                 }
@@ -228,16 +299,22 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
                 let mut guard = match r { Ok(g) => g, Err(e) => break Err(e.into()) };
                 match recv_all(&links, &mut buf) {
                     Ok(dgrams) => {
+                        let mut routes = false;
                         for d in dgrams {
+                            routes |= rtnl::routes_changed(&d);
                             for ev in rtnl::decode_datagram(&d) {
                                 st.feed(ev);
                             }
+                        }
+                        if routes {
+                            st.check_routes();
                         }
                     }
                     Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
                         for ev in rtnl::snapshot().unwrap_or_default() {
                             st.feed(ev);
                         }
+                        st.check_routes();
                     }
                     Err(e) => break Err(e.into()),
                 }
@@ -245,7 +322,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
             }
             _ = diag_tick.tick() => {
                 if st.engine.conns().next().is_some() {
-                    match diag.subflows() {
+                    match st.diag.subflows() {
                         Ok(subs) => {
                             for s in subs {
                                 if st.engine.conn(s.token).is_some() {
@@ -270,6 +347,31 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     };
     let _ = std::fs::remove_file(&opts.status_socket);
     result
+}
+
+/// Listening MPTCP sockets on the ports the policies announce: the kernel
+/// refuses a join to a port nothing listens on. Plain connections to them
+/// are accepted and closed at once.
+fn open_listeners(config: &Config) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    let policies = std::iter::once(&config.default).chain(config.rules.iter().map(|r| &r.policy));
+    for a in policies.flat_map(|p| p.announce.iter()) {
+        let Some((ip, port)) = crate::engine::config::parse_announce(a) else { continue };
+        if port == 0 || !seen.insert((ip, port)) {
+            continue;
+        }
+        let l = sys::mptcp_listener(std::net::SocketAddr::new(ip, port))
+            .map_err(|e| anyhow::anyhow!("listening on announced {ip} port {port}: {e}"))?;
+        let l = tokio::net::TcpListener::from_std(l)?;
+        eprintln!("mptcp pm: listening on {ip} port {port} (announced): joins to it are accepted");
+        out.push(tokio::spawn(async move {
+            while let Ok((c, _)) = l.accept().await {
+                drop(c);
+            }
+        }));
+    }
+    Ok(out)
 }
 
 /// Reads the running daemon's status (JSON) from its socket.

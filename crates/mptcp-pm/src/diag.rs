@@ -5,7 +5,7 @@
 //! `tcp_info` fields and the MPTCP ULP attributes are laid out as in
 //! `linux/inet_diag.h`, `linux/tcp.h` and `linux/mptcp.h`.
 
-use crate::engine::Health;
+use crate::engine::{ConnInfo, ConnSnapshot, Health, SubflowSnapshot};
 use crate::nl::{ReqError, ReqSocket};
 use netlink_sys::protocols::NETLINK_SOCK_DIAG;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -15,6 +15,16 @@ const INET_DIAG_INFO: u16 = 2;
 const INET_DIAG_ULP_INFO: u16 = 19;
 const INET_ULP_INFO_MPTCP: u16 = 3;
 const MPTCP_SUBFLOW_ATTR_TOKEN_LOC: u16 = 2;
+const MPTCP_SUBFLOW_ATTR_FLAGS: u16 = 8;
+const MPTCP_SUBFLOW_ATTR_ID_REM: u16 = 9;
+const MPTCP_SUBFLOW_ATTR_ID_LOC: u16 = 10;
+/// `MPTCP_SUBFLOW_FLAG_*` (linux/mptcp.h).
+pub const FLAG_MCAP_LOC: u32 = 0x2;
+pub const FLAG_JOIN_REM: u32 = 0x4;
+pub const FLAG_JOIN_LOC: u32 = 0x8;
+pub const FLAG_BKUP_REM: u32 = 0x10;
+pub const FLAG_BKUP_LOC: u32 = 0x20;
+pub const FLAG_FULLY_ESTABLISHED: u32 = 0x40;
 const TCP_ESTABLISHED: u32 = 1;
 
 /// One MPTCP subflow as sock_diag shows it.
@@ -24,6 +34,22 @@ pub struct SubflowDiag {
     pub local: SocketAddr,
     pub remote: SocketAddr,
     pub health: Health,
+    /// `MPTCP_SUBFLOW_ATTR_ID_LOC` / `_ID_REM` (0 when the kernel omits them).
+    pub loc_id: u8,
+    pub rem_id: u8,
+    /// `MPTCP_SUBFLOW_ATTR_FLAGS`: who opened it, B bits, fully established.
+    pub flags: u32,
+}
+
+impl SubflowDiag {
+    /// The initial subflow (MP_CAPABLE), not a join.
+    pub fn initial(&self) -> bool {
+        self.flags & (FLAG_JOIN_LOC | FLAG_JOIN_REM) == 0
+    }
+    /// We sent the SYN: the initial subflow of a client, or a join we opened.
+    pub fn ours(&self) -> bool {
+        self.flags & (FLAG_MCAP_LOC | FLAG_JOIN_LOC) != 0
+    }
 }
 
 /// A sock_diag socket.
@@ -45,6 +71,81 @@ impl Diag {
             out.extend(reply.iter().filter_map(|f| parse(&f.bytes[16..])));
         }
         Ok(out)
+    }
+}
+
+/// Groups subflows into connections, for [`crate::engine::Event::Resync`]:
+/// the connection's addresses are its initial subflow's (else its first
+/// subflow's, when the initial one is gone), and we are its server when we
+/// did not send that subflow's SYN.
+pub fn connections(subs: &[SubflowDiag]) -> Vec<ConnSnapshot> {
+    let mut by_token: std::collections::BTreeMap<u32, Vec<&SubflowDiag>> = Default::default();
+    for s in subs {
+        by_token.entry(s.token).or_default().push(s);
+    }
+    let canon = |a: SocketAddr| SocketAddr::new(a.ip().to_canonical(), a.port());
+    by_token
+        .into_iter()
+        .filter_map(|(token, subs)| {
+            let first = subs.iter().find(|s| s.initial()).or(subs.first())?;
+            let server_side = if first.initial() { !first.ours() } else { !subs.iter().any(|s| s.ours()) };
+            Some(ConnSnapshot {
+                info: ConnInfo {
+                    token,
+                    local: canon(first.local),
+                    remote: canon(first.remote),
+                    server_side,
+                    deny_join_id0: false,
+                    process: None,
+                },
+                subflows: subs
+                    .iter()
+                    .map(|s| SubflowSnapshot {
+                        local: canon(s.local),
+                        remote: canon(s.remote),
+                        loc_id: s.loc_id,
+                        rem_id: s.rem_id,
+                        initial: s.initial(),
+                        ours: s.ours(),
+                        backup: s.flags & FLAG_BKUP_LOC != 0,
+                        peer_backup: s.flags & FLAG_BKUP_REM != 0,
+                    })
+                    .collect(),
+            })
+        })
+        .collect()
+}
+
+/// `INET_DIAG_REQ_PROTOCOL`: the protocol, for those above 255 (MPTCP).
+const INET_DIAG_REQ_PROTOCOL: u16 = 3;
+const IPPROTO_MPTCP: u32 = 262;
+
+impl Diag {
+    /// The inode of the MPTCP socket with this token (the file a process
+    /// holds), from the MPTCP diag's lookup by token (`idiag_cookie[0]`).
+    pub fn mptcp_inode(&mut self, token: u32) -> Result<Option<u32>, ReqError> {
+        for family in [libc::AF_INET as u8, libc::AF_INET6 as u8] {
+            let seq = self.req.next_seq();
+            let mut v = request(family, seq);
+            v[6..8].copy_from_slice(&(0x1u16 | 0x4).to_ne_bytes()); // NLM_F_REQUEST | NLM_F_ACK
+            v[20..24].copy_from_slice(&u32::MAX.to_ne_bytes()); // any state
+            v[64..68].copy_from_slice(&token.to_ne_bytes()); // id.idiag_cookie[0]
+            v.extend_from_slice(&8u16.to_ne_bytes());
+            v.extend_from_slice(&INET_DIAG_REQ_PROTOCOL.to_ne_bytes());
+            v.extend_from_slice(&IPPROTO_MPTCP.to_ne_bytes());
+            let len = v.len() as u32;
+            v[0..4].copy_from_slice(&len.to_ne_bytes());
+            match self.req.request(&v, seq) {
+                Ok(reply) => {
+                    if let Some(inode) = reply.iter().find_map(|f| u32_at(&f.bytes, 16 + 68)) {
+                        return Ok(Some(inode));
+                    }
+                }
+                Err(ReqError::Kernel(e)) if e.errno == libc::ENOENT => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(None)
     }
 }
 
@@ -89,7 +190,7 @@ pub fn parse(b: &[u8]) -> Option<SubflowDiag> {
     let dport = u16::from_be_bytes([id[2], id[3]]);
     let local = SocketAddr::new(addr(family, &id[4..20])?, sport);
     let remote = SocketAddr::new(addr(family, &id[20..36])?, dport);
-    let mut token = None;
+    let mut ulp = None;
     let mut health = None;
     let mut off = 72;
     while b.len() >= off + 4 {
@@ -101,12 +202,21 @@ pub fn parse(b: &[u8]) -> Option<SubflowDiag> {
         let v = &b[off + 4..off + len];
         match kind {
             INET_DIAG_INFO => health = tcp_info(v),
-            INET_DIAG_ULP_INFO => token = ulp_token(v),
+            INET_DIAG_ULP_INFO => ulp = ulp_info(v),
             _ => {}
         }
         off += len.div_ceil(4) * 4;
     }
-    Some(SubflowDiag { token: token?, local, remote, health: health? })
+    let u = ulp?;
+    Some(SubflowDiag {
+        token: u.token?,
+        local,
+        remote,
+        health: health?,
+        loc_id: u.loc_id,
+        rem_id: u.rem_id,
+        flags: u.flags,
+    })
 }
 
 fn tcp_info(v: &[u8]) -> Option<Health> {
@@ -117,36 +227,48 @@ fn tcp_info(v: &[u8]) -> Option<Health> {
         last_ack_ms: u32_at(v, 56)?,
         rtt_us: u32_at(v, 68)?,
         total_retrans: u32_at(v, 100).unwrap_or(0),
+        last_recv_ms: u32_at(v, 52)?,
+        bytes_received: v.get(128..136).map(|b| u64::from_ne_bytes(b.try_into().unwrap_or([0; 8]))).unwrap_or(0),
     })
 }
 
-/// The MPTCP ULP nest: INET_ULP_INFO_MPTCP { MPTCP_SUBFLOW_ATTR_TOKEN_LOC }.
-fn ulp_token(v: &[u8]) -> Option<u32> {
+#[derive(Default)]
+struct Ulp {
+    token: Option<u32>,
+    loc_id: u8,
+    rem_id: u8,
+    flags: u32,
+}
+
+/// Netlink attributes in `v`: (kind, value).
+fn attrs(v: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
     let mut off = 0;
-    while v.len() >= off + 4 {
-        let len = u16::from_ne_bytes([v[off], v[off + 1]]) as usize;
-        let kind = u16::from_ne_bytes([v[off + 2], v[off + 3]]) & 0x3fff;
+    std::iter::from_fn(move || {
+        let len = u16::from_ne_bytes([*v.get(off)?, *v.get(off + 1)?]) as usize;
+        let kind = u16::from_ne_bytes([*v.get(off + 2)?, *v.get(off + 3)?]) & 0x3fff;
         if len < 4 || off + len > v.len() {
             return None;
         }
-        if kind == INET_ULP_INFO_MPTCP {
-            let inner = &v[off + 4..off + len];
-            let mut o = 0;
-            while inner.len() >= o + 4 {
-                let l = u16::from_ne_bytes([inner[o], inner[o + 1]]) as usize;
-                let k = u16::from_ne_bytes([inner[o + 2], inner[o + 3]]) & 0x3fff;
-                if l < 4 || o + l > inner.len() {
-                    return None;
-                }
-                if k == MPTCP_SUBFLOW_ATTR_TOKEN_LOC {
-                    return u32_at(inner, o + 4);
-                }
-                o += l.div_ceil(4) * 4;
-            }
-        }
+        let a = &v[off + 4..off + len];
         off += len.div_ceil(4) * 4;
+        Some((kind, a))
+    })
+}
+
+/// The MPTCP ULP nest: INET_ULP_INFO_MPTCP { MPTCP_SUBFLOW_ATTR_* }.
+fn ulp_info(v: &[u8]) -> Option<Ulp> {
+    let (_, inner) = attrs(v).find(|(k, _)| *k == INET_ULP_INFO_MPTCP)?;
+    let mut u = Ulp::default();
+    for (k, a) in attrs(inner) {
+        match k {
+            MPTCP_SUBFLOW_ATTR_TOKEN_LOC => u.token = u32_at(a, 0),
+            MPTCP_SUBFLOW_ATTR_FLAGS => u.flags = u32_at(a, 0).unwrap_or(0),
+            MPTCP_SUBFLOW_ATTR_ID_REM => u.rem_id = a.first().copied().unwrap_or(0),
+            MPTCP_SUBFLOW_ATTR_ID_LOC => u.loc_id = a.first().copied().unwrap_or(0),
+            _ => {}
+        }
     }
-    None
+    Some(u)
 }
 
 #[cfg(test)]

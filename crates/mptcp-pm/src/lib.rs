@@ -17,5 +17,6 @@ pub mod diag;
 pub mod engine;
 pub mod genl;
 pub mod nl;
+pub mod owner;
 pub mod rtnl;
 pub mod sys;

@@ -17,11 +17,33 @@ use std::io;
 const RTMGRP_LINK: u32 = 0x1;
 const RTMGRP_IPV4_IFADDR: u32 = 0x10;
 const RTMGRP_IPV6_IFADDR: u32 = 0x100;
+const RTMGRP_IPV4_ROUTE: u32 = 0x40;
+const RTMGRP_IPV6_ROUTE: u32 = 0x400;
+/// RTNLGRP_IPV4_RULE (8) and RTNLGRP_IPV6_RULE (19) as group bits.
+const RTMGRP_IPV4_RULE: u32 = 1 << 7;
+const RTMGRP_IPV6_RULE: u32 = 1 << 18;
+const RTM_NEWROUTE: u16 = 24;
+const RTM_DELROUTE: u16 = 25;
+const RTM_GETROUTE: u16 = 26;
+const RTM_NEWRULE: u16 = 32;
+const RTM_DELRULE: u16 = 33;
+const RTA_DST: u16 = 1;
+const RTA_SRC: u16 = 2;
+const RTN_UNICAST: u8 = 1;
+const RTN_LOCAL: u8 = 2;
 
-/// Opens the notification socket (non-blocking): links and addresses.
+/// Opens the notification socket (non-blocking): links, addresses, routes
+/// and policy-routing rules.
 pub fn monitor_socket() -> io::Result<Socket> {
     let mut s = Socket::new(NETLINK_ROUTE)?;
-    s.bind(&SocketAddr::new(0, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR))?;
+    let groups = RTMGRP_LINK
+        | RTMGRP_IPV4_IFADDR
+        | RTMGRP_IPV6_IFADDR
+        | RTMGRP_IPV4_ROUTE
+        | RTMGRP_IPV6_ROUTE
+        | RTMGRP_IPV4_RULE
+        | RTMGRP_IPV6_RULE;
+    s.bind(&SocketAddr::new(0, groups))?;
     let _ = s.set_rx_buf_sz(4 << 20);
     s.set_non_blocking(true)?;
     Ok(s)
@@ -51,6 +73,54 @@ pub fn snapshot() -> Result<Vec<Event>, ReqError> {
 /// Decodes a datagram of notifications into engine events.
 pub fn decode_datagram(buf: &[u8]) -> Vec<Event> {
     frames(buf).iter().flat_map(|f| decode(&f.bytes)).collect()
+}
+
+/// Whether a datagram of notifications holds a route or rule change.
+pub fn routes_changed(buf: &[u8]) -> bool {
+    frames(buf).iter().any(|f| matches!(f.msg_type, RTM_NEWROUTE | RTM_DELROUTE | RTM_NEWRULE | RTM_DELRULE))
+}
+
+/// A route lookup (`ip route get DST from SRC`): whether packets from `src`
+/// to `dst` have a unicast route. Blackhole, unreachable and prohibit routes
+/// (an error, or a route of another type) are no route.
+pub fn routable(req: &mut ReqSocket, src: std::net::IpAddr, dst: std::net::IpAddr) -> Result<bool, ReqError> {
+    let (family, bits, s, d) = match (src, dst) {
+        (std::net::IpAddr::V4(s), std::net::IpAddr::V4(d)) => {
+            (libc::AF_INET as u8, 32u8, s.octets().to_vec(), d.octets().to_vec())
+        }
+        (std::net::IpAddr::V6(s), std::net::IpAddr::V6(d)) => {
+            (libc::AF_INET6 as u8, 128u8, s.octets().to_vec(), d.octets().to_vec())
+        }
+        _ => return Ok(false),
+    };
+    let seq = req.next_seq();
+    let mut v = Vec::with_capacity(64);
+    v.extend_from_slice(&0u32.to_ne_bytes());
+    v.extend_from_slice(&RTM_GETROUTE.to_ne_bytes());
+    v.extend_from_slice(&(NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes());
+    v.extend_from_slice(&seq.to_ne_bytes());
+    v.extend_from_slice(&0u32.to_ne_bytes());
+    // struct rtmsg: family, dst_len, src_len, tos, table, protocol, scope, type, flags.
+    v.extend_from_slice(&[family, bits, bits, 0, 0, 0, 0, 0]);
+    v.extend_from_slice(&0u32.to_ne_bytes());
+    for (kind, a) in [(RTA_DST, &d), (RTA_SRC, &s)] {
+        v.extend_from_slice(&((4 + a.len()) as u16).to_ne_bytes());
+        v.extend_from_slice(&kind.to_ne_bytes());
+        v.extend_from_slice(a);
+    }
+    let len = v.len() as u32;
+    v[0..4].copy_from_slice(&len.to_ne_bytes());
+    match req.request(&v, seq) {
+        Ok(reply) => Ok(reply.iter().any(|f| {
+            f.msg_type == RTM_NEWROUTE && f.bytes.get(16 + 7).is_some_and(|t| *t == RTN_UNICAST || *t == RTN_LOCAL)
+        })),
+        Err(ReqError::Kernel(e))
+            if [libc::ENETUNREACH, libc::EHOSTUNREACH, libc::EINVAL, libc::EACCES, libc::EPERM].contains(&e.errno) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 fn decode(frame: &[u8]) -> Vec<Event> {

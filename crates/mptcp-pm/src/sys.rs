@@ -64,6 +64,17 @@ pub fn default_status_socket() -> PathBuf {
     PathBuf::from(format!("/run/mptcp-pm/{ns}.sock"))
 }
 
+/// A non-blocking listening MPTCP socket (`IPPROTO_MPTCP`) on `addr`.
+pub fn mptcp_listener(addr: std::net::SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let s = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::from(262)))?;
+    s.set_reuse_address(true)?;
+    s.bind(&addr.into())?;
+    s.listen(128)?;
+    s.set_nonblocking(true)?;
+    Ok(s.into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -126,6 +126,10 @@ pub struct Match {
     pub remote_net: Option<String>,
     /// "client" or "server".
     pub side: Option<String>,
+    /// The command name (`/proc/PID/comm`, a glob) of the process owning the
+    /// socket when the connection was created or established. A server's
+    /// connection has no owner before accept(): match servers by port.
+    pub process: Option<String>,
 }
 
 /// A connection class and its policy.

@@ -19,13 +19,15 @@ mod tests;
 
 pub use config::{Config, Match, Policy, PolicyKind, Rule};
 pub use state::{Conn, Decision, SlotKey, Sub, SubState};
-pub use types::{Action, ConnInfo, Event, Health, LocalAddr, ResetReason, SubflowInfo, Token};
+pub use types::{
+    Action, ConnInfo, ConnSnapshot, Event, Health, LocalAddr, ResetReason, SubflowInfo, SubflowSnapshot, Token,
+};
 
 use plan::Host;
 use retry::Retry;
 use serde::Serialize;
 use state::ms;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
@@ -43,6 +45,10 @@ pub struct Counters {
     pub stale_resets: u64,
     pub initial_failovers: u64,
     pub link_downs: u64,
+    pub resyncs: u64,
+    pub route_losses: u64,
+    /// [`Event::SubflowHealth`] readings (counted in `events` too).
+    pub health_samples: u64,
 }
 
 /// The engine.
@@ -55,6 +61,8 @@ pub struct Engine {
     /// Local address ids, shared by all connections (1..=255).
     ids: BTreeMap<IpAddr, u8>,
     conns: BTreeMap<Token, Conn>,
+    /// (local, remote) pairs without a route (from [`Event::PathRoute`]).
+    unroutable: BTreeSet<(IpAddr, IpAddr)>,
     counters: Counters,
     /// The decisions taken by the last `handle`.
     log: Vec<(Token, Decision)>,
@@ -86,6 +94,7 @@ impl Engine {
             addrs: Vec::new(),
             ids: BTreeMap::new(),
             conns: BTreeMap::new(),
+            unroutable: BTreeSet::new(),
             counters: Counters::default(),
             log: Vec::new(),
         }
@@ -126,7 +135,8 @@ impl Engine {
                 && m.remote_net
                     .as_deref()
                     .and_then(config::parse_net)
-                    .is_none_or(|(n, l)| config::in_net(info.remote.ip(), n, l));
+                    .is_none_or(|(n, l)| config::in_net(info.remote.ip(), n, l))
+                && m.process.as_deref().is_none_or(|g| info.process.as_deref().is_some_and(|p| config::glob(g, p)));
             if ok {
                 return (r.name.clone(), Some(i));
             }
@@ -144,6 +154,33 @@ impl Engine {
         id
     }
 
+    /// Whether some rule matches by owning process (the daemon then looks
+    /// the process up for each new connection).
+    pub fn needs_process(&self) -> bool {
+        self.config.rules.iter().any(|r| r.matches.process.is_some())
+    }
+
+    /// The (local, remote) address pairs whose route matters: every usable
+    /// local address of the family with every known address of the peer, for
+    /// the connections this side manages. The daemon looks them up when a
+    /// route changes and reports the ones whose verdict changed.
+    pub fn route_pairs(&self) -> BTreeSet<(IpAddr, IpAddr)> {
+        let mut out = BTreeSet::new();
+        for c in self.conns.values().filter(|c| c.established && !c.info.server_side) {
+            for r in c.remotes.values() {
+                for l in self.addrs.iter().filter(|l| l.addr.is_ipv4() == r.ip().is_ipv4() && !l.addr.is_loopback()) {
+                    out.insert((l.addr, r.ip()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether the engine believes a route leads from `local` to `remote`.
+    pub fn routable(&self, local: IpAddr, remote: IpAddr) -> bool {
+        !self.unroutable.contains(&(local, remote))
+    }
+
     /// When [`Event::Timer`] is next due.
     pub fn poll_timeout(&self) -> Option<Duration> {
         self.conns
@@ -159,6 +196,9 @@ impl Engine {
     /// Feeds one event; returns the actions to carry out, in order.
     pub fn handle(&mut self, now: Duration, ev: Event) -> Vec<Action> {
         self.counters.events += 1;
+        if matches!(ev, Event::SubflowHealth { .. }) {
+            self.counters.health_samples += 1;
+        }
         let mut out = Vec::new();
         let touched: Vec<Token> = match ev {
             Event::LinkUp { ifindex, name } => {
@@ -239,6 +279,21 @@ impl Engine {
                 self.health(now, token, local, remote, health, &mut out);
                 vec![token]
             }
+            Event::Resync { conns } => {
+                self.counters.resyncs += 1;
+                self.resync(now, conns)
+            }
+            Event::PathRoute { local, remote, routable } => {
+                let changed = if routable {
+                    self.unroutable.remove(&(local, remote))
+                } else {
+                    self.unroutable.insert((local, remote))
+                };
+                if changed && !routable {
+                    self.counters.route_losses += 1;
+                }
+                if changed { self.conns.keys().copied().collect() } else { Vec::new() }
+            }
             Event::ActionFailed { action, errno } => {
                 let token = action.token();
                 self.action_failed(now, action, errno);
@@ -282,7 +337,12 @@ impl Engine {
         }
         let host_ifindex = self.addrs.iter().find(|a| a.addr == info.local.ip()).map(|a| a.ifindex);
         let announce = self.announcements(&info);
+        // Classified again: ESTABLISHED may know more (the owning process).
+        let (class, rule) = self.classify(&info);
         let Some(c) = self.conns.get_mut(&token) else { return };
+        if !c.established {
+            (c.class, c.rule) = (class, rule);
+        }
         c.info = info.clone();
         c.established = true;
         c.remotes.insert(0, info.remote);
@@ -300,6 +360,8 @@ impl Engine {
                 ours: false,
                 failures: 0,
                 stale: false,
+                receiving: false,
+                health_at_ms: 0,
                 health: None,
                 why: "the initial subflow".into(),
             });
@@ -322,7 +384,7 @@ impl Engine {
         }
         let (_, rule) = self.classify(info);
         let p = rule.and_then(|i| self.config.rules.get(i)).map(|r| &r.policy).unwrap_or(&self.config.default).clone();
-        let host = Host { links: &self.links, addrs: &self.addrs };
+        let host = Host { links: &self.links, addrs: &self.addrs, unroutable: &self.unroutable };
         let mut list: Vec<(IpAddr, u16)> = Vec::new();
         for a in &p.announce {
             if a == "*" {
@@ -339,6 +401,93 @@ impl Engine {
             }
         }
         list.into_iter().map(|(ip, port)| (self.local_id(ip), SocketAddr::new(ip, port))).collect()
+    }
+
+    /// Rebuilds the connections from a sock_diag snapshot: new ones are
+    /// adopted with their subflows (ours or the peer's, B bits, ids), known
+    /// ones gain the subflows they lack and lose the established ones that are
+    /// gone (handled as closed: re-created by policy), and connections absent
+    /// from the snapshot are forgotten. Pending subflows are left alone: a
+    /// join in progress is not established yet, so sock_diag does not list it.
+    fn resync(&mut self, now: Duration, conns: Vec<ConnSnapshot>) -> Vec<Token> {
+        let seen: BTreeSet<Token> = conns.iter().map(|c| c.info.token).collect();
+        let gone: Vec<Token> =
+            self.conns.iter().filter(|(t, c)| c.established && !seen.contains(t)).map(|(t, _)| *t).collect();
+        for t in gone {
+            self.conns.remove(&t);
+        }
+        let mut touched = Vec::new();
+        for snap in conns {
+            let token = snap.info.token;
+            touched.push(token);
+            if !self.conns.contains_key(&token) {
+                let (class, rule) = self.classify(&snap.info);
+                let mut c = Conn::new(snap.info.clone(), class, rule);
+                c.established = true;
+                c.decide(now, format!("adopted {} -> {}", snap.info.local, snap.info.remote), "found by sock_diag");
+                self.conns.insert(token, c);
+            }
+            let ifindex_of: BTreeMap<IpAddr, u32> = self.addrs.iter().map(|a| (a.addr, a.ifindex)).collect();
+            // Established subflows we knew and sock_diag no longer shows: closed.
+            let lost: Vec<SubflowInfo> = self.conns[&token]
+                .subflows
+                .iter()
+                .filter(|s| {
+                    s.established() && !snap.subflows.iter().any(|x| x.local == s.local && x.remote == s.remote)
+                })
+                .map(|s| SubflowInfo {
+                    token,
+                    local: s.local,
+                    remote: s.remote,
+                    loc_id: s.loc_id,
+                    rem_id: s.key.rem_id,
+                    backup: s.peer_backup,
+                    ifindex: s.ifindex,
+                })
+                .collect();
+            for sf in &lost {
+                self.sub_closed(now, sf, None, None);
+            }
+            let Some(c) = self.conns.get_mut(&token) else { continue };
+            c.established = true;
+            for x in &snap.subflows {
+                c.remotes.entry(x.rem_id).or_insert(x.remote);
+                if let Some(i) = c.find(x.local, x.remote) {
+                    let s = &mut c.subflows[i];
+                    s.local = x.local;
+                    s.state = SubState::Established;
+                    continue;
+                }
+                // ndiffports slots share a key: the next free index.
+                let index = (0..=u8::MAX)
+                    .find(|i| {
+                        !c.subflows
+                            .iter()
+                            .any(|s| s.key.local_ip == x.local.ip() && s.key.rem_id == x.rem_id && s.key.index == *i)
+                    })
+                    .unwrap_or(0);
+                c.subflows.push(Sub {
+                    key: SlotKey { local_ip: x.local.ip(), rem_id: x.rem_id, index },
+                    remote: x.remote,
+                    local: x.local,
+                    loc_id: x.loc_id,
+                    ifindex: ifindex_of.get(&x.local.ip()).copied(),
+                    state: SubState::Established,
+                    backup: x.backup,
+                    peer_backup: x.peer_backup,
+                    initial: x.initial,
+                    ours: x.ours && !x.initial,
+                    failures: 0,
+                    stale: false,
+                    receiving: false,
+                    health_at_ms: 0,
+                    health: None,
+                    why: if x.initial { "the initial subflow (found by sock_diag)" } else { "found by sock_diag" }
+                        .into(),
+                });
+            }
+        }
+        touched
     }
 
     fn sub_established(&mut self, now: Duration, sf: SubflowInfo, out: &mut Vec<Action>) {
@@ -372,6 +521,8 @@ impl Engine {
                     ours: false,
                     failures: 0,
                     stale: false,
+                    receiving: false,
+                    health_at_ms: 0,
                     health: None,
                     why: "opened by the peer".into(),
                 });
@@ -429,11 +580,40 @@ impl Engine {
         };
         let Some(c) = self.conns.get_mut(&token) else { return };
         let Some(i) = c.by_tuple(local, remote) else { return };
-        let stale_now = (policy.stale_rtos > 0 && h.rto_count >= policy.stale_rtos)
+        let sending_stale = (policy.stale_rtos > 0 && h.rto_count >= policy.stale_rtos)
             || (policy.stale_ms > 0 && h.unacked > 0 && u64::from(h.last_ack_ms) >= policy.stale_ms);
+        // A receive-only subflow has nothing in flight: it is stale when it was
+        // receiving, then got nothing for `stale_ms` while a sibling still
+        // receives (the peer sends, not on this path). Backups are exempt:
+        // the peer is not meant to use them.
+        let active = |x: &Health| x.bytes_received > 0 && u64::from(x.last_recv_ms) < policy.stale_ms / 2;
+        // A sibling's last reading ages: it received `last_recv_ms` before it was read.
+        let t = ms(now);
+        let sibling_receives = c.subflows.iter().enumerate().any(|(j, s)| {
+            j != i
+                && s.established()
+                && !s.stale
+                && s.health.as_ref().is_some_and(|x| {
+                    x.bytes_received > 0
+                        && t.saturating_sub(s.health_at_ms) + u64::from(x.last_recv_ms) < policy.stale_ms / 2
+                })
+        });
+        let me = &c.subflows[i];
+        let silent = policy.stale_ms > 0
+            && h.unacked == 0
+            && me.receiving
+            && !me.backup
+            && !me.peer_backup
+            && u64::from(h.last_recv_ms) >= policy.stale_ms
+            && sibling_receives;
+        let stale_now = sending_stale || silent;
         let others_ok = c.subflows.iter().enumerate().any(|(j, s)| j != i && s.established() && !s.stale);
         let s = &mut c.subflows[i];
         s.health = Some(h);
+        s.health_at_ms = t;
+        if active(&h) {
+            s.receiving = true;
+        }
         if !s.established() {
             return;
         }
@@ -449,7 +629,11 @@ impl Engine {
         }
         s.stale = true;
         let what = format!("subflow {local} -> {remote} is stale");
-        let why = format!("{} RTOs, {} ms without an ACK, {} segments unacked", h.rto_count, h.last_ack_ms, h.unacked);
+        let why = if sending_stale {
+            format!("{} RTOs, {} ms without an ACK, {} segments unacked", h.rto_count, h.last_ack_ms, h.unacked)
+        } else {
+            format!("receive-only, no data for {} ms while another subflow receives", h.last_recv_ms)
+        };
         if s.initial {
             self.counters.initial_failovers += u64::from(policy.initial_failover);
             s.why = format!("stale ({why}); moved to another interface");
@@ -500,9 +684,10 @@ impl Engine {
             return;
         }
         let policy = self.policy_of(conn).clone();
-        let host = Host { links: &self.links, addrs: &self.addrs };
+        let host = Host { links: &self.links, addrs: &self.addrs, unroutable: &self.unroutable };
         let wants = plan::plan(&host, &policy, conn);
-        let usable: Vec<bool> = conn.subflows.iter().map(|s| host.usable_ip(s.key.local_ip)).collect();
+        let usable: Vec<bool> = conn.subflows.iter().map(|s| host.usable_pair(s.key.local_ip, s.remote.ip())).collect();
+        let link_ok: Vec<bool> = conn.subflows.iter().map(|s| host.usable_ip(s.key.local_ip)).collect();
         let ifindex_of: BTreeMap<IpAddr, u32> = self.addrs.iter().map(|a| (a.addr, a.ifindex)).collect();
         let init_ip = conn.info.local.ip();
         let ids: Vec<(IpAddr, u8)> =
@@ -512,6 +697,9 @@ impl Engine {
         let t = ms(now);
 
         // Subflows that are not wanted: close (make-before-break if their path failed).
+        // Their commands go out after the opens and MP_PRIOs below: a promoted
+        // backup carries the data before the peer learns the old path is gone.
+        let mut closes = Vec::new();
         let healthy_wanted = |c: &Conn, except: usize| {
             c.subflows.iter().enumerate().any(|(j, s)| {
                 j != except && s.established() && !s.stale && wants.iter().any(|w| w.key == s.key) && usable[j]
@@ -539,16 +727,33 @@ impl Engine {
                     let s = &c.subflows[i];
                     let (local, remote, loc_id) = (s.local, s.remote, s.loc_id);
                     let why = if path_failed {
-                        if s.stale { "its path is stale" } else { "its link or address went away" }
+                        if s.stale {
+                            "its path is stale"
+                        } else if link_ok.get(i).copied().unwrap_or(false) {
+                            "no route to the peer from its address any more"
+                        } else {
+                            "its link or address went away"
+                        }
                     } else {
                         "the policy no longer wants it"
                     };
                     // RFC 8684 §3.4.2: REMOVE_ADDR makes the peer drop it at once.
                     let shared = c.subflows.iter().enumerate().any(|(j, o)| j != i && o.alive() && o.loc_id == loc_id);
-                    if path_failed && !shared {
-                        out.push(Action::Remove { token, id: loc_id });
+                    // The kernel sends REMOVE_ADDR on its first active subflow, which is
+                    // the dead one itself while it is still established. The initial
+                    // subflow (id 0) stays listed after SUBFLOW_DESTROY (shut down, no
+                    // longer active) and REMOVE id 0 needs it listed: destroy it first,
+                    // so that REMOVE_ADDR leaves on a live path and the peer drops the
+                    // dead subflow (and reinjects its data) at once, not after an RTO.
+                    // A join is unlisted by SUBFLOW_DESTROY: remove its id first.
+                    let remove = path_failed && !shared;
+                    if remove && loc_id != 0 {
+                        closes.push(Action::Remove { token, id: loc_id });
                     }
-                    out.push(Action::DestroySubflow { token, local, remote });
+                    closes.push(Action::DestroySubflow { token, local, remote });
+                    if remove && loc_id == 0 {
+                        closes.push(Action::Remove { token, id: 0 });
+                    }
                     self.counters.subflows_destroyed += 1;
                     c.subflows[i].state = SubState::Closing;
                     c.subflows[i].why = why.into();
@@ -595,6 +800,8 @@ impl Engine {
                     ours: true,
                     failures,
                     stale: false,
+                    receiving: false,
+                    health_at_ms: 0,
                     health: None,
                     why: w.why.clone(),
                 };
@@ -614,6 +821,7 @@ impl Engine {
                 }
             }
         }
+        out.extend(closes);
     }
 
     /// A snapshot for `status`.

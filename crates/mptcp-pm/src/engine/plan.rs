@@ -22,6 +22,8 @@ pub struct Want {
 pub struct Host<'a> {
     pub links: &'a BTreeMap<u32, (String, bool)>,
     pub addrs: &'a [LocalAddr],
+    /// (local, remote) pairs without a route.
+    pub unroutable: &'a std::collections::BTreeSet<(IpAddr, IpAddr)>,
 }
 
 impl Host<'_> {
@@ -42,11 +44,17 @@ impl Host<'_> {
     pub fn usable_ip(&self, ip: IpAddr) -> bool {
         self.addr(ip).is_some_and(|a| self.link_up(a.ifindex))
     }
+
+    /// Whether a subflow from `ip` to `remote` has a path: a usable local
+    /// address and a route.
+    pub fn usable_pair(&self, ip: IpAddr, remote: IpAddr) -> bool {
+        self.usable_ip(ip) && !self.unroutable.contains(&(ip, remote))
+    }
 }
 
 /// Whether local address `l` may carry a subflow to `remote` under `p`.
 pub fn usable(host: &Host, p: &Policy, l: &LocalAddr, remote: IpAddr) -> bool {
-    if l.addr.is_ipv4() != remote.is_ipv4() || !host.link_up(l.ifindex) {
+    if l.addr.is_ipv4() != remote.is_ipv4() || !host.link_up(l.ifindex) || host.unroutable.contains(&(l.addr, remote)) {
         return false;
     }
     if l.addr.is_loopback() != remote.is_loopback() {
@@ -75,7 +83,7 @@ pub fn is_backup(host: &Host, p: &Policy, l: &LocalAddr) -> bool {
 /// Whether the subflow from `ip` has failed its path (stale, or its link or
 /// address gone): its slot is then not wanted.
 fn path_failed(host: &Host, conn: &Conn, ip: IpAddr, index: u8) -> bool {
-    if !host.usable_ip(ip) {
+    if !host.usable_pair(ip, conn.info.remote.ip()) {
         return true;
     }
     conn.subflows.iter().any(|s| s.key.local_ip == ip && s.key.index == index && s.alive() && s.stale && s.initial)
@@ -141,10 +149,13 @@ pub fn plan(host: &Host, p: &Policy, conn: &Conn) -> Vec<Want> {
         PolicyKind::Singlepath => {
             // Keep the path in use while it works; else the next usable one,
             // non-backup first.
-            let current =
-                conn.subflows.iter().filter(|s| s.alive() && !s.stale && host.usable_ip(s.key.local_ip)).find_map(
-                    |s| locals.iter().find(|l| l.addr == s.key.local_ip && ok(l, s.remote.ip())).map(|l| (s, *l)),
-                );
+            let current = conn
+                .subflows
+                .iter()
+                .filter(|s| s.alive() && !s.stale && host.usable_pair(s.key.local_ip, s.remote.ip()))
+                .find_map(|s| {
+                    locals.iter().find(|l| l.addr == s.key.local_ip && ok(l, s.remote.ip())).map(|l| (s, *l))
+                });
             if let Some((s, l)) = current {
                 let why = if s.initial { "single path: the initial path" } else { "single path: the path in use" };
                 out.push(want(l, s.key.rem_id, s.remote, 0, 0, why));
@@ -170,10 +181,9 @@ pub fn plan(host: &Host, p: &Policy, conn: &Conn) -> Vec<Want> {
     // Promotion: with no healthy non-backup path left, backups carry the data.
     let healthy_primary = out.iter().any(|w| {
         !w.backup
-            && conn
-                .subflows
-                .iter()
-                .any(|s| s.key == w.key && s.established() && !s.stale && host.usable_ip(s.key.local_ip))
+            && conn.subflows.iter().any(|s| {
+                s.key == w.key && s.established() && !s.stale && host.usable_pair(s.key.local_ip, s.remote.ip())
+            })
     });
     if !healthy_primary {
         for w in out.iter_mut().filter(|w| w.backup) {

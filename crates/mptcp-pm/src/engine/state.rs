@@ -52,7 +52,13 @@ pub struct Sub {
     pub ours: bool,
     pub failures: u32,
     pub stale: bool,
+    /// A health poll saw it receive data recently (a receive-only subflow
+    /// that goes silent while another one receives is then stale).
+    pub receiving: bool,
     pub health: Option<Health>,
+    /// When `health` was read (ms).
+    #[serde(skip)]
+    pub health_at_ms: u64,
     /// The last decision about it, and why.
     pub why: String,
 }

@@ -36,7 +36,14 @@ fn engine(p: Policy) -> (Engine, Vec<Action>) {
 }
 
 fn conn_info(server_side: bool, deny_join_id0: bool) -> ConnInfo {
-    ConnInfo { token: TOKEN, local: sa("10.0.1.2:40000"), remote: sa("10.0.1.1:5201"), server_side, deny_join_id0 }
+    ConnInfo {
+        token: TOKEN,
+        local: sa("10.0.1.2:40000"),
+        remote: sa("10.0.1.1:5201"),
+        server_side,
+        deny_join_id0,
+        process: None,
+    }
 }
 
 fn creates(a: &[Action]) -> Vec<(SocketAddr, u8, SocketAddr, bool)> {
@@ -128,9 +135,9 @@ fn backup_marks_the_chosen_interface_and_promotes_it_when_the_primary_link_goes_
     assert_eq!(
         a,
         vec![
-            Action::Remove { token: TOKEN, id: 0 },
-            Action::DestroySubflow { token: TOKEN, local: sa("10.0.1.2:40000"), remote: sa("10.0.1.1:5201") },
             Action::SetBackup { token: TOKEN, local: sa("10.0.2.2:41000"), remote: sa("10.0.1.1:5201"), backup: false },
+            Action::DestroySubflow { token: TOKEN, local: sa("10.0.1.2:40000"), remote: sa("10.0.1.1:5201") },
+            Action::Remove { token: TOKEN, id: 0 },
         ]
     );
     // Its SUB_CLOSED is expected: no retry.
@@ -162,8 +169,8 @@ fn singlepath_opens_nothing_until_its_path_fails_then_makes_before_it_breaks() {
     assert_eq!(
         a,
         vec![
-            Action::Remove { token: TOKEN, id: 0 },
             Action::DestroySubflow { token: TOKEN, local: sa("10.0.1.2:40000"), remote: sa("10.0.1.1:5201") },
+            Action::Remove { token: TOKEN, id: 0 },
         ]
     );
     // eth0 back: single path keeps the path in use.
@@ -252,8 +259,8 @@ fn a_stale_initial_subflow_fails_over_to_another_interface_then_closes() {
     assert_eq!(
         a,
         vec![
-            Action::Remove { token: TOKEN, id: 0 },
             Action::DestroySubflow { token: TOKEN, local: sa("10.0.1.2:40000"), remote: sa("10.0.1.1:5201") },
+            Action::Remove { token: TOKEN, id: 0 },
         ]
     );
     assert_eq!(e.counters().initial_failovers, 1);
@@ -329,4 +336,165 @@ fn closed_connections_are_forgotten_and_status_serialises() {
     e.handle(ms(9), Event::ConnClosed { token: TOKEN });
     assert!(e.conn(TOKEN).is_none());
     assert_eq!(e.poll_timeout(), None);
+}
+
+fn snap_sub(local: &str, remote: &str, loc_id: u8, initial: bool, ours: bool) -> SubflowSnapshot {
+    SubflowSnapshot {
+        local: sa(local),
+        remote: sa(remote),
+        loc_id,
+        rem_id: 0,
+        initial,
+        ours,
+        backup: false,
+        peer_backup: false,
+    }
+}
+
+#[test]
+fn a_restarted_engine_adopts_the_connections_sock_diag_shows_and_opens_nothing_more() {
+    let mut e = Engine::new(Config { default: Policy::new(PolicyKind::Fullmesh), rules: vec![] });
+    for (i, n, a) in [(ETH, "eth0", "10.0.1.2"), (WLAN, "wlan0", "10.0.2.2")] {
+        e.handle(ms(0), Event::LinkUp { ifindex: i, name: n.into() });
+        e.handle(ms(0), Event::AddrAdded(LocalAddr { ifindex: i, addr: ip(a), prefix_len: 24 }));
+    }
+    let snap = ConnSnapshot {
+        info: conn_info(false, false),
+        subflows: vec![
+            snap_sub("10.0.1.2:40000", "10.0.1.1:5201", 0, true, true),
+            snap_sub("10.0.2.2:41000", "10.0.1.1:5201", 1, false, true),
+        ],
+    };
+    let a = e.handle(ms(10), Event::Resync { conns: vec![snap.clone()] });
+    assert!(a.is_empty(), "both wanted subflows are there: {a:?}");
+    let c = e.conn(TOKEN).unwrap();
+    assert_eq!(c.subflows.len(), 2);
+    assert!(c.subflows[1].ours && c.subflows[1].established());
+    // Lost events: the join died meanwhile. The resync closes it; the policy re-creates it.
+    let mut lost = snap.clone();
+    lost.subflows.truncate(1);
+    let a = e.handle(ms(20), Event::Resync { conns: vec![lost] });
+    assert!(a.is_empty(), "re-created after the backoff, not at once: {a:?}");
+    let a = e.handle(ms(2000), Event::Timer);
+    assert_eq!(creates(&a), vec![(sa("10.0.2.2:0"), 1, sa("10.0.1.1:5201"), false)]);
+    // The connection closed while events were lost: forgotten.
+    assert!(e.handle(ms(3000), Event::Resync { conns: vec![] }).is_empty());
+    assert!(e.conn(TOKEN).is_none());
+    assert_eq!(e.counters().resyncs, 3);
+}
+
+#[test]
+fn a_subflow_whose_route_goes_away_is_replaced_and_returns_with_the_route() {
+    let (mut e, _) = engine(Policy::new(PolicyKind::Fullmesh));
+    e.handle(ms(20), Event::SubflowEstablished(sub("10.0.2.2:41000", "10.0.1.1:5201", 1, 0)));
+    assert!(e.route_pairs().contains(&(ip("10.0.2.2"), ip("10.0.1.1"))));
+    let a = e.handle(ms(1000), Event::PathRoute { local: ip("10.0.2.2"), remote: ip("10.0.1.1"), routable: false });
+    assert_eq!(
+        a,
+        vec![
+            Action::Remove { token: TOKEN, id: 1 },
+            Action::DestroySubflow { token: TOKEN, local: sa("10.0.2.2:41000"), remote: sa("10.0.1.1:5201") },
+        ]
+    );
+    assert!(!e.routable(ip("10.0.2.2"), ip("10.0.1.1")));
+    let why = &e.conn(TOKEN).unwrap().subflows[1].why;
+    assert!(why.contains("no route"), "{why}");
+    let closed = Event::SubflowClosed { sub: sub("10.0.2.2:41000", "10.0.1.1:5201", 1, 0), error: None, reset: None };
+    assert!(e.handle(ms(1001), closed).is_empty());
+    let a = e.handle(ms(2000), Event::PathRoute { local: ip("10.0.2.2"), remote: ip("10.0.1.1"), routable: true });
+    assert_eq!(creates(&a), vec![(sa("10.0.2.2:0"), 1, sa("10.0.1.1:5201"), false)]);
+    assert_eq!(e.counters().route_losses, 1);
+}
+
+#[test]
+fn a_receive_only_subflow_that_goes_silent_while_another_receives_is_reset_and_reopened() {
+    let (mut e, _) = engine(Policy::new(PolicyKind::Fullmesh));
+    e.handle(ms(20), Event::SubflowEstablished(sub("10.0.2.2:41000", "10.0.1.1:5201", 1, 0)));
+    let rx = |last_recv_ms: u32| Health { last_recv_ms, bytes_received: 1 << 20, ..Health::default() };
+    let poll = |e: &mut Engine, t: u64, init: u32, join: u32| {
+        let mut a = e.handle(
+            ms(t),
+            Event::SubflowHealth {
+                token: TOKEN,
+                local: sa("10.0.1.2:40000"),
+                remote: sa("10.0.1.1:5201"),
+                health: rx(init),
+            },
+        );
+        a.extend(e.handle(
+            ms(t),
+            Event::SubflowHealth {
+                token: TOKEN,
+                local: sa("10.0.2.2:41000"),
+                remote: sa("10.0.1.1:5201"),
+                health: rx(join),
+            },
+        ));
+        a
+    };
+    // Both receive; then the join hears nothing for a while, the initial still receives.
+    assert!(poll(&mut e, 100, 1, 2).is_empty());
+    assert!(poll(&mut e, 1000, 1, 900).is_empty(), "not yet stale_ms");
+    let a = poll(&mut e, 1700, 1, 1600);
+    assert_eq!(
+        a,
+        vec![
+            Action::DestroySubflow { token: TOKEN, local: sa("10.0.2.2:41000"), remote: sa("10.0.1.1:5201") },
+            Action::CreateSubflow {
+                token: TOKEN,
+                local: sa("10.0.2.2:0"),
+                loc_id: 1,
+                remote: sa("10.0.1.1:5201"),
+                backup: false,
+                ifindex: Some(WLAN)
+            },
+        ]
+    );
+    assert_eq!(e.counters().stale_resets, 1);
+}
+
+#[test]
+fn an_idle_connection_or_a_never_used_subflow_is_not_judged_stale_by_silence() {
+    let (mut e, _) = engine(Policy::new(PolicyKind::Fullmesh));
+    e.handle(ms(20), Event::SubflowEstablished(sub("10.0.2.2:41000", "10.0.1.1:5201", 1, 0)));
+    let h = |last_recv_ms: u32, bytes_received: u64| Health { last_recv_ms, bytes_received, ..Health::default() };
+    let ev = |local: &str, health| Event::SubflowHealth {
+        token: TOKEN,
+        local: sa(local),
+        remote: sa("10.0.1.1:5201"),
+        health,
+    };
+    // The join never received anything (the peer does not use it): not stale.
+    for t in [100, 2000, 4000] {
+        assert!(e.handle(ms(t), ev("10.0.1.2:40000", h(1, 1000))).is_empty());
+        assert!(e.handle(ms(t), ev("10.0.2.2:41000", h(t as u32, 0))).is_empty());
+    }
+    // Both silent (the peer stopped sending): not stale either.
+    assert!(e.handle(ms(5000), ev("10.0.2.2:41000", h(1, 10))).is_empty());
+    assert!(e.handle(ms(9000), ev("10.0.1.2:40000", h(5000, 1000))).is_empty());
+    assert!(e.handle(ms(9000), ev("10.0.2.2:41000", h(4000, 10))).is_empty());
+    assert_eq!(e.counters().stale_resets, 0);
+}
+
+#[test]
+fn a_rule_matches_by_owning_process() {
+    let rule = Rule {
+        name: "curl".into(),
+        matches: Match { process: Some("cur*".into()), ..Match::default() },
+        policy: Policy::new(PolicyKind::Singlepath),
+    };
+    let mut e = Engine::new(Config { default: Policy::new(PolicyKind::Fullmesh), rules: vec![rule] });
+    assert!(e.needs_process());
+    let mut info = conn_info(false, false);
+    info.process = Some("curl".into());
+    e.handle(ms(0), Event::ConnEstablished(info.clone()));
+    assert_eq!(e.conn(TOKEN).unwrap().class, "curl");
+    info.token = 2;
+    info.process = Some("iperf3".into());
+    e.handle(ms(0), Event::ConnEstablished(info.clone()));
+    assert_eq!(e.conn(2).unwrap().class, "default");
+    info.token = 3;
+    info.process = None;
+    e.handle(ms(0), Event::ConnEstablished(info));
+    assert_eq!(e.conn(3).unwrap().class, "default", "no owner known: no match");
 }

@@ -26,6 +26,35 @@ pub struct ConnInfo {
     pub server_side: bool,
     /// The peer set the C flag: no joins to its initial address.
     pub deny_join_id0: bool,
+    /// The command name of the process owning the socket, when the daemon
+    /// looked it up (only when a rule matches by process).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub process: Option<String>,
+}
+
+/// A connection as sock_diag shows it, for rebuilding state after a restart
+/// or lost events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConnSnapshot {
+    pub info: ConnInfo,
+    pub subflows: Vec<SubflowSnapshot>,
+}
+
+/// One established subflow of a [`ConnSnapshot`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SubflowSnapshot {
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    pub loc_id: u8,
+    pub rem_id: u8,
+    /// The MP_CAPABLE subflow (not a join).
+    pub initial: bool,
+    /// We sent its SYN.
+    pub ours: bool,
+    /// Our B bit.
+    pub backup: bool,
+    /// The peer's B bit.
+    pub peer_backup: bool,
 }
 
 /// A subflow as SUB_ESTABLISHED/SUB_CLOSED/SUB_PRIORITY describe it.
@@ -67,6 +96,10 @@ pub struct Health {
     pub rtt_us: u32,
     /// Total retransmitted segments.
     pub total_retrans: u32,
+    /// Milliseconds since data was last received (`tcpi_last_data_recv`).
+    pub last_recv_ms: u32,
+    /// Bytes received so far (`tcpi_bytes_received`).
+    pub bytes_received: u64,
 }
 
 /// An input to the engine.
@@ -99,6 +132,12 @@ pub enum Event {
     SubflowPriority(SubflowInfo),
     /// Health of an established subflow, from a sock_diag poll.
     SubflowHealth { token: Token, local: SocketAddr, remote: SocketAddr, health: Health },
+    /// Every MPTCP connection there is, from sock_diag: at start-up (a daemon
+    /// restarted mid-connection) and after events were lost (ENOBUFS).
+    Resync { conns: Vec<ConnSnapshot> },
+    /// Whether a route leads from `local` to `remote` (a route lookup after a
+    /// route changed): a subflow on an unroutable pair has lost its path.
+    PathRoute { local: IpAddr, remote: IpAddr, routable: bool },
     /// A command the engine asked for was refused (`errno`).
     ActionFailed { action: Action, errno: i32 },
     /// A timer the engine asked for ([`crate::engine::Engine::poll_timeout`]) fired.
