@@ -485,7 +485,7 @@ async fn step<T>(what: &str, fut: impl Future<Output = anyhow::Result<T>>) -> an
 }
 
 fn print_json(v: &Value) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(v)?);
+    println!("{}", serde_json::to_string(v)?);
     Ok(())
 }
 
