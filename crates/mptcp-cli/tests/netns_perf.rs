@@ -255,11 +255,9 @@ fn perf_goodput_matches_iperf3_on_two_50_mbit_paths() {
     sh(&us, &format!("ip mptcp endpoint add {} dev b0 subflow", t.get("US_V4_2")));
     let server = Cmd::start(&kern, &["mptcpize", "run", "iperf3", "-s", "-1", "-J"]);
     wait_listening(&kern, 5201);
-    let reference = Cmd::start(
-        &us,
-        &["mptcpize", "run", "iperf3", "-c", t.get("KERN_V4"), "-B", t.get("US_V4"), "-t", secs, "-J"],
-    )
-    .output(Duration::from_secs(30));
+    let reference =
+        Cmd::start(&us, &["mptcpize", "run", "iperf3", "-c", t.get("KERN_V4"), "-B", t.get("US_V4"), "-t", secs, "-J"])
+            .output(Duration::from_secs(30));
     drop(server.output(Duration::from_secs(10)));
     let kernel_bps = json("iperf3", &reference)["end"]["sum_received"]["bits_per_second"].as_f64().unwrap_or(0.0);
 
@@ -268,7 +266,21 @@ fn perf_goodput_matches_iperf3_on_two_50_mbit_paths() {
     let ep = format!("{},subflow", t.get("STACK_V4_2"));
     let ours = spawn(
         &us,
-        &["perf", "-c", t.get("KERN_V4"), "-t", secs, "-J", "-q", "--tun", "tun0", "--addr", t.get("STACK_V4"), "--endpoint", &ep],
+        &[
+            "perf",
+            "-c",
+            t.get("KERN_V4"),
+            "-t",
+            secs,
+            "-J",
+            "-q",
+            "--tun",
+            "tun0",
+            "--addr",
+            t.get("STACK_V4"),
+            "--endpoint",
+            &ep,
+        ],
     )
     .finish(Duration::from_secs(30));
     assert!(ours.success, "{}: {}\n{}", ours.what, ours.status, ours.stderr);
