@@ -27,7 +27,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     rt.block_on(with_timeout(net.timeout, async {
         let remote = resolve(&args.target, net.addrs.first().copied()).await?;
         if net.kernel {
-            let stream = mptcp_io::kernel::connect(remote, net.addrs.first().copied(), net.kernel_proto()).await?;
+            let stream = connect_within(
+                net.connect_timeout,
+                remote,
+                mptcp_io::kernel::connect(remote, net.addrs.first().copied(), net.kernel_proto()),
+            )
+            .await?;
             return serve(Conn::Kernel(stream), "client", "kernel", &net, None).await;
         }
         let (stack, desc) = start_stack(&net)?;
@@ -36,12 +41,27 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             None => bail!("no --addr of {remote}'s family (IPv4 or IPv6) for the stack to connect from"),
         };
         net.say(&format!("connecting {local} -> {remote} ({desc})"));
-        let stream = stack.connect_from(local, remote).await.with_context(|| format!("cannot connect to {remote}"))?;
+        let stream = connect_within(net.connect_timeout, remote, stack.connect_from(local, remote)).await?;
         let result = serve(Conn::Stack(stream), "client", "userspace", &net, Some(&stack)).await;
         stack.linger(LINGER).await;
         result
     }))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Waits for a connection to `remote` for at most `limit` (`--connect-timeout`).
+pub async fn connect_within<T>(
+    limit: std::time::Duration,
+    remote: SocketAddr,
+    fut: impl Future<Output = std::io::Result<T>>,
+) -> anyhow::Result<T> {
+    match tokio::time::timeout(limit, fut).await {
+        Ok(r) => r.with_context(|| format!("cannot connect to {remote}")),
+        Err(_) => bail!(
+            "cannot connect to {remote}: no answer in {:.1} s (--connect-timeout; is the server up, and routed?)",
+            limit.as_secs_f64()
+        ),
+    }
 }
 
 /// HOST:PORT to an address, of the family of `local` when several are found.

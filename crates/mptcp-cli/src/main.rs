@@ -6,8 +6,10 @@ mod connect;
 mod endpoints;
 mod listen;
 mod net;
+mod perf;
 mod pm;
 mod progress;
+mod setup;
 mod sim;
 mod transfer;
 
@@ -35,6 +37,10 @@ enum Command {
     /// Run a simulated scenario (a built-in or a TOML file): real stacks on simulated hosts,
     /// links and middleboxes; a table, results.json, SVG plots and pcaps.
     Sim(sim::Args),
+    /// Measure a path the way iperf3 does, speaking iperf3's protocol (against
+    /// `iperf3 -s` or `iperf3 -c`), on our stack or the kernel's sockets, with
+    /// per-subflow figures in every interval.
+    Perf(perf::Args),
     /// A path-manager daemon for the Linux kernel's own MPTCP (run, status, monitor).
     Pm(pm::Args),
 }
@@ -47,6 +53,7 @@ fn main() -> ExitCode {
         Command::Connect(args) => connect::run(args),
         Command::Sim(args) => sim::run(args),
         Command::Pm(args) => pm::run(args),
+        Command::Perf(args) => perf::run(args),
     };
     match result {
         Ok(code) => code,

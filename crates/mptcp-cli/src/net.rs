@@ -13,9 +13,10 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-/// Flags shared by `listen` and `connect`.
+/// How to reach the network: our userspace stack on a TUN device, or the
+/// host kernel's sockets. Shared by `listen`, `connect` and `perf`.
 #[derive(Debug, Clone, clap::Args)]
-pub struct NetArgs {
+pub struct BackendArgs {
     /// Use the host kernel's sockets instead of the userspace stack: MPTCP
     /// sockets (IPPROTO_MPTCP), or plain TCP with --no-mptcp.
     #[arg(long, conflicts_with_all = ["tun", "create_tun", "mtu", "no_offload"])]
@@ -75,6 +76,17 @@ pub struct NetArgs {
     /// and port (the kernel's net.mptcp.allow_join_initial_addr_port=0).
     #[arg(long, conflicts_with = "kernel")]
     pub deny_join_initial: bool,
+    /// Give up connecting after this many seconds (the default, 127, is
+    /// how long the kernel's SYN retries last with net.ipv4.tcp_syn_retries=6).
+    #[arg(long, value_name = "SECS", value_parser = parse_secs, default_value = "127")]
+    pub connect_timeout: Duration,
+}
+
+/// Flags shared by `listen` and `connect`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct NetArgs {
+    #[command(flatten)]
+    pub backend: BackendArgs,
     /// At SIZE bytes moved (sent or received, whichever is more), do ACTION:
     /// abort (reset; MP_FASTCLOSE), close (close without reading the rest),
     /// remove=IP (REMOVE_ADDR), backup=IP / nobackup=IP (MP_PRIO). Only abort
@@ -111,7 +123,14 @@ fn parse_secs(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(v))
 }
 
-impl NetArgs {
+impl std::ops::Deref for NetArgs {
+    type Target = BackendArgs;
+    fn deref(&self) -> &BackendArgs {
+        &self.backend
+    }
+}
+
+impl BackendArgs {
     /// Which kernel protocol `--kernel` uses.
     pub fn kernel_proto(&self) -> mptcp_io::kernel::KernelProto {
         if self.no_mptcp { mptcp_io::kernel::KernelProto::Tcp } else { mptcp_io::kernel::KernelProto::Mptcp }
@@ -135,6 +154,25 @@ impl NetArgs {
         {
             bail!("--endpoint, --limits, --checksum and --deny-join-initial are MPTCP settings: drop --no-mptcp");
         }
+        Ok(())
+    }
+
+    /// Every address the stack owns: the --addr ones, then the endpoints'.
+    pub fn stack_addresses(&self) -> Vec<IpAddr> {
+        let mut out = self.addrs.clone();
+        for e in &self.endpoints {
+            if !out.contains(&e.addr) {
+                out.push(e.addr);
+            }
+        }
+        out
+    }
+}
+
+impl NetArgs {
+    /// Checks the flags of the userspace-stack backend.
+    pub fn check_stack(&self) -> anyhow::Result<()> {
+        self.backend.check_stack()?;
         for a in &self.at {
             if a.action.needs_stack() && self.no_mptcp {
                 bail!("--at {}: an MPTCP signal, but --no-mptcp was given", a.action);
@@ -152,17 +190,6 @@ impl NetArgs {
             );
         }
         Ok(())
-    }
-
-    /// Every address the stack owns: the --addr ones, then the endpoints'.
-    pub fn stack_addresses(&self) -> Vec<IpAddr> {
-        let mut out = self.addrs.clone();
-        for e in &self.endpoints {
-            if !out.contains(&e.addr) {
-                out.push(e.addr);
-            }
-        }
-        out
     }
 
     /// Prints a progress line on stderr unless `--quiet`.
@@ -197,7 +224,8 @@ pub async fn with_timeout<T>(
 }
 
 /// Opens the TUN device and starts the userspace stack on it (inside the runtime).
-pub fn start_stack(net: &NetArgs) -> anyhow::Result<(mptcp_io::Stack, String)> {
+pub fn start_stack(net: &BackendArgs) -> anyhow::Result<(mptcp_io::Stack, String)> {
+    let existed = net.tun.as_ref().is_some_and(|n| std::path::Path::new("/sys/class/net").join(n).exists());
     let tun =
         mptcp_io::TunConfig { name: net.tun.clone(), create: net.create_tun, offload: !net.no_offload, mtu: net.mtu };
     let dev = mptcp_io::TunDevice::open(&tun).map_err(|e| {
@@ -207,14 +235,12 @@ pub fn start_stack(net: &NetArgs) -> anyhow::Result<(mptcp_io::Stack, String)> {
             anyhow::Error::from(e)
         }
     })?;
-    for addr in &net.addrs {
-        // An address the host kernel owns never reaches the TUN device.
-        if std::net::UdpSocket::bind(SocketAddr::new(*addr, 0)).is_ok() {
-            eprintln!(
-                "mptcp: warning: the host kernel owns {addr}: packets to it stay in the kernel and never reach {}",
-                dev.name()
-            );
+    let problems = crate::setup::check(&net.stack_addresses(), dev.name(), !existed);
+    if let Some(p) = problems.first() {
+        for other in &problems[1..] {
+            eprintln!("mptcp: error: {}", other.diagnosis());
         }
+        bail!("{}", p.diagnosis());
     }
     let desc = format!(
         "userspace stack on {}, MTU {}, offloads {}",

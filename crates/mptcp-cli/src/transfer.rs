@@ -50,7 +50,7 @@ impl Mode {
 pub struct ModeArgs {
     /// Send SIZE bytes of the test pattern (byte i is (7*i + 1) mod 256), then
     /// half-close, while counting and hashing whatever arrives. SIZE takes a
-    /// K, M or G suffix (powers of 1024): 100M.
+    /// unit (docs/units.md): 100M is 100 MiB, 100MB 100,000,000 bytes.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub send: Option<u64>,
     /// Receive, count and hash until the peer closes, then close; send nothing.
@@ -73,24 +73,30 @@ impl ModeArgs {
     }
 }
 
-/// Parses a size: digits with an optional K, M or G (powers of 1024; `KiB`,
-/// `MB`... are read the same way).
+/// Parses a size, as everywhere in the project (docs/units.md): digits with
+/// an optional unit: `K`, `M`, `G` and `KiB`, `MiB`, `GiB` are powers of 1024
+/// (iperf3's `-n 100M` is 100 MiB), `KB` (or `kB`), `MB`, `GB` powers of 1000,
+/// `B` or nothing bytes.
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let digits_end = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, suffix) = t.split_at(digits_end);
+    let units = "K, M, G (powers of 1024, as KiB, MiB, GiB) or KB, MB, GB (powers of 1000)";
     if num.is_empty() {
-        return Err(format!("bad size '{s}': expected a number with an optional K, M or G suffix"));
+        return Err(format!("bad size '{s}': expected a number with an optional unit: {units}"));
     }
     let n: u64 = num.parse().map_err(|_| format!("bad size '{s}': number too large"))?;
-    let shift = match suffix.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 0,
-        "k" | "kb" | "kib" => 10,
-        "m" | "mb" | "mib" => 20,
-        "g" | "gb" | "gib" => 30,
-        _ => return Err(format!("bad size '{s}': unknown suffix '{suffix}' (K, M or G)")),
+    let mult: u64 = match suffix.trim() {
+        "" | "B" | "b" => 1,
+        "K" | "k" | "KiB" => 1 << 10,
+        "M" | "m" | "MiB" => 1 << 20,
+        "G" | "g" | "GiB" => 1 << 30,
+        "KB" | "kB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        _ => return Err(format!("bad size '{s}': unknown unit '{suffix}' ({units})")),
     };
-    n.checked_mul(1u64 << shift).ok_or_else(|| format!("bad size '{s}': too large"))
+    n.checked_mul(mult).ok_or_else(|| format!("bad size '{s}': too large"))
 }
 
 /// Byte `i` of the test pattern.
@@ -614,7 +620,14 @@ mod tests {
         assert_eq!(parse_size("4K"), Ok(4096));
         assert_eq!(parse_size("100M"), Ok(100 << 20));
         assert_eq!(parse_size("2GiB"), Ok(2 << 30));
-        assert_eq!(parse_size("1mb"), Ok(1 << 20));
+        assert_eq!(parse_size("1MB"), Ok(1_000_000));
+        assert_eq!(parse_size("64kB"), Ok(64_000));
+        assert_eq!(parse_size("3MiB"), Ok(3 << 20));
+        // The simulator reads every spelling the same way (docs/units.md).
+        for s in ["64K", "64KiB", "64KB", "1M", "1MB", "1MiB", "2G", "2GB"] {
+            assert_eq!(Ok(parse_size(s).unwrap()), mptcp_sim::units::parse_bytes(s), "{s}");
+        }
+        assert!(parse_size("1mb").is_err());
         assert!(parse_size("").is_err());
         assert!(parse_size("M").is_err());
         assert!(parse_size("12X").is_err());

@@ -219,6 +219,114 @@ pub fn mptcp_info(stream: &TcpStream) -> io::Result<KernelMptcpInfo> {
     })
 }
 
+/// One subflow of a kernel MPTCP socket (`MPTCP_TCPINFO` and
+/// `MPTCP_SUBFLOW_ADDRS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KernelSubflowInfo {
+    /// Our address and port (None when the kernel did not say).
+    pub local: Option<SocketAddr>,
+    /// The peer's.
+    pub remote: Option<SocketAddr>,
+    /// The subflow's `tcp_info`.
+    pub tcp: KernelTcpInfo,
+}
+
+/// `struct mptcp_subflow_data` (uapi `linux/mptcp.h`): the header of the
+/// per-subflow getsockopts.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct RawSubflowData {
+    size_subflow_data: u32,
+    num_subflows: u32,
+    size_kernel: u32,
+    size_user: u32,
+}
+
+const MPTCP_TCPINFO: libc::c_int = 2;
+const MPTCP_SUBFLOW_ADDRS: libc::c_int = 3;
+/// The most subflows read (the kernel's own limit is 8 additional ones).
+const MAX_SUBFLOWS: usize = 16;
+
+/// Reads one array getsockopt of `T` per subflow; how many the kernel has.
+fn subflow_array<T: Copy>(stream: &TcpStream, opt: libc::c_int, zero: T) -> io::Result<Vec<T>> {
+    #[repr(C)]
+    struct Buf<T> {
+        head: RawSubflowData,
+        items: [T; MAX_SUBFLOWS],
+    }
+    let mut buf = Buf {
+        head: RawSubflowData {
+            size_subflow_data: std::mem::size_of::<RawSubflowData>() as u32,
+            num_subflows: 0,
+            size_kernel: 0,
+            size_user: std::mem::size_of::<T>() as u32,
+        },
+        items: [zero; MAX_SUBFLOWS],
+    };
+    let mut len = std::mem::size_of::<Buf<T>>() as libc::socklen_t;
+    // SAFETY: the descriptor is open for the borrow of `stream`; `buf` is
+    // `len` bytes of plain integers; the kernel writes the header and at most
+    // `len` bytes, each item `size_user` bytes apart (the size we gave).
+    let rc = unsafe {
+        libc::getsockopt(stream.as_raw_fd(), SOL_MPTCP, opt, (&raw mut buf).cast::<libc::c_void>(), &mut len)
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let n = (buf.head.num_subflows as usize).min(MAX_SUBFLOWS);
+    Ok(buf.items[..n].to_vec())
+}
+
+fn sockaddr_of(raw: &libc::sockaddr_storage) -> Option<SocketAddr> {
+    match libc::c_int::from(raw.ss_family) {
+        libc::AF_INET => {
+            // SAFETY: the family says the storage holds a sockaddr_in, which is smaller.
+            let a: libc::sockaddr_in = unsafe { std::ptr::read((raw as *const libc::sockaddr_storage).cast()) };
+            Some(SocketAddr::new(IpAddr::from(u32::from_be(a.sin_addr.s_addr).to_be_bytes()), u16::from_be(a.sin_port)))
+        }
+        libc::AF_INET6 => {
+            // SAFETY: the family says the storage holds a sockaddr_in6, which is smaller.
+            let a: libc::sockaddr_in6 = unsafe { std::ptr::read((raw as *const libc::sockaddr_storage).cast()) };
+            Some(SocketAddr::new(IpAddr::from(a.sin6_addr.s6_addr), u16::from_be(a.sin6_port)))
+        }
+        _ => None,
+    }
+}
+
+/// Per-subflow figures of a connected kernel MPTCP socket: each subflow's
+/// addresses and `tcp_info` (Linux 5.16 and later).
+pub fn mptcp_subflows(stream: &TcpStream) -> io::Result<Vec<KernelSubflowInfo>> {
+    // SAFETY: `tcp_info` is plain integers: all-zero bytes are a valid value.
+    let zero_info: libc::tcp_info = unsafe { std::mem::zeroed() };
+    let infos = subflow_array(stream, MPTCP_TCPINFO, zero_info)?;
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Addrs {
+        local: libc::sockaddr_storage,
+        remote: libc::sockaddr_storage,
+    }
+    // SAFETY: sockaddr_storage is plain integers: all-zero bytes are valid.
+    let zero_addrs: Addrs = unsafe { std::mem::zeroed() };
+    let addrs = subflow_array(stream, MPTCP_SUBFLOW_ADDRS, zero_addrs).unwrap_or_default();
+    Ok(infos
+        .iter()
+        .enumerate()
+        .map(|(i, info)| KernelSubflowInfo {
+            local: addrs.get(i).and_then(|a| sockaddr_of(&a.local)),
+            remote: addrs.get(i).and_then(|a| sockaddr_of(&a.remote)),
+            tcp: KernelTcpInfo {
+                srtt_us: info.tcpi_rtt,
+                rttvar_us: info.tcpi_rttvar,
+                cwnd_segments: info.tcpi_snd_cwnd,
+                snd_mss: info.tcpi_snd_mss,
+                total_retrans: info.tcpi_total_retrans,
+                bytes_acked: info.tcpi_bytes_acked,
+                bytes_received: info.tcpi_bytes_received,
+            },
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -54,19 +54,24 @@ pub fn parse_rate(s: &str) -> Result<u64, String> {
     Ok((v * mult).round() as u64)
 }
 
-/// Parses a size in bytes: a number and `B`, `KB` (1000), `KiB` (1024), `MB`,
-/// `MiB`, `GB`, `GiB`.
+/// Parses a size in bytes, as everywhere in the project (docs/units.md):
+/// `B` or no unit; `K`, `M`, `G` and `KiB`, `MiB`, `GiB` are powers of 1024;
+/// `KB` (or `kB`), `MB`, `GB` powers of 1000.
 pub fn parse_bytes(s: &str) -> Result<u64, String> {
-    let bad = || format!("invalid size {s:?}: write a number and a unit (B, KB, KiB, MB, MiB, GB), e.g. \"64KB\"");
+    let bad = || {
+        format!(
+            "invalid size {s:?}: write a number and a unit (B, K, KiB, KB, M, MiB, MB, G, GiB, GB; see docs/units.md), e.g. \"64KB\""
+        )
+    };
     let (v, unit) = split_number(s).ok_or_else(bad)?;
     let mult = match unit {
         "" | "B" => 1.0,
         "KB" | "kB" => 1e3,
-        "KiB" => 1024.0,
+        "K" | "KiB" => 1024.0,
         "MB" => 1e6,
-        "MiB" => 1024.0 * 1024.0,
+        "M" | "MiB" => 1024.0 * 1024.0,
         "GB" => 1e9,
-        "GiB" => 1024.0 * 1024.0 * 1024.0,
+        "G" | "GiB" => 1024.0 * 1024.0 * 1024.0,
         _ => return Err(bad()),
     };
     Ok((v * mult).round() as u64)
@@ -243,6 +248,11 @@ mod tests {
         assert!(parse_rate("10MB").is_err());
         assert_eq!(parse_bytes("64KB").unwrap(), 64_000);
         assert_eq!(parse_bytes("1MiB").unwrap(), 1 << 20);
+        // The CLI's spellings mean the same here (docs/units.md).
+        assert_eq!(parse_bytes("64K").unwrap(), 64 << 10);
+        assert_eq!(parse_bytes("1M").unwrap(), 1 << 20);
+        assert_eq!(parse_bytes("2G").unwrap(), 2 << 30);
+        assert_eq!(parse_bytes("10MB").unwrap(), 10_000_000);
         assert_eq!(parse_queue("100pkt").unwrap(), QueueLimit::Packets(100));
         assert_eq!(parse_queue("64KB").unwrap(), QueueLimit::Bytes(64_000));
         assert_eq!(parse_queue("1bdp").unwrap(), QueueLimit::Bdp(1.0));
