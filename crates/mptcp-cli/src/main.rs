@@ -5,6 +5,7 @@ mod analyze;
 mod connect;
 mod endpoints;
 mod listen;
+mod logging;
 mod net;
 mod perf;
 mod pm;
@@ -20,6 +21,11 @@ use std::process::ExitCode;
 #[derive(Debug, Parser)]
 #[command(name = "mptcp", version, about, long_about = None)]
 struct Cli {
+    /// Log the stack's events to stderr (connections and subflows as spans):
+    /// -v debug, -vv trace. RUST_LOG (e.g. RUST_LOG=mptcp_proto=trace) overrides.
+    /// Given before the subcommand: `mptcp -v connect ...`.
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -47,6 +53,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    logging::init(cli.verbose);
     let result = match cli.command {
         Command::Analyze(args) => analyze::run(args),
         Command::Listen(args) => listen::run(args),

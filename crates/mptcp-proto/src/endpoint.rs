@@ -631,6 +631,7 @@ impl Endpoint {
                 ConnId(self.slots.len() as u32 - 1)
             }
         };
+        tracing::debug!(conn = id.0, passive, mptcp = token.is_some(), tuple = ?tuples.first(), "connection created");
         for (k, t) in tuples.into_iter().enumerate() {
             self.by_tuple.insert(t, (id, k));
         }
@@ -763,6 +764,7 @@ impl Endpoint {
         let slot = self.slot_mut(id)?;
         let Kind::Mptcp(m) = &mut slot.kind else { return Err(Error::InvalidState("not an MPTCP connection")) };
         let k = m.add_subflow(tcp, addr_id, backup, nonce)?;
+        tracing::debug!(conn = id.0, subflow = k, %local, %remote, backup, "subflow opened");
         self.by_tuple.insert((local, remote), (id, k));
         self.mark(id);
         Ok(())
@@ -971,6 +973,7 @@ impl Endpoint {
             if let Some(t) = token {
                 self.tokens.remove(&t);
             }
+            tracing::debug!(conn = id.0, "connection finished");
             self.slots[id.0 as usize] = None;
             self.free.push(id.0);
             return;
@@ -1016,6 +1019,8 @@ impl Endpoint {
         let local = SocketAddr::new(ip.dst, tcp.dst_port());
         let remote = SocketAddr::new(ip.src, tcp.src_port());
         if let Some(&(id, k)) = self.by_tuple.get(&(local, remote)) {
+            let _conn = tracing::debug_span!("conn", id = id.0).entered();
+            let _subflow = tracing::debug_span!("subflow", k, %local, %remote).entered();
             if let Ok(slot) = self.slot_mut(id) {
                 match &mut slot.kind {
                     Kind::Tcp { conn, cc } => conn.on_segment(now, &seg, &mut CcCtx::plain(&mut **cc)),
@@ -1104,6 +1109,7 @@ impl Endpoint {
         let Kind::Mptcp(m) = &mut slot.kind else { return Some(Some(RST_EMPTCP)) };
         match m.accept_join(tcp, seg.options_raw, nonce, max, backup) {
             Some(k) => {
+                tracing::debug!(conn = id.0, subflow = k, %local, %remote, backup, "subflow joined");
                 self.by_tuple.insert((local, remote), (id, k));
                 self.mark(id);
                 None
@@ -1127,6 +1133,7 @@ impl Endpoint {
             let id = ConnId(i as u32);
             let Some(slot) = self.slots[i].as_mut() else { continue };
             if slot.next_timeout().is_some_and(|t| t <= now) {
+                let _conn = tracing::debug_span!("conn", id = id.0).entered();
                 slot.on_timeout(now);
                 self.mark(id);
                 self.collect(id);

@@ -17,6 +17,7 @@ fn bottleneck() -> LinkConfig {
 
 fn pair(cc: &str, seed: u64) -> Pair {
     let mut cfg = EndpointConfig::default();
+    cfg.mptcp.enabled = false; // plain TCP: the controller under test runs alone
     cfg.tcp.cc = cc.to_owned();
     let back = LinkConfig { delay: ONE_WAY, ..Default::default() };
     let mut p = Pair::with_links(cfg.clone(), cfg, bottleneck(), back, seed);

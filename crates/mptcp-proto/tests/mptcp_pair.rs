@@ -108,7 +108,9 @@ fn losing_a_subflow_mid_transfer_loses_no_byte() {
 
 #[test]
 fn falls_back_to_tcp_against_a_plain_peer() {
-    let mut p = Pair::with_links(mptcp_cfg(), EndpointConfig::default(), link(0.01), link(0.01), 34);
+    let mut plain = EndpointConfig::default();
+    plain.mptcp.enabled = false;
+    let mut p = Pair::with_links(mptcp_cfg(), plain, link(0.01), link(0.01), 34);
     let (a, b) = open(&mut p);
     assert!(matches!(p.a.mptcp_fallback(a), Some(Some(mptcp_proto::mptcp::Fallback::SynAckWithoutMpc))));
     assert_eq!(p.b.mptcp_fallback(b), None, "B is plain TCP");

@@ -10,6 +10,14 @@ use mptcp_proto::{CloseReason, ConnId, Duration, EndpointConfig, Event};
 const MB: u64 = 1_000_000;
 
 /// Moves `n` bytes each way, closes both sides, checks everything.
+/// Plain TCP: these tests are about one TCP connection, so MPTCP (on by
+/// default) is turned off.
+fn tcp() -> EndpointConfig {
+    let mut cfg = EndpointConfig::default();
+    cfg.mptcp.enabled = false;
+    cfg
+}
+
 fn bulk_both_ways(p: &mut Pair, n: u64, limit: Duration) -> (ConnId, ConnId) {
     let (a, b) = open(p);
     let mut ta = Bulk::new(n, 1, 2);
@@ -48,19 +56,19 @@ fn lossy(loss: f64) -> LinkConfig {
 
 #[test]
 fn ten_mb_each_way_clean() {
-    let mut p = Pair::new(EndpointConfig::default(), lossy(0.0), 1);
+    let mut p = Pair::new(tcp(), lossy(0.0), 1);
     bulk_both_ways(&mut p, 10 * MB, Duration::from_secs(60));
 }
 
 #[test]
 fn ten_mb_each_way_one_percent_loss_with_reordering() {
-    let mut p = Pair::new(EndpointConfig::default(), lossy(0.01), 2);
+    let mut p = Pair::new(tcp(), lossy(0.01), 2);
     bulk_both_ways(&mut p, 10 * MB, Duration::from_secs(300));
 }
 
 #[test]
 fn ten_mb_each_way_five_percent_loss_with_reordering() {
-    let mut p = Pair::new(EndpointConfig::default(), lossy(0.05), 3);
+    let mut p = Pair::new(tcp(), lossy(0.05), 3);
     bulk_both_ways(&mut p, 10 * MB, Duration::from_secs(900));
 }
 
@@ -76,14 +84,14 @@ fn quick() -> LinkConfig {
 #[test]
 fn sequence_numbers_across_the_2_32_wrap() {
     // Both ISNs 100 kB below 2^32: the 1 MB each way crosses the wrap.
-    let cfg = EndpointConfig { fixed_isn: Some(u32::MAX - 100_000), ..Default::default() };
+    let cfg = EndpointConfig { fixed_isn: Some(u32::MAX - 100_000), ..tcp() };
     let mut p = Pair::new(cfg, lossy(0.01), 4);
     bulk_both_ways(&mut p, MB, Duration::from_secs(120));
 }
 
 #[test]
 fn simultaneous_open_then_simultaneous_close() {
-    let mut p = Pair::new(EndpointConfig::default(), quick(), 5);
+    let mut p = Pair::new(tcp(), quick(), 5);
     let (la, lb) = (std::net::SocketAddr::new(p.a_addr, 5000), std::net::SocketAddr::new(p.b_addr, 6000));
     let a = p.a.connect_from(p.now, la, lb).unwrap();
     let b = p.b.connect_from(p.now, lb, la).unwrap();
@@ -109,7 +117,7 @@ fn simultaneous_open_then_simultaneous_close() {
 
 #[test]
 fn syn_and_fin_are_retransmitted() {
-    let mut p = Pair::new(EndpointConfig::default(), quick(), 6);
+    let mut p = Pair::new(tcp(), quick(), 6);
     // Lose the first SYN and the first FIN A sends.
     let (mut syns, mut fins) = (0, 0);
     p.ab.filter = Some(Box::new(move |pkt| {
@@ -135,7 +143,7 @@ fn syn_and_fin_are_retransmitted() {
 
 #[test]
 fn connecting_to_a_closed_port_is_refused() {
-    let mut p = Pair::new(EndpointConfig::default(), quick(), 7);
+    let mut p = Pair::new(tcp(), quick(), 7);
     let a = p.a.connect(p.now, p.a_addr, p.server(81)).unwrap();
     assert!(p.run_until(Duration::from_secs(5), |p| closed(&p.a_events, a).is_some()));
     assert_eq!(closed(&p.a_events, a), Some(CloseReason::Refused));
@@ -144,7 +152,7 @@ fn connecting_to_a_closed_port_is_refused() {
 
 /// Brings a connection to a state on A's side, then B aborts; A must see a reset.
 fn reset_in(state: mptcp_proto::State) {
-    let mut p = Pair::new(EndpointConfig::default(), quick(), 8);
+    let mut p = Pair::new(tcp(), quick(), 8);
     let (a, b) = open(&mut p);
     match state {
         mptcp_proto::State::Established => {}
@@ -178,7 +186,7 @@ fn rst_in_every_synchronized_state() {
 #[test]
 fn rst_during_the_handshake_and_in_time_wait() {
     // SYN-RECEIVED: the client's third ACK is lost and the client gives up with a RST.
-    let mut p = Pair::new(EndpointConfig::default(), quick(), 9);
+    let mut p = Pair::new(tcp(), quick(), 9);
     p.b.listen(80).unwrap();
     p.ab.filter = Some(Box::new(|pkt| common::tcp_flags(pkt) == ACK));
     let server = p.server(80);
@@ -191,7 +199,7 @@ fn rst_during_the_handshake_and_in_time_wait() {
     assert!(accepted(&p).is_none(), "never announced");
 
     // TIME-WAIT ignores a RST (RFC 1337), even one with the exact sequence number.
-    let mut p = Pair::new(EndpointConfig::default(), quick(), 10);
+    let mut p = Pair::new(tcp(), quick(), 10);
     let (a, b) = open(&mut p);
     let seen = std::rc::Rc::new(std::cell::RefCell::new(Vec::<Vec<u8>>::new()));
     let log = seen.clone();
@@ -215,7 +223,7 @@ fn rst_during_the_handshake_and_in_time_wait() {
 
 #[test]
 fn zero_window_then_recovery() {
-    let mut cfg = EndpointConfig::default();
+    let mut cfg = tcp();
     cfg.tcp.recv_buffer = 32 * 1024;
     let mut p = Pair::new(cfg, quick(), 12);
     let (a, b) = open(&mut p);
@@ -241,7 +249,7 @@ fn zero_window_then_recovery() {
 
 #[test]
 fn a_peer_that_never_acks_times_out_with_bounded_memory() {
-    let mut cfg = EndpointConfig::default();
+    let mut cfg = tcp();
     cfg.tcp.max_retransmissions = 6;
     cfg.tcp.send_buffer = 256 * 1024;
     let mut p = Pair::new(cfg, quick(), 13);
@@ -260,7 +268,7 @@ fn a_peer_that_never_acks_times_out_with_bounded_memory() {
 
 #[test]
 fn blind_rst_and_syn_get_challenge_acks() {
-    let mut p = Pair::new(EndpointConfig::default(), quick(), 14);
+    let mut p = Pair::new(tcp(), quick(), 14);
     let (a, b) = open(&mut p);
     // B's next segment is rewritten into a RST whose sequence number is in the
     // window but not exact (RFC 5961 §3): A must not reset.
@@ -317,7 +325,7 @@ fn fix_checksums(pkt: &mut [u8]) {
 
 /// Parks A in `state` by holding back B's pure ACKs, then B aborts: A must see a reset.
 fn reset_while_acks_are_held(state: mptcp_proto::State) {
-    let mut p = Pair::new(EndpointConfig::default(), quick(), 15);
+    let mut p = Pair::new(tcp(), quick(), 15);
     let (a, b) = open(&mut p);
     // From here on, B's segments without payload, FIN or RST are lost (its ACKs).
     p.ba.filter = Some(Box::new(|pkt| {
@@ -355,7 +363,7 @@ fn rst_in_the_closing_states() {
 
 #[test]
 fn keepalive_probes_an_idle_peer_and_gives_up_on_a_dead_one() {
-    let mut cfg = EndpointConfig::default();
+    let mut cfg = tcp();
     cfg.tcp.keepalive =
         Some(mptcp_proto::tcp::KeepAlive { idle: Duration::from_secs(10), interval: Duration::from_secs(2), count: 3 });
     let mut p = Pair::new(cfg, quick(), 16);
@@ -376,7 +384,7 @@ fn keepalive_probes_an_idle_peer_and_gives_up_on_a_dead_one() {
 #[test]
 fn nagle_holds_small_segments_while_data_is_unacknowledged() {
     let count_small = |nagle: bool| {
-        let mut cfg = EndpointConfig::default();
+        let mut cfg = tcp();
         cfg.tcp.nagle = nagle;
         let mut p = Pair::new(cfg, LinkConfig { delay: Duration::from_millis(20), ..Default::default() }, 17);
         let (a, b) = open(&mut p);
@@ -409,7 +417,7 @@ fn nagle_holds_small_segments_while_data_is_unacknowledged() {
 
 #[test]
 fn data_written_before_the_handshake_rides_the_third_ack() {
-    let mut p = Pair::new(EndpointConfig::default(), quick(), 18);
+    let mut p = Pair::new(tcp(), quick(), 18);
     p.b.listen(80).unwrap();
     let server = p.server(80);
     let a = p.a.connect(p.now, p.a_addr, server).unwrap();

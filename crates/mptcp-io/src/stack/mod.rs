@@ -217,6 +217,26 @@ impl Clone for Handle {
 }
 
 /// The userspace TCP stack running on a packet device. Cheap to clone.
+///
+/// A default [`StackConfig`] speaks MPTCP (set
+/// `endpoint.mptcp.enabled = false` for plain TCP). Two stacks over an
+/// in-memory link, one connection:
+///
+/// ```
+/// use mptcp_io::{MemoryDevice, Stack, StackConfig};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// let (dev_a, dev_b) = MemoryDevice::pair(1500, 256);
+/// let a = Stack::new(dev_a, StackConfig { addresses: vec!["192.0.2.1".parse().unwrap()], ..Default::default() });
+/// let b = Stack::new(dev_b, StackConfig { addresses: vec!["192.0.2.2".parse().unwrap()], ..Default::default() });
+/// let listener = b.listen(80)?;
+/// let (stream, accepted) = tokio::join!(a.connect("192.0.2.2:80".parse().unwrap()), listener.accept());
+/// assert_eq!(accepted?.1, stream?.local_addr()?);
+/// assert_eq!(a.addresses(), ["192.0.2.1".parse::<std::net::IpAddr>().unwrap()]);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Stack {
     handle: Handle,

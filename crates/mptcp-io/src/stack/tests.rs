@@ -12,7 +12,11 @@ const B: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 99, 0, 2));
 
 fn pair(a_to_b: Option<LinkFilter>, b_to_a: Option<LinkFilter>) -> (Stack, Stack) {
     let (da, db) = MemoryDevice::pair_with(1500, 4096, a_to_b, b_to_a);
-    let cfg = |addr| StackConfig { addresses: vec![addr], seed: Some(7), ..StackConfig::default() };
+    let cfg = |addr| {
+        let mut c = StackConfig { addresses: vec![addr], seed: Some(7), ..StackConfig::default() };
+        c.endpoint.mptcp.enabled = false; // the driver over plain TCP; MPTCP in tests/mptcp_stream.rs
+        c
+    };
     (Stack::new(da, cfg(A)), Stack::new(db, cfg(B)))
 }
 

@@ -43,7 +43,8 @@ pub enum Fallback {
 /// MPTCP settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MptcpConfig {
-    /// Open connections with MP_CAPABLE, and accept MPTCP on listeners.
+    /// Open connections with MP_CAPABLE, and accept MPTCP on listeners
+    /// (true by default; false makes the endpoint plain TCP).
     pub enabled: bool,
     /// Ask for DSS checksums (the A flag).
     pub checksum: bool,
@@ -74,7 +75,7 @@ pub struct MptcpConfig {
 impl Default for MptcpConfig {
     fn default() -> Self {
         MptcpConfig {
-            enabled: false,
+            enabled: true,
             checksum: false,
             cc: "lia".to_owned(),
             scheduler: "minrtt".to_owned(),
