@@ -51,7 +51,7 @@ struct Args {
 enum Mode {
     /// Send `--bytes` of the pattern, then half-close; read until the peer closes.
     Send,
-    /// Read until the peer closes, checking the pattern; send nothing.
+    /// Read until the peer closes, checking the pattern, then close; send nothing.
     Recv,
     /// Both at once: send `--bytes` and read, checking, until the peer closes.
     Both,
@@ -170,10 +170,13 @@ fn main() -> Result<()> {
                 (n, start.elapsed().as_secs_f64())
             })
         });
+        // A receiver closes its side only after the peer's: Linux refuses
+        // MP_JOINs to a connection that has sent or received its DATA_FIN,
+        // so closing at once would keep the transfer on one path.
+        let r = recv(&s, &block)?;
         if args.mode == Mode::Recv {
             s.shutdown(Shutdown::Write).context("shutdown")?;
         }
-        let r = recv(&s, &block)?;
         let recv_s = start.elapsed().as_secs_f64();
         let (sent, send_s) = match sender {
             Some(h) => {
