@@ -2,16 +2,19 @@
 # The data-path benchmark: our stack on TUN next to the Linux kernel over the
 # same two veth paths (tests/netns/twopath.sh), in one run, printing ratios.
 #
-#   scripts/bench.sh [--size BYTES] [--htb-size BYTES] [--runs N] [--cases LIST] [--kernel-cc LIST]
+#   scripts/bench.sh [--size BYTES] [--htb-size BYTES] [--runs N] [--repeat N] [--cases LIST] [--kernel-cc LIST]
 #
 #   --size       bytes per unshaped transfer (default 1G: shorter ones measure the start-up)
 #   --htb-size   bytes per transfer on the 2 x 50 Mbit/s HTB paths (default 30M)
 #   --runs       HTB receive-only runs for the "both subflows carried data" count (default 10)
+#   --repeat     transfers per side and row; the row shows the median (default 3:
+#                kernel-to-kernel over veth swings by 2x from run to run with
+#                where the scheduler puts sender and receiver on two cores)
 #   --cases      comma list of: unshaped, htb, loss (default all three)
 #   --kernel-cc  the kernel's congestion control for the reference, comma list
 #                (default "cubic,bbr": like with like, and this machine's default)
 #
-# Every row is one transfer each, ours and the kernel's, in this run:
+# Every row is the median of --repeat transfers each, ours and the kernel's, in this run:
 #   ours:   `mptcp connect` (our stack on tun0, CUBIC) against mptcp-bench-peer,
 #           a plain-socket program with 1 MiB reads/writes and no hashing, in
 #           the kernel's namespace;
@@ -35,6 +38,7 @@ SIZE=1G
 KCC=cubic
 HTB_SIZE=30M
 RUNS=10
+REPEAT=3
 CASES=unshaped,htb,loss
 KCCS=cubic,bbr
 while [ $# -gt 0 ]; do
@@ -42,9 +46,10 @@ while [ $# -gt 0 ]; do
         --size) SIZE=$2; shift 2 ;;
         --htb-size) HTB_SIZE=$2; shift 2 ;;
         --runs) RUNS=$2; shift 2 ;;
+        --repeat) REPEAT=$2; shift 2 ;;
         --cases) CASES=$2; shift 2 ;;
         --kernel-cc) KCCS=$2; shift 2 ;;
-        -h | --help) sed -n '2,29p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,32p' "$0"; exit 0 ;;
         *) echo "bench.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -160,12 +165,28 @@ EOF
     echo "$g $(python3 -c "print($u + $s)") $rss $used"
 }
 
+# median_line LINE...: the line whose first field (a figure, or A/B for both
+# directions, ordered by their sum) is the median.
+median_line() {
+    python3 -c '
+import sys
+rows = sys.argv[1:]
+key = lambda r: sum(float(x) for x in r.split()[0].split("/"))
+rows.sort(key=key)
+print(rows[len(rows) // 2])' "$@"
+}
+
 printf '%-44s %14s %14s %7s %9s %9s %9s\n' "case (kernel cc)" "kernel" "ours" "ratio" "CPU/GB k" "CPU/GB us" "RSS us"
 row() {
     local label=$1 dir=$2 proto=$3
     local k o kg kc og oc orss used gb
-    k=$(kernel_run "$dir" "$proto")
-    o=$(ours_run "$dir" "$proto")
+    local ks=() os=()
+    for _ in $(seq "$REPEAT"); do
+        ks+=("$(kernel_run "$dir" "$proto")")
+        os+=("$(ours_run "$dir" "$proto")")
+    done
+    k=$(median_line "${ks[@]}")
+    o=$(median_line "${os[@]}")
     read -r kg kc <<<"$k"
     read -r og oc orss used <<<"$o"
     gb=$(python3 -c "print($BYTES * (2 if '$dir' == 'both' else 1) / 1e9)")

@@ -19,6 +19,7 @@ pub mod device;
 pub mod kernel;
 pub mod memdev;
 pub mod stack;
+mod timer;
 pub mod tun;
 
 pub use device::{PacketBatch, PacketDevice};

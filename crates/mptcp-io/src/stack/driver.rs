@@ -23,6 +23,8 @@ pub(super) struct Driver<D> {
     shared: Arc<Shared>,
     rx: PacketBatch,
     tx: PacketBatch,
+    /// Microsecond timer (None if the kernel gave no timerfd).
+    timer: Option<crate::timer::MicroTimer>,
 }
 
 impl<D: PacketDevice> Driver<D> {
@@ -35,7 +37,7 @@ impl<D: PacketDevice> Driver<D> {
         let rx = PacketBatch::new(rx_n, rx_room, rx_head);
         let tx_room = mtu.max(offloads.gso_max_size);
         let tx = PacketBatch::with_reserve(tx_n, tx_room, dev.tx_headroom(), dev.tx_buffer_capacity());
-        Driver { dev, shared, rx, tx }
+        Driver { dev, shared, rx, tx, timer: crate::timer::MicroTimer::new().ok() }
     }
 
     pub(super) async fn run(mut self) {
@@ -70,10 +72,23 @@ impl<D: PacketDevice> Driver<D> {
                 return Ok(());
             }
             {
+                // The endpoint's timers want microseconds (a RACK wait on a
+                // veth path is tens of them): a timerfd where there is one,
+                // tokio's millisecond wheel otherwise.
+                let micro = match (deadline, &self.timer) {
+                    (Some(d), Some(t)) => t.arm(d.saturating_duration_since(tokio::time::Instant::now())).is_ok(),
+                    _ => false,
+                };
+                let timer = &self.timer;
                 let sleep = async {
-                    match deadline {
-                        Some(d) => tokio::time::sleep_until(d).await,
-                        None => std::future::pending().await,
+                    match (deadline, timer) {
+                        (Some(_), Some(t)) if micro => {
+                            if t.expired().await.is_err() {
+                                std::future::pending::<()>().await;
+                            }
+                        }
+                        (Some(d), _) => tokio::time::sleep_until(d).await,
+                        (None, _) => std::future::pending().await,
                     }
                 };
                 tokio::select! {
