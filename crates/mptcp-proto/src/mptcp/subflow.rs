@@ -13,6 +13,9 @@ use mptcp_wire::mptcp::{
     RemoveAddr,
 };
 
+/// Option room a data segment keeps for its DSS: 4 + a 64-bit DATA_ACK + a
+/// 64-bit mapping (14) + the checksum (2) = 28 bytes.
+pub(crate) const DSS_ROOM: usize = 28;
 /// How a subflow came to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SubflowRole {
@@ -189,12 +192,7 @@ fn mpc_flags(checksum: bool, deny_join_initial: bool) -> u8 {
 
 impl SubflowHook for Hook<'_> {
     fn reserved_option_len(&self) -> usize {
-        if self.conn.fallback && self.mp.infinite_map.is_none() {
-            0
-        } else {
-            // DSS: 4 + 64-bit DATA_ACK + 64-bit mapping (14) + checksum (2) = 28.
-            28
-        }
+        if self.conn.fallback && self.mp.infinite_map.is_none() { 0 } else { DSS_ROOM }
     }
 
     fn max_payload(&self, rel_seq: u64) -> usize {

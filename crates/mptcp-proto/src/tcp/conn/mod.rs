@@ -426,6 +426,11 @@ impl TcpConn {
         }
     }
 
+    /// Segments are built for a device that cuts them (`gso_max_size`).
+    pub fn offloads_segmentation(&self) -> bool {
+        self.cfg.gso_max_size > 0
+    }
+
     /// The segment size the device is to cut the segment last written by
     /// `poll_transmit` into, or 0 when it is a single segment.
     pub fn last_gso_size(&self) -> u16 {
