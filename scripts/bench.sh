@@ -103,7 +103,17 @@ peer_server() {
     sleep 0.2
 }
 
-wait_server() { wait "$SERVER_PID" || { echo "bench.sh: the kernel peer failed" >&2; return 1; }; }
+# wait_server WHO: the peer's exit; a failure (the bytes were not the pattern,
+# say) is reported with whose transfer it was, and its output kept.
+wait_server() {
+    if ! wait "$SERVER_PID"; then
+        local keep
+        keep=$(mktemp -d /tmp/mptcp-bench-failed.XXXXXX)
+        cp "$WORK"/*.json "$keep"/ 2>/dev/null || true
+        echo "bench.sh: the kernel peer failed in the $1 transfer (its outputs are in $keep)" >&2
+        echo "$1" >>"$WORK/failures"
+    fi
+}
 
 # kernel_run DIR PROTO: the reference; prints "GBPS CPU_S".
 kernel_run() {
@@ -117,8 +127,8 @@ kernel_run() {
     next_port
     peer_server $smode "$proto" "$WORK/ks.json"
     ip netns exec "$NS_US" "$PEER" --connect "$KERN_V4:$PORT" --bind "$US_V4" --mode $cmode --bytes "$BYTES" --cc "$KCC" $flag \
-        >"$WORK/kc.json"
-    wait_server
+        >"$WORK/kc.json" || { echo "bench.sh: the kernel client failed in the kernel-to-kernel transfer" >&2; echo kernel-to-kernel >>"$WORK/failures"; }
+    wait_server kernel-to-kernel
     local g
     case $dir in
         send) g=$(json "$WORK/ks.json" recv_gbps) ;;
@@ -146,7 +156,7 @@ ours_run() {
     ip netns exec "$NS_US" /usr/bin/time -f "%U %S %M" -o "$WORK/time" \
         "$MPTCP" connect "$KERN_V4:$PORT" --tun "$TUN" --addr "$STACK_V4" "${args[@]}" --cc cubic \
         --no-hash --json -q --timeout 300 "${mode[@]}" >"$WORK/oc.json"
-    wait_server
+    wait_server ours
     local g
     case $dir in
         send) g=$(json "$WORK/os.json" recv_gbps) ;;
@@ -255,3 +265,7 @@ for case in "${cases[@]}"; do
         *) echo "bench.sh: unknown case '$case'" >&2; exit 2 ;;
     esac
 done
+if [ -s "$WORK/failures" ]; then
+    echo "bench.sh: $(wc -l <"$WORK/failures") transfer(s) failed or arrived corrupt: $(sort "$WORK/failures" | uniq -c | tr -s ' ' | tr '\n' ';')" >&2
+    exit 1
+fi

@@ -1343,17 +1343,28 @@ impl MptcpConn {
                 break;
             }
             let rel_ssn = sf.tcp.write_rel_seq();
+            // The mapping covers what the subflow took, and nothing else: a
+            // mapping beyond its bytes would map the next ones to the wrong
+            // DSN. (All of it fits, w being within its free room, unless the
+            // subflow takes no more data at all.)
+            let mut taken = 0;
+            for p in &pieces {
+                if !sf.tcp.write_bytes(p.clone()) {
+                    break;
+                }
+                taken += 1;
+            }
+            let w: usize = pieces[..taken].iter().map(bytes::Bytes::len).sum();
+            if w == 0 {
+                break;
+            }
             let checksum = self.checksum.then(|| {
                 let mut c = crypto::DssChecksum::new(dsn, rel_ssn as u32, w as u16);
-                for p in &pieces {
+                for p in &pieces[..taken] {
                     c.add(p);
                 }
                 c.finish()
             });
-            for p in pieces {
-                // Fits: w is within the subflow's free room.
-                let _ = sf.tcp.write_bytes(p);
-            }
             sf.mp.sent.push(SentMapping { rel_ssn, dsn, len: w as u16, checksum });
             if reinjection {
                 let front = self.reinject.front_mut().expect("reinjection in progress");
