@@ -88,6 +88,21 @@ impl RecvBuffer {
         n
     }
 
+    /// Up to `max` readable bytes, in place (two slices: the buffer is a ring).
+    pub fn ready_slices(&self, max: usize) -> (&[u8], &[u8]) {
+        let (a, b) = self.ready.as_slices();
+        let first = max.min(a.len());
+        let second = (max - first).min(b.len());
+        (&a[..first], &b[..second])
+    }
+
+    /// Drops the first `n` readable bytes (their reader copied them itself).
+    pub fn consume(&mut self, n: usize) -> usize {
+        let n = n.min(self.ready.len());
+        self.ready.drain(..n);
+        n
+    }
+
     /// Offers `data` at offset `at`. Bytes outside `[next, next + window)`
     /// are dropped; so are out-of-order bytes past the range limit.
     pub fn insert(&mut self, at: u64, data: &[u8]) -> Inserted {

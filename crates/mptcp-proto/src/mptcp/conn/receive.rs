@@ -260,15 +260,25 @@ impl MptcpConn {
         }
     }
 
-    /// Puts bytes at data sequence number `dsn` in the receive buffer.
-    fn deliver_scratch(&mut self, dsn: u64, n: usize) {
-        let r = self.rcv.insert(dsn.wrapping_sub(self.rcv_base), &self.scratch[..n]);
-        if r.in_order > 0 {
+    /// Moves up to `max` in-order bytes of subflow `i` straight into the data
+    /// level at `dsn` (one copy, no staging); returns how many.
+    fn move_subflow_bytes(&mut self, i: usize, dsn: u64, max: usize) -> usize {
+        let at = dsn.wrapping_sub(self.rcv_base);
+        let (a, b) = self.subflows[i].tcp.readable_slices(max);
+        let n = a.len() + b.len();
+        if n == 0 {
+            return 0;
+        }
+        let r1 = self.rcv.insert(at, a);
+        let r2 = if b.is_empty() { Default::default() } else { self.rcv.insert(at + a.len() as u64, b) };
+        self.subflows[i].tcp.consume(n);
+        if r1.in_order + r2.in_order > 0 {
             self.events.push_back(ConnEvent::Readable);
         }
-        if r.beyond_window {
+        if r1.beyond_window || r2.beyond_window {
             self.counters.no_dss_in_window += 1;
         }
+        n
     }
 
     /// Reads up to `max` in-order bytes of subflow `i` into the scratch buffer.
@@ -307,12 +317,10 @@ impl MptcpConn {
             }
             if self.fallback.is_some() {
                 // Regular TCP: the subflow's bytes are the stream's next ones.
-                let n = self.read_subflow(i, usize::MAX);
-                if n == 0 {
+                let next = self.rcv_base.wrapping_add(self.rcv.next());
+                if self.move_subflow_bytes(i, next, usize::MAX) == 0 {
                     break;
                 }
-                let next = self.rcv_base.wrapping_add(self.rcv.next());
-                self.deliver_scratch(next, n);
                 continue;
             }
             let Some(m) = self.subflows[i].mp.recv.find(rel) else {
@@ -332,11 +340,10 @@ impl MptcpConn {
             let into = rel - m.rel_ssn;
             let left = m.len.saturating_sub(into).min(usize::MAX as u64) as usize;
             if !(self.checksum && m.checksum.is_some()) {
-                let n = self.read_subflow(i, left);
+                let n = self.move_subflow_bytes(i, m.dsn.wrapping_add(into), left);
                 if n == 0 {
                     break;
                 }
-                self.deliver_scratch(m.dsn.wrapping_add(into), n);
                 self.subflows[i].mp.recv.consumed_to(rel + n as u64);
                 continue;
             }

@@ -492,16 +492,8 @@ impl TcpConn {
         }
         let before = self.recv_buf.window();
         let n = self.recv_buf.read(out);
-        self.read_offset += n as u64;
         if n > 0 {
-            // RFC 1122 §4.2.3.3: tell the peer once the window opened by
-            // min(half the buffer, one MSS) or more (here: two MSS).
-            let advertised = (self.rcv_adv_edge - self.rcv_nxt) as usize;
-            let now_free = self.recv_buf.window();
-            let step = (2 * self.mss as usize).min(self.cfg.recv_buffer / 2);
-            if now_free >= advertised + step && before < now_free {
-                self.ack_due = true;
-            }
+            self.after_read(before, n);
             return Ok(n);
         }
         if self.fin_received {
@@ -510,6 +502,35 @@ impl TcpConn {
         match self.state {
             State::Closed => Err(crate::Error::NotConnected),
             _ => Err(crate::Error::WouldBlock),
+        }
+    }
+
+    /// Up to `max` in-order bytes, in place, for a layer above that moves
+    /// them itself (MPTCP, into its data level); then [`Self::consume`].
+    pub(crate) fn readable_slices(&self, max: usize) -> (&[u8], &[u8]) {
+        self.recv_buf.ready_slices(max)
+    }
+
+    /// Drops `n` in-order bytes the layer above took (as `read` would have).
+    pub(crate) fn consume(&mut self, n: usize) {
+        let before = self.recv_buf.window();
+        let n = self.recv_buf.consume(n);
+        if n > 0 {
+            self.after_read(before, n);
+        }
+    }
+
+    /// Bytes left the receive buffer: the stream offset moves, and the window
+    /// update the freed room deserves is due.
+    fn after_read(&mut self, before: usize, n: usize) {
+        self.read_offset += n as u64;
+        // RFC 1122 §4.2.3.3: tell the peer once the window opened by
+        // min(half the buffer, one MSS) or more (here: two MSS).
+        let advertised = (self.rcv_adv_edge - self.rcv_nxt) as usize;
+        let now_free = self.recv_buf.window();
+        let step = (2 * self.mss as usize).min(self.cfg.recv_buffer / 2);
+        if now_free >= advertised + step && before < now_free {
+            self.ack_due = true;
         }
     }
 
