@@ -46,7 +46,9 @@ fn progress(total: u64, message: String) -> ProgressBar {
 }
 
 fn list() {
+    use std::io::Write as _;
     let width = BUILTINS.iter().map(|b| b.name.len()).max().unwrap_or(0);
+    let mut out = std::io::stdout().lock();
     for b in BUILTINS {
         let tags = match (b.name == DEFAULT, b.needs_mptcp()) {
             (true, true) => " (default; MPTCP)",
@@ -54,7 +56,10 @@ fn list() {
             (false, true) => " (MPTCP)",
             (false, false) => "",
         };
-        println!("{:width$}  {}{tags}", b.name, b.description());
+        // A reader that stopped reading (`| head`) ends the list, quietly.
+        if writeln!(out, "{:width$}  {}{tags}", b.name, b.description()).is_err() {
+            return;
+        }
     }
 }
 

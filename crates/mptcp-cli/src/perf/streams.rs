@@ -273,6 +273,17 @@ async fn run(
     if sender {
         // What was acknowledged is counted; the rest may go or not, as iperf3's would.
         let _ = tokio::time::timeout(std::time::Duration::from_millis(200), conn.shutdown()).await;
+    } else if open {
+        // The test is over, but the peer may still be writing until it
+        // hears so on the control connection. Dropping a connection with
+        // data arriving resets it (RFC 2525 §2.17), and iperf3's server,
+        // its write failing, would abort the results exchange: keep
+        // reading, uncounted, until the peer closes (10 s at most).
+        tokio::spawn(async move {
+            let mut sink = vec![0u8; 64 * 1024];
+            let drain = async { while matches!(conn.read(&mut sink).await, Ok(n) if n > 0) {} };
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(10), drain).await;
+        });
     }
     last
 }
