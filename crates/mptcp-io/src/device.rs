@@ -138,14 +138,8 @@ impl PacketBatch {
 
     /// Like [`Self::push_with`], with the packet's metadata.
     pub fn push_with_meta(&mut self, fill: impl FnOnce(&mut [u8]) -> Option<(usize, PacketMeta)>) -> Option<usize> {
-        let mut meta = PacketMeta::default();
-        let n = self.push_with(|room| {
-            let (n, m) = fill(room)?;
-            meta = m;
-            Some(n)
-        })?;
-        self.meta[self.len - 1] = meta;
-        Some(n)
+        let (start, room) = (self.headroom, self.packet_room);
+        self.push_raw(|buf| fill(&mut buf[start..start + room]))
     }
 
     /// Fills the next free slot through its whole buffer, headroom included
@@ -182,19 +176,7 @@ impl PacketBatch {
     /// the packet's length, or `None` for no packet. Returns the length added,
     /// or `None` when the batch is full or `fill` gave nothing.
     pub fn push_with(&mut self, fill: impl FnOnce(&mut [u8]) -> Option<usize>) -> Option<usize> {
-        if self.is_full() {
-            return None;
-        }
-        let (start, room) = (self.headroom, self.packet_room);
-        let buf = &mut self.bufs[self.len];
-        if buf.len() != start + room {
-            buf.resize(start + room, 0);
-        }
-        let n = fill(&mut buf[start..start + room])?.min(room);
-        self.sizes[self.len] = n;
-        self.meta[self.len] = PacketMeta::default();
-        self.len += 1;
-        Some(n)
+        self.push_with_meta(|room| Some((fill(room)?, PacketMeta::default())))
     }
 
     /// Copies `packet` into the next free slot; false when the batch is full or the packet too big.

@@ -93,6 +93,8 @@ fn more_than_4_gib_through_one_subflow() {
     let s = a.subflow_stats(ca).unwrap();
     assert_eq!(s.len(), 1, "one subflow");
     assert!(s[0].bytes_sent >= TOTAL, "it carried all of it: {}", s[0].bytes_sent);
+    // The subflow's own count of acknowledged bytes goes past 2 and 4 GiB too.
+    assert_eq!(s[0].tcp.bytes_acked, s[0].bytes_sent, "every byte it sent was acknowledged, and counted");
     let c = a.mptcp_counters(ca).unwrap();
     assert_eq!((c.data_retransmits, c.reinjected_bytes), (0, 0), "no data-level retransmission");
     assert_eq!(a.mptcp_fallback(ca), Some(None), "still MPTCP, no fallback");

@@ -204,14 +204,13 @@ impl TcpConn {
         let out = self.board.on_ack(now, seg.ack, &sack);
         let advanced = seg.ack > self.snd_una;
         if advanced {
-            let data_acked = {
-                let data_start = self.snd_una.max(self.iss + 1);
-                let data_end = seg.ack.min(self.send_buf.end());
-                if data_end > data_start { u64::from(data_end - data_start) } else { 0 }
-            };
-            self.stats.bytes_acked += data_acked;
+            // Data bytes acknowledged, from the send buffer's 64-bit positions
+            // (sequence-number comparisons against the ISN stop making sense
+            // 2 GiB into a connection).
+            let before = self.send_buf.start_position();
             self.snd_una = seg.ack;
             self.send_buf.ack_to(seg.ack.min(self.send_buf.end()));
+            self.stats.bytes_acked += self.send_buf.start_position() - before;
             self.rto_count = 0;
             // New data acknowledged: the path works again, so the RTO backoff
             // ends here, even when the ACK covers a retransmission (Karn's rule
