@@ -905,10 +905,16 @@ fn abort_unread() {
         "abort-unread",
         |role, _| {
             let at = format!("{AT}:close");
-            aborting(match role {
+            let mut s = aborting(match role {
                 Role::OurClient => Spec::new().ours(&["--at", &at]),
                 Role::KernelClient => Spec::new().kernel(&["--at", &at]),
-            })
+            });
+            // Shaped, so that the peer is still sending when reading stops
+            // and the close finds data unread: unshaped, our stack now reads
+            // the whole 50 MiB before the 20 MiB action fires, and a close
+            // with nothing unread is rightly a graceful one.
+            s.rate = SLOW;
+            s
         },
         |r| match r.role {
             Role::OurClient => {
