@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a fresh machine (Debian, root): tshark for the
 # Wireshark cross-check; iproute2, iptables and ethtool for the network-namespace
-# interop tests; iperf3, mptcpize (mptcpd), curl and python3 for the tests
+# interop tests; iperf3, mptcpize, curl and python3 for the tests
 # against programs no one here wrote (mptcp perf, mptcp pm); time for the
 # benchmark. Safe to run again: it installs only what is missing.
 set -euo pipefail
@@ -13,7 +13,7 @@ command -v ethtool >/dev/null 2>&1 || need+=(ethtool)
 command -v nstat >/dev/null 2>&1 || need+=(iproute2)
 [ -x /usr/bin/time ] || need+=(time)
 command -v iperf3 >/dev/null 2>&1 || need+=(iperf3)
-command -v mptcpize >/dev/null 2>&1 || need+=(mptcpd)
+command -v mptcpize >/dev/null 2>&1 || need+=(mptcpize)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
