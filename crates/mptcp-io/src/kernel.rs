@@ -111,15 +111,21 @@ pub fn tcp_info(stream: &TcpStream) -> io::Result<KernelTcpInfo> {
     if rc != 0 {
         return Err(io::Error::last_os_error());
     }
-    Ok(KernelTcpInfo {
-        srtt_us: info.tcpi_rtt,
-        rttvar_us: info.tcpi_rttvar,
-        cwnd_segments: info.tcpi_snd_cwnd,
-        snd_mss: info.tcpi_snd_mss,
-        total_retrans: info.tcpi_total_retrans,
-        bytes_acked: info.tcpi_bytes_acked,
-        bytes_received: info.tcpi_bytes_received,
-    })
+    Ok(KernelTcpInfo::from(&info))
+}
+
+impl From<&libc::tcp_info> for KernelTcpInfo {
+    fn from(info: &libc::tcp_info) -> Self {
+        KernelTcpInfo {
+            srtt_us: info.tcpi_rtt,
+            rttvar_us: info.tcpi_rttvar,
+            cwnd_segments: info.tcpi_snd_cwnd,
+            snd_mss: info.tcpi_snd_mss,
+            total_retrans: info.tcpi_total_retrans,
+            bytes_acked: info.tcpi_bytes_acked,
+            bytes_received: info.tcpi_bytes_received,
+        }
+    }
 }
 
 /// What the kernel says of an MPTCP connection (`MPTCP_INFO`).
@@ -314,15 +320,7 @@ pub fn mptcp_subflows(stream: &TcpStream) -> io::Result<Vec<KernelSubflowInfo>> 
         .map(|(i, info)| KernelSubflowInfo {
             local: addrs.get(i).and_then(|a| sockaddr_of(&a.local)),
             remote: addrs.get(i).and_then(|a| sockaddr_of(&a.remote)),
-            tcp: KernelTcpInfo {
-                srtt_us: info.tcpi_rtt,
-                rttvar_us: info.tcpi_rttvar,
-                cwnd_segments: info.tcpi_snd_cwnd,
-                snd_mss: info.tcpi_snd_mss,
-                total_retrans: info.tcpi_total_retrans,
-                bytes_acked: info.tcpi_bytes_acked,
-                bytes_received: info.tcpi_bytes_received,
-            },
+            tcp: KernelTcpInfo::from(info),
         })
         .collect())
 }
