@@ -152,23 +152,61 @@ pub struct Transfer {
     pub stopped: Option<Action>,
     /// What arrived was hashed (not `--no-hash`).
     pub hashed: bool,
+    /// Where what arrived first differs from the test pattern (checked with the hash).
+    pub pattern_mismatch: Option<PatternMismatch>,
+}
+
+/// Where received bytes left the test pattern: a hash says only that a
+/// transfer differs, this says where (for a sender of the pattern).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PatternMismatch {
+    /// Stream offset of the first byte that is not the pattern's.
+    pub first: u64,
+    /// How many received bytes are not the pattern's.
+    pub bytes: u64,
+}
+
+/// Compares what arrives with the test pattern, chunk by chunk.
+struct PatternCheck {
+    block: Vec<u8>,
+    offset: u64,
+    mismatch: Option<PatternMismatch>,
+}
+
+impl PatternCheck {
+    fn add(&mut self, data: &[u8]) {
+        for piece in data.chunks(CHUNK) {
+            let start = (self.offset % 256) as usize;
+            let want = &self.block[start..start + piece.len()];
+            if piece != want {
+                let wrong = piece.iter().zip(want).filter(|(a, b)| a != b).count() as u64;
+                let at = piece.iter().zip(want).position(|(a, b)| a != b).unwrap_or(0) as u64;
+                let m = self.mismatch.get_or_insert(PatternMismatch { first: self.offset + at, bytes: 0 });
+                m.bytes += wrong;
+            }
+            self.offset += piece.len() as u64;
+        }
+    }
 }
 
 /// What has arrived so far (shared with the `--at` watcher).
 struct Received {
     bytes: AtomicU64,
     /// None: counting only (`--no-hash`).
-    hash: Option<Mutex<Sha256>>,
+    hash: Option<Mutex<(Sha256, PatternCheck)>>,
 }
 
 impl Received {
     fn new(hash: bool) -> Self {
-        Received { bytes: AtomicU64::new(0), hash: hash.then(|| Mutex::new(Sha256::new())) }
+        let check = || PatternCheck { block: pattern_block(), offset: 0, mismatch: None };
+        Received { bytes: AtomicU64::new(0), hash: hash.then(|| Mutex::new((Sha256::new(), check()))) }
     }
 
     fn add(&self, data: &[u8]) {
         if let Some(h) = &self.hash {
-            h.lock().unwrap_or_else(|e| e.into_inner()).update(data);
+            let mut g = h.lock().unwrap_or_else(|e| e.into_inner());
+            g.0.update(data);
+            g.1.add(data);
         }
         self.bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
     }
@@ -176,9 +214,14 @@ impl Received {
     /// SHA-256 of what arrived, hex; empty when not hashing.
     fn sha256(&self) -> String {
         match &self.hash {
-            Some(h) => hex(&h.lock().unwrap_or_else(|e| e.into_inner()).clone().finalize()),
+            Some(h) => hex(&h.lock().unwrap_or_else(|e| e.into_inner()).0.clone().finalize()),
             None => String::new(),
         }
+    }
+
+    /// Where what arrived left the test pattern, if it did (and was checked).
+    fn mismatch(&self) -> Option<PatternMismatch> {
+        self.hash.as_ref().and_then(|h| h.lock().unwrap_or_else(|e| e.into_inner()).1.mismatch)
     }
 }
 
@@ -261,6 +304,8 @@ where
         bytes_sent: sent.load(Ordering::Relaxed),
         bytes_received: received.bytes.load(Ordering::Relaxed),
         sha256_received: received.sha256(),
+        // Netcat moves the user's bytes, not the pattern.
+        pattern_mismatch: received.mismatch().filter(|_| mode != Mode::Netcat),
         duration: start.elapsed(),
         send_time,
         recv_time,
@@ -456,6 +501,14 @@ pub struct Report {
     pub sha256_sent: Option<String>,
     /// The `--at` action that ended the transfer early, if one did.
     pub stopped: Option<String>,
+    /// Stream offset of the first received byte that is not the test
+    /// pattern's (absent when all were, or when not checked: `--no-hash`).
+    /// Only meaningful when the peer sends the pattern.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_non_pattern_byte: Option<u64>,
+    /// How many received bytes are not the pattern's (with the above).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub non_pattern_bytes: Option<u64>,
     /// MPTCP details (our stack's MPTCP connections).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mptcp: Option<MptcpFigures>,
@@ -498,6 +551,8 @@ impl Report {
                 Mode::Netcat => None,
             },
             stopped: t.stopped.map(|a| a.to_string()),
+            first_non_pattern_byte: t.pattern_mismatch.map(|m| m.first),
+            non_pattern_bytes: t.pattern_mismatch.map(|m| m.bytes),
             mptcp: figures.mptcp,
             stats: figures.details,
         }
@@ -572,6 +627,9 @@ impl Report {
             let _ = writeln!(s, "  stopped early by --at: {a}");
         }
         let _ = writeln!(s, "  sha256 of received: {}", self.sha256_received);
+        if let (Some(at), Some(n)) = (self.first_non_pattern_byte, self.non_pattern_bytes) {
+            let _ = writeln!(s, "  not the test pattern: {n} bytes, the first at offset {at}");
+        }
         s
     }
 }
@@ -613,6 +671,20 @@ pub fn print_report(report: &Report, mode: Mode, json: bool, verbose: bool) -> i
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pattern_check_finds_the_first_wrong_byte() {
+        let mut c = PatternCheck { block: pattern_block(), offset: 0, mismatch: None };
+        let mut data: Vec<u8> = (0..200_000u64).map(pattern_byte).collect();
+        c.add(&data[..1000]);
+        assert_eq!(c.mismatch, None);
+        // A shift by a whole period (256) is invisible to the pattern; one by 2 is not.
+        data.copy_within(150_002..150_102, 150_000);
+        c.add(&data[1000..]);
+        let m = c.mismatch.expect("the shifted bytes differ");
+        assert_eq!(m.first, 150_000);
+        assert!(m.bytes > 90 && m.bytes <= 100, "{m:?}");
+    }
 
     #[test]
     fn sizes() {
@@ -658,6 +730,7 @@ mod tests {
         assert_eq!(c.bytes_received, 300_000);
         assert_eq!(c.sha256_received, pattern_sha256(300_000));
         assert_eq!(s.sha256_received, pattern_sha256(300_000));
+        assert_eq!((c.pattern_mismatch, s.pattern_mismatch), (None, None), "the pattern arrived as sent");
         assert_eq!((c.stopped, s.stopped), (None, None));
     }
 

@@ -301,6 +301,7 @@ pub fn assert_same_bytes(sender: &Value, receiver: &Value, bytes: u64) {
     assert_eq!(receiver["bytes_received"].as_u64(), Some(bytes), "receiver: {receiver}");
     assert_eq!(
         sender["sha256_sent"], receiver["sha256_received"],
-        "SHA-256 differs\nsender {sender}\nreceiver {receiver}"
+        "SHA-256 differs: {} bytes are not the pattern, the first at stream offset {}\nsender {sender}\nreceiver {receiver}",
+        receiver["non_pattern_bytes"], receiver["first_non_pattern_byte"]
     );
 }
