@@ -20,9 +20,8 @@ fn link() -> LinkConfig {
     LinkConfig { delay: Duration::from_millis(5), rate_bps: 200_000_000, queue_bytes: 2_000_000, ..Default::default() }
 }
 
-/// Where the DSS mapping's data sequence number sits in an IPv4 packet, if
-/// the packet carries a DSS option with a 64-bit one.
-fn dss_dsn_offset(pkt: &[u8]) -> Option<usize> {
+/// Where the DSS option starts in an IPv4 packet, if it carries one.
+fn dss_option(pkt: &[u8]) -> Option<usize> {
     let ihl = usize::from(pkt[0] & 0x0f) * 4;
     let doff = usize::from(pkt[ihl + 12] >> 4) * 4;
     let mut at = ihl + 20;
@@ -31,22 +30,35 @@ fn dss_dsn_offset(pkt: &[u8]) -> Option<usize> {
             0 => return None,
             1 => at += 1,
             kind => {
-                let len = usize::from(pkt[at + 1]).max(2);
                 if kind == 30 && pkt[at + 2] >> 4 == 2 {
-                    let flags = pkt[at + 3];
-                    let (ack, wide_ack, map, wide_dsn) =
-                        (flags & 1 != 0, flags & 2 != 0, flags & 4 != 0, flags & 8 != 0);
-                    if !(map && wide_dsn) {
-                        return None;
-                    }
-                    let ack_len = if ack { if wide_ack { 8 } else { 4 } } else { 0 };
-                    return Some(at + 4 + ack_len);
+                    return Some(at);
                 }
-                at += len;
+                at += usize::from(pkt[at + 1]).max(2);
             }
         }
     }
     None
+}
+
+/// Where the DSS mapping's data sequence number sits in an IPv4 packet, if
+/// the packet carries a DSS option with a 64-bit one.
+fn dss_dsn_offset(pkt: &[u8]) -> Option<usize> {
+    let at = dss_option(pkt)?;
+    let flags = pkt[at + 3];
+    let (ack, wide_ack, map, wide_dsn) = (flags & 1 != 0, flags & 2 != 0, flags & 4 != 0, flags & 8 != 0);
+    if !(map && wide_dsn) {
+        return None;
+    }
+    let ack_len = if ack { if wide_ack { 8 } else { 4 } } else { 0 };
+    Some(at + 4 + ack_len)
+}
+
+/// Where the DSS option's DATA_ACK sits in an IPv4 packet, and whether it is
+/// 64 bits wide, if the packet carries one.
+fn dss_ack_offset(pkt: &[u8]) -> Option<(usize, bool)> {
+    let at = dss_option(pkt)?;
+    let flags = pkt[at + 3];
+    (flags & 1 != 0).then_some((at + 4, flags & 2 != 0))
 }
 
 #[test]
@@ -205,4 +217,58 @@ fn data_level_retransmissions_on_two_lossy_subflows_keep_the_stream_whole() {
         let c = p.a.mptcp_counters(a).unwrap();
         assert!(c.data_retransmits >= 1, "seed {seed}: {c:?}");
     }
+}
+
+#[test]
+fn a_lagging_data_ack_resends_only_the_right_bytes() {
+    // CI once saw the kernel receive wrong bytes from us after a data-level
+    // retransmission (two subflows, DSS checksums, both directions). Here B
+    // gets everything, but for 1.5 s every DATA_ACK it sends is held at one
+    // value while its subflow ACKs move on: A's data-level timer fires and
+    // A sends data again that B already has. B must end with the exact stream.
+    let mut c = cfg();
+    c.mptcp.checksum = true;
+    let mut p = Pair::with_links(c.clone(), c, link(), link(), 84);
+    p.a.add_endpoint("10.0.1.1".parse().unwrap(), mptcp_proto::pm::EndpointFlags::parse("subflow").unwrap(), None);
+    let (a, b) = open(&mut p);
+    let mut ta = Bulk::new(8 * MB, 1, 2);
+    let mut tb = Bulk::new(8 * MB, 2, 1);
+    let mut frozen: Option<(u64, mptcp_proto::time::Instant)> = None;
+    let mut held = 0;
+    let done = p.run_until(Duration::from_secs(60), |p| {
+        ta.pump(&mut p.a, a);
+        tb.pump(&mut p.b, b);
+        for mut pkt in p.ba.take_due(p.now + Duration::from_secs(1)) {
+            if let Some((off, wide)) = dss_ack_offset(&pkt) {
+                let value = if wide {
+                    u64::from_be_bytes(pkt[off..off + 8].try_into().unwrap())
+                } else {
+                    u64::from(u32::from_be_bytes(pkt[off..off + 4].try_into().unwrap()))
+                };
+                if frozen.is_none() && tb.read > 2 * MB {
+                    frozen = Some((value, p.now));
+                }
+                if let Some((v, since)) = frozen
+                    && p.now < since + Duration::from_millis(1500)
+                {
+                    if wide {
+                        pkt[off..off + 8].copy_from_slice(&v.to_be_bytes());
+                    } else {
+                        pkt[off..off + 4].copy_from_slice(&(v as u32).to_be_bytes());
+                    }
+                    common::pkt::fix(&mut pkt);
+                    held += 1;
+                }
+            }
+            p.a.handle(p.now, &pkt);
+        }
+        ta.eof && tb.eof
+    });
+    assert!(held > 0, "no DATA_ACK was held back");
+    assert!(done, "stalled: B read {} of {}, A read {}", tb.read, 8 * MB, ta.read);
+    assert!(!tb.corrupt, "B's stream differs from what A wrote");
+    assert!(!ta.corrupt, "A's stream differs from what B wrote");
+    let counters = p.a.mptcp_counters(a).unwrap();
+    assert!(counters.data_retransmits >= 1, "the data-level timer never fired: {counters:?}");
+    assert!(counters.reinjected_bytes > 0, "{counters:?}");
 }
