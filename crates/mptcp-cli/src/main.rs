@@ -7,6 +7,7 @@ mod endpoints;
 mod listen;
 mod logging;
 mod net;
+mod pattern;
 mod perf;
 mod pm;
 mod progress;

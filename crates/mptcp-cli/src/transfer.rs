@@ -5,6 +5,8 @@
 //! transfer is over when both have closed (our FIN sent, the peer's read).
 
 use crate::actions::{Action, At};
+use crate::pattern::pattern_sha256;
+use crate::pattern::{CHUNK, PatternCheck, PatternMismatch, hex, pattern_block};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
@@ -99,40 +101,6 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     n.checked_mul(mult).ok_or_else(|| format!("bad size '{s}': too large"))
 }
 
-/// Byte `i` of the test pattern.
-pub fn pattern_byte(i: u64) -> u8 {
-    (i.wrapping_mul(7).wrapping_add(1) % 256) as u8
-}
-
-const CHUNK: usize = 64 * 1024;
-
-/// The pattern from offset `off % 256` on, enough for one chunk at any offset.
-fn pattern_block() -> Vec<u8> {
-    (0..(CHUNK + 256) as u64).map(pattern_byte).collect()
-}
-
-/// SHA-256 of the first `n` bytes of the pattern, lowercase hex.
-pub fn pattern_sha256(n: u64) -> String {
-    let block = pattern_block();
-    let mut h = Sha256::new();
-    let mut off = 0u64;
-    while off < n {
-        let len = (n - off).min(CHUNK as u64) as usize;
-        let start = (off % 256) as usize;
-        h.update(&block[start..start + len]);
-        off += len as u64;
-    }
-    hex(&h.finalize())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
-
 /// What one connection moved.
 #[derive(Debug, Clone)]
 pub struct Transfer {
@@ -154,39 +122,6 @@ pub struct Transfer {
     pub hashed: bool,
     /// Where what arrived first differs from the test pattern (checked with the hash).
     pub pattern_mismatch: Option<PatternMismatch>,
-}
-
-/// Where received bytes left the test pattern: a hash says only that a
-/// transfer differs, this says where (for a sender of the pattern).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PatternMismatch {
-    /// Stream offset of the first byte that is not the pattern's.
-    pub first: u64,
-    /// How many received bytes are not the pattern's.
-    pub bytes: u64,
-}
-
-/// Compares what arrives with the test pattern, chunk by chunk.
-struct PatternCheck {
-    block: Vec<u8>,
-    offset: u64,
-    mismatch: Option<PatternMismatch>,
-}
-
-impl PatternCheck {
-    fn add(&mut self, data: &[u8]) {
-        for piece in data.chunks(CHUNK) {
-            let start = (self.offset % 256) as usize;
-            let want = &self.block[start..start + piece.len()];
-            if piece != want {
-                let wrong = piece.iter().zip(want).filter(|(a, b)| a != b).count() as u64;
-                let at = piece.iter().zip(want).position(|(a, b)| a != b).unwrap_or(0) as u64;
-                let m = self.mismatch.get_or_insert(PatternMismatch { first: self.offset + at, bytes: 0 });
-                m.bytes += wrong;
-            }
-            self.offset += piece.len() as u64;
-        }
-    }
 }
 
 /// What has arrived so far (shared with the `--at` watcher).
@@ -673,20 +608,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pattern_check_finds_the_first_wrong_byte() {
-        let mut c = PatternCheck { block: pattern_block(), offset: 0, mismatch: None };
-        let mut data: Vec<u8> = (0..200_000u64).map(pattern_byte).collect();
-        c.add(&data[..1000]);
-        assert_eq!(c.mismatch, None);
-        // A shift by a whole period (256) is invisible to the pattern; one by 2 is not.
-        data.copy_within(150_002..150_102, 150_000);
-        c.add(&data[1000..]);
-        let m = c.mismatch.expect("the shifted bytes differ");
-        assert_eq!(m.first, 150_000);
-        assert!(m.bytes > 90 && m.bytes <= 100, "{m:?}");
-    }
-
-    #[test]
     fn sizes() {
         assert_eq!(parse_size("100"), Ok(100));
         assert_eq!(parse_size("4K"), Ok(4096));
@@ -704,18 +625,6 @@ mod tests {
         assert!(parse_size("M").is_err());
         assert!(parse_size("12X").is_err());
         assert!(parse_size("99999999999999999999G").is_err());
-    }
-
-    #[test]
-    fn pattern() {
-        assert_eq!(pattern_byte(0), 1);
-        assert_eq!(pattern_byte(1), 8);
-        assert_eq!(pattern_byte(37), (7 * 37 + 1) as u8);
-        assert_eq!(pattern_byte(256), 1);
-        // SHA-256 of the empty string.
-        assert_eq!(pattern_sha256(0), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-        let direct: Vec<u8> = (0..200_000u64).map(pattern_byte).collect();
-        assert_eq!(pattern_sha256(200_000), hex(&Sha256::digest(&direct)));
     }
 
     #[tokio::test]
