@@ -849,6 +849,7 @@ impl MptcpConn {
                     sf.third_ack_due = false;
                     sf.third_ack_resend_at = None;
                     sf.ready = true;
+                    sf.first_mapping_pending = true;
                     self.counters.joins += 1;
                 }
                 _ => {}
@@ -1282,15 +1283,36 @@ impl MptcpConn {
                 break;
             }
             let all_stale = self.subflows.iter().all(|o| o.mp.gone || o.mp.stale || !o.mp.ready);
+            let usable = |s: &Subflow| {
+                s.mp.ready
+                    && !s.mp.gone
+                    && (!s.mp.stale || all_stale)
+                    && matches!(s.tcp.state(), State::Established | State::CloseWait)
+            };
+            // A join's first mapping waits until every byte before it is
+            // DATA_ACKed (see `SubflowMp::first_mapping_pending`): new data
+            // stops until then, and then goes to the join first.
+            // Reinjections (older bytes) keep to the other subflows.
+            let others = self.subflows.iter().any(|s| usable(s) && !s.mp.first_mapping_pending);
+            let barrier = others
+                && self
+                    .subflows
+                    .iter()
+                    .any(|s| usable(s) && s.mp.first_mapping_pending && !s.mp.backup && !s.mp.peer_backup);
+            let drained = self.snd_una == self.snd_nxt;
+            if barrier && !reinjection && !drained {
+                break;
+            }
             let views: arrayvec::ArrayVec<SchedView, 8> = self
                 .subflows
                 .iter()
                 .enumerate()
-                .filter(|(_, s)| {
-                    s.mp.ready
-                        && !s.mp.gone
-                        && (!s.mp.stale || all_stale)
-                        && matches!(s.tcp.state(), State::Established | State::CloseWait)
+                .filter(|(_, s)| usable(s))
+                .filter(|(_, s)| match (s.mp.first_mapping_pending, reinjection) {
+                    (true, true) => !others,
+                    (true, false) => !barrier || !(s.mp.backup || s.mp.peer_backup),
+                    (false, true) => true,
+                    (false, false) => !barrier,
                 })
                 .take(8)
                 .map(|(i, s)| SchedView {
@@ -1366,6 +1388,7 @@ impl MptcpConn {
                 c.finish()
             });
             sf.mp.sent.push(SentMapping { rel_ssn, dsn, len: w as u16, checksum });
+            sf.mp.first_mapping_pending = false;
             if reinjection {
                 let front = self.reinject.front_mut().expect("reinjection in progress");
                 front.0 = front.0.wrapping_add(w as u64);

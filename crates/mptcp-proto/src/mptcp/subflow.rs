@@ -97,6 +97,16 @@ pub struct SubflowMp {
     pub third_ack_resend_at: Option<Instant>,
     /// Third ACKs sent again so far.
     pub third_ack_tries: u8,
+    /// A subflow we joined that has carried no mapping yet. Its first
+    /// mapping goes out only once every byte before it is DATA_ACKed: Linux,
+    /// when a join completes while its connection's lock is held, attaches
+    /// the subflow later and re-bases the mapping it has already taken from
+    /// that subflow on its DATA_ACK of that moment (`mptcp_subflow_joined`).
+    /// With nothing outstanding before the mapping, that DATA_ACK is the
+    /// mapping's own DSN; otherwise the bytes land at the wrong place
+    /// (seen in a capture: a join's first 14,200 bytes read at DSN 14,200
+    /// instead of 32,660). See docs/ARCHITECTURE.md.
+    pub first_mapping_pending: bool,
 }
 
 impl SubflowMp {
@@ -129,6 +139,7 @@ impl SubflowMp {
             infinite_map: None,
             third_ack_resend_at: None,
             third_ack_tries: 0,
+            first_mapping_pending: false,
         }
     }
 }
