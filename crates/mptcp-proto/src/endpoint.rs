@@ -454,7 +454,7 @@ impl Endpoint {
             })
             .collect();
         let limits = crate::pm::Limits {
-            subflows: self.cfg.mptcp.max_subflows.saturating_sub(1),
+            subflows: self.cfg.mptcp.max_subflows.min(crate::mptcp::MAX_SUBFLOWS).saturating_sub(1),
             add_addr_accepted: self.cfg.mptcp.add_addr_accepted,
         };
         let Ok(slot) = self.slot_mut(id) else { return };
@@ -744,7 +744,7 @@ impl Endpoint {
         if local.is_ipv4() != remote.is_ipv4() {
             return Err(Error::InvalidState("a subflow's two addresses must be of one family"));
         }
-        let max = self.cfg.mptcp.max_subflows;
+        let max = self.cfg.mptcp.max_subflows.min(crate::mptcp::MAX_SUBFLOWS);
         if let Kind::Mptcp(m) = &self.slot(id)?.kind
             && m.subflow_count() >= max
         {
@@ -1102,7 +1102,7 @@ impl Endpoint {
         let iss = self.iss(now, local, remote);
         let nonce = self.keys.nonce();
         let tcp = TcpConn::accept(&self.cfg.tcp, local, remote, iss, self.cfg.mtu, seg, now);
-        let max = self.cfg.mptcp.max_subflows;
+        let max = self.cfg.mptcp.max_subflows.min(crate::mptcp::MAX_SUBFLOWS);
         // Our `backup` endpoint: the subflow is a backup from our side too.
         let backup = self.is_backup(local.ip());
         let Ok(slot) = self.slot_mut(id) else { return Some(Some(RST_EMPTCP)) };

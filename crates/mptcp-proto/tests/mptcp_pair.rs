@@ -171,6 +171,30 @@ fn a_joins_first_mapping_starts_at_the_peers_data_ack() {
     }
 }
 
+/// A limit above the kernel's highest is held to `MAX_SUBFLOWS` (nine: the
+/// initial subflow and eight joins): with twelve addresses and a limit of
+/// twenty, nine subflows, every one of them seen by the scheduler (views
+/// were cut at eight without a word).
+#[test]
+fn subflows_stop_at_max_subflows_whatever_the_limit() {
+    let mut cfg = mptcp_cfg();
+    cfg.mptcp.max_subflows = 20;
+    cfg.mptcp.scheduler = "round-robin".to_owned();
+    let mut p = Pair::new(cfg, link(0.0), 47);
+    let (a, b) = open(&mut p);
+    for x in 1..=12u8 {
+        p.a.add_address(std::net::IpAddr::from([10, 0, x, 1]));
+    }
+    let settled = p.run_until(Duration::from_secs(10), |p| {
+        p.a.mptcp_counters(a).is_some_and(|c| c.joins as usize == mptcp_proto::mptcp::MAX_SUBFLOWS - 1)
+    });
+    assert!(settled, "joins: {:?}", p.a.mptcp_counters(a));
+    transfer(&mut p, a, b, 8 * MB, Duration::from_secs(120));
+    let stats = p.a.subflow_stats(a).unwrap();
+    assert_eq!(stats.len(), mptcp_proto::mptcp::MAX_SUBFLOWS, "{stats:#?}");
+    assert!(stats.iter().all(|s| s.bytes_sent > 100_000), "round-robin used all nine: {stats:#?}");
+}
+
 #[test]
 fn falls_back_to_tcp_against_a_plain_peer() {
     let mut plain = EndpointConfig::default();

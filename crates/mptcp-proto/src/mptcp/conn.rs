@@ -5,6 +5,7 @@
 
 mod receive;
 
+use super::MAX_SUBFLOWS;
 use super::mapping::{MAX_MAPPING, RecvMapping, SentMapping};
 use super::subflow::{ConnFacts, Hook, Subflow, SubflowMp, SubflowRole};
 use crate::Error;
@@ -661,7 +662,7 @@ impl MptcpConn {
         max_subflows: usize,
         backup: bool,
     ) -> Option<usize> {
-        if !self.can_join() || !self.fully_established || self.subflow_count() >= max_subflows {
+        if !self.can_join() || !self.fully_established || self.subflow_count() >= max_subflows.min(MAX_SUBFLOWS) {
             return None;
         }
         // RFC 8684 §3.1: with C set, the initial address and port take no joins.
@@ -712,15 +713,15 @@ impl MptcpConn {
     }
 
     /// The views of every live subflow but `me`.
-    fn views_except(&self, me: SubflowId) -> arrayvec::ArrayVec<SubflowView, 8> {
+    fn views_except(&self, me: SubflowId) -> arrayvec::ArrayVec<SubflowView, MAX_SUBFLOWS> {
         self.views().into_iter().filter(|v| v.id != me).collect()
     }
 
-    fn views(&self) -> arrayvec::ArrayVec<SubflowView, 8> {
+    fn views(&self) -> arrayvec::ArrayVec<SubflowView, MAX_SUBFLOWS> {
         self.subflows
             .iter()
             .filter(|s| !s.mp.gone && s.tcp.is_synchronized())
-            .take(8)
+            .take(MAX_SUBFLOWS)
             .map(|s| {
                 let mut v = s.tcp.view(&*self.cc);
                 v.backup = s.mp.backup || s.mp.peer_backup;
@@ -1303,7 +1304,7 @@ impl MptcpConn {
             if barrier && !reinjection && !drained {
                 break;
             }
-            let views: arrayvec::ArrayVec<SchedView, 8> = self
+            let views: arrayvec::ArrayVec<SchedView, MAX_SUBFLOWS> = self
                 .subflows
                 .iter()
                 .enumerate()
@@ -1314,7 +1315,7 @@ impl MptcpConn {
                     (false, true) => true,
                     (false, false) => !barrier,
                 })
-                .take(8)
+                .take(MAX_SUBFLOWS)
                 .map(|(i, s)| SchedView {
                     index: i,
                     srtt: s.tcp.srtt(),
