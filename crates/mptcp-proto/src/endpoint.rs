@@ -1153,6 +1153,11 @@ impl Endpoint {
     /// should hold `gso_max_size` bytes.
     pub fn poll_transmit_gso(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
         self.last_now = self.last_now.max(now);
+        // A buffer that cannot hold one packet of the MTU gets nothing and
+        // costs nothing: no connection is dequeued, no byte counted as sent.
+        if buf.len() < self.cfg.mtu {
+            return None;
+        }
         if let Some(r) = self.resets.pop_front() {
             self.stats.out_rsts += 1;
             let l4_offset = if r.local.is_ipv4() { 20 } else { 40 };

@@ -436,3 +436,32 @@ fn data_written_before_the_handshake_rides_the_third_ack() {
     let s = p.a.stats(a).unwrap();
     assert_eq!((s.retransmits, s.recoveries), (0, 0), "accepted at once, not recovered: {s:?}");
 }
+
+/// A transmit buffer too small for one packet gets nothing and loses
+/// nothing: the bytes go out whole on the next call with a proper buffer,
+/// with no retransmission (the segment used to be counted as sent before it
+/// was written, and was then recovered by loss detection).
+#[test]
+fn a_short_transmit_buffer_loses_nothing() {
+    let mut p = Pair::new(tcp(), quick(), 95);
+    let (a, b) = open(&mut p);
+    let data: Vec<u8> = (0..50_000u32).map(|i| (i % 251) as u8).collect();
+    assert_eq!(p.a.write(a, &data).unwrap(), data.len());
+    let mut short = [0u8; 200];
+    assert_eq!(p.a.poll_transmit(p.now, &mut short), None);
+    let mut got = Vec::new();
+    let done = p.run_until(Duration::from_secs(10), |p| {
+        let mut buf = [0u8; 65536];
+        while let Ok(n) = p.b.read(b, &mut buf) {
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+        got.len() == data.len()
+    });
+    assert!(done, "{} of {} bytes arrived", got.len(), data.len());
+    assert_eq!(got, data);
+    let s = p.a.stats(a).unwrap();
+    assert_eq!((s.retransmits, s.timeouts), (0, 0), "{s:#?}");
+}

@@ -85,14 +85,16 @@ impl TcpConn {
             && (pipe + mss <= cwnd || pipe == 0)
         {
             let len = (end - start) as usize - usize::from(fin);
+            let flags = Flags::ACK | if fin { Flags::FIN } else { Flags(0) };
+            // State moves only once the segment is written.
+            let n = self.emit(now, buf, Out { seq: start, flags, len, seg: len }, cc)?;
             self.board.retransmitted(start, now);
             self.stats.retransmits += 1;
             self.stats.retransmitted_bytes += len as u64;
             if self.rto_deadline.is_none() {
                 self.rearm_rto(now);
             }
-            let flags = Flags::ACK | if fin { Flags::FIN } else { Flags(0) };
-            return self.emit(now, buf, Out { seq: start, flags, len, seg: len }, cc);
+            return Some(n);
         }
         let sending = self.fin_seq.is_none() && matches!(self.state, State::Established | State::CloseWait);
         let data_open = sending;
@@ -115,12 +117,13 @@ impl TcpConn {
             }
             if let Some((start, end, _syn, fin)) = self.board.last_unsacked() {
                 let len = (end - start) as usize - usize::from(fin);
+                let flags = Flags::ACK | if fin { Flags::FIN } else { Flags(0) };
+                let n = self.emit(now, buf, Out { seq: start, flags, len, seg: len }, cc)?;
                 self.board.retransmitted(start, now);
                 self.stats.retransmits += 1;
                 self.stats.retransmitted_bytes += len as u64;
                 self.rearm_rto(now);
-                let flags = Flags::ACK | if fin { Flags::FIN } else { Flags(0) };
-                return self.emit(now, buf, Out { seq: start, flags, len, seg: len }, cc);
+                return Some(n);
             }
         }
         // 3. New data.
@@ -184,6 +187,18 @@ impl TcpConn {
         let seg = seg.clamp(1, len.max(1));
         let fin = fin && self.send_buf.end() == start + len as u32;
         let end = start + len as u32 + u32::from(fin);
+        let push = self.send_buf.end() == start + len as u32;
+        let mut flags = Flags::ACK;
+        if push && len > 0 {
+            flags = flags | Flags::PSH;
+        }
+        if fin {
+            flags = flags | Flags::FIN;
+        }
+        // Written first: a segment that cannot be written (the buffer too
+        // small, say) leaves the connection as it was, not with bytes
+        // counted as sent that never left.
+        let n = self.emit(now, buf, Out { seq: start, flags, len, seg }, cc)?;
         let mut s = start;
         loop {
             let data_end = (s + seg as u32).min(start + len as u32);
@@ -218,15 +233,7 @@ impl TcpConn {
             self.rearm_rto(now);
         }
         self.arm_tlp(now);
-        let push = self.send_buf.end() == start + len as u32;
-        let mut flags = Flags::ACK;
-        if push && len > 0 {
-            flags = flags | Flags::PSH;
-        }
-        if fin {
-            flags = flags | Flags::FIN;
-        }
-        self.emit(now, buf, Out { seq: start, flags, len, seg }, cc)
+        Some(n)
     }
 
     /// RFC 8985 §7.2: probe timeout after new data, when not in recovery.
