@@ -598,9 +598,26 @@ impl Endpoint {
     }
 
     fn new_mptcp_parts(&self) -> (Box<dyn CongestionControl>, Box<dyn sched::Scheduler>) {
+        self.mptcp_parts(None, None)
+    }
+
+    /// An MPTCP connection's controller and scheduler: the configured
+    /// factories first, then the names (a connect-time name before the
+    /// configured one), then LIA and lowest-RTT.
+    fn mptcp_parts(
+        &self,
+        cc_name: Option<&str>,
+        sched_name: Option<&str>,
+    ) -> (Box<dyn CongestionControl>, Box<dyn sched::Scheduler>) {
         let m = &self.cfg.mptcp;
-        let cc = cc::by_name(&m.cc).unwrap_or_else(|| Box::new(cc::Lia::default()));
-        let sc = sched::by_name(&m.scheduler).unwrap_or_else(|| Box::new(sched::MinRtt));
+        let cc = match &m.cc_factory {
+            Some(f) => f.build(),
+            None => cc::by_name(cc_name.unwrap_or(&m.cc)).unwrap_or_else(|| Box::new(cc::Lia::default())),
+        };
+        let sc = match &m.scheduler_factory {
+            Some(f) => f.build(),
+            None => sched::by_name(sched_name.unwrap_or(&m.scheduler)).unwrap_or_else(|| Box::new(sched::MinRtt)),
+        };
         (cc, sc)
     }
 
@@ -705,11 +722,8 @@ impl Endpoint {
         let conn = TcpConn::connect(&self.cfg.tcp, local, remote, iss, self.cfg.mtu);
         if opts.mptcp.unwrap_or(self.cfg.mptcp.enabled) {
             let key = self.new_key();
+            let (cc, sc) = self.mptcp_parts(opts.cc.as_deref(), opts.scheduler.as_deref());
             let m = &self.cfg.mptcp;
-            let cc_name = opts.cc.as_deref().unwrap_or(&m.cc);
-            let cc = cc::by_name(cc_name).unwrap_or_else(|| Box::new(cc::Lia::default()));
-            let sc = sched::by_name(opts.scheduler.as_deref().unwrap_or(&m.scheduler))
-                .unwrap_or_else(|| Box::new(sched::MinRtt));
             let pm_name = opts.path_manager.as_deref().unwrap_or(&m.path_manager);
             let pm = crate::pm::by_name(pm_name, opts.subflows.unwrap_or(m.subflows_per_path))
                 .unwrap_or_else(|| Box::new(crate::pm::InKernel::default()));

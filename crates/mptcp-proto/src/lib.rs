@@ -16,6 +16,8 @@ pub mod cc;
 mod endpoint;
 mod error;
 pub mod mptcp;
+pub mod path;
+pub mod plugin;
 pub mod pm;
 pub mod sched;
 pub mod tcp;

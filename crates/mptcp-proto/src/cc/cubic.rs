@@ -1,6 +1,7 @@
 //! CUBIC (RFC 9438) with HyStart++ slow start (RFC 9406).
 
-use super::{AckInfo, CongestionControl, PerSubflow, SubflowId, SubflowView, initial_window};
+use super::{AckInfo, CongestionControl, PerSubflow, SubflowId, initial_window};
+use crate::path::PathView;
 use crate::time::{Duration, Instant};
 
 /// RFC 9438 §4.1: C = 0.4 (segments / s^3).
@@ -160,7 +161,7 @@ impl CongestionControl for Cubic {
         self.subflows.remove(sf);
     }
 
-    fn on_ack(&mut self, sf: SubflowId, now: Instant, ack: &AckInfo, _all: &[SubflowView]) {
+    fn on_ack(&mut self, sf: SubflowId, now: Instant, ack: &AckInfo, _all: &[PathView]) {
         let Some(s) = self.subflows.get_mut(sf) else { return };
         s.mss = u64::from(ack.mss.max(1));
         if ack.in_recovery || ack.app_limited {
@@ -196,7 +197,7 @@ impl CongestionControl for Cubic {
         }
     }
 
-    fn on_congestion_event(&mut self, sf: SubflowId, now: Instant, _in_flight: u64, _all: &[SubflowView]) {
+    fn on_congestion_event(&mut self, sf: SubflowId, now: Instant, _in_flight: u64, _all: &[PathView]) {
         if let Some(s) = self.subflows.get_mut(sf) {
             s.enter_recovery(now);
         }

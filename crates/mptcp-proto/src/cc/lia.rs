@@ -4,7 +4,8 @@
 //! takes no more than one TCP flow would on its best path.
 
 use super::reno::RenoWindow;
-use super::{AckInfo, CongestionControl, PerSubflow, SubflowId, SubflowView};
+use super::{AckInfo, CongestionControl, PerSubflow, SubflowId};
+use crate::path::PathView;
 use crate::time::Instant;
 
 #[derive(Debug, Clone)]
@@ -22,7 +23,7 @@ pub struct Lia {
 
 impl Lia {
     /// RFC 6356 §3: alpha = cwnd_total * max_i(cwnd_i / rtt_i^2) / (sum_i cwnd_i / rtt_i)^2.
-    fn alpha(all: &[SubflowView]) -> Option<(f64, f64)> {
+    fn alpha(all: &[PathView]) -> Option<(f64, f64)> {
         let mut total = 0.0;
         let mut best = 0.0f64;
         let mut sum = 0.0;
@@ -53,7 +54,7 @@ impl CongestionControl for Lia {
         self.subflows.remove(sf);
     }
 
-    fn on_ack(&mut self, sf: SubflowId, _now: Instant, ack: &AckInfo, all: &[SubflowView]) {
+    fn on_ack(&mut self, sf: SubflowId, _now: Instant, ack: &AckInfo, all: &[PathView]) {
         let coupled = Self::alpha(all);
         let Some(s) = self.subflows.get_mut(sf) else { return };
         s.w.mss = u64::from(ack.mss.max(1));
@@ -77,7 +78,7 @@ impl CongestionControl for Lia {
         }
     }
 
-    fn on_congestion_event(&mut self, sf: SubflowId, _now: Instant, in_flight: u64, _all: &[SubflowView]) {
+    fn on_congestion_event(&mut self, sf: SubflowId, _now: Instant, in_flight: u64, _all: &[PathView]) {
         let Some(s) = self.subflows.get_mut(sf) else { return };
         s.w.on_loss(in_flight);
         s.carry = 0.0;
@@ -103,16 +104,10 @@ mod tests {
     use super::*;
     use crate::time::Duration;
 
-    fn view(id: u32, cwnd: u64, rtt_ms: u64) -> SubflowView {
-        SubflowView {
-            id: SubflowId(id),
-            cwnd,
-            srtt: Duration::from_millis(rtt_ms),
-            min_rtt: Duration::from_millis(rtt_ms),
-            mss: 1000,
-            in_flight: cwnd,
-            backup: false,
-        }
+    fn view(id: u32, cwnd: u64, rtt_ms: u64) -> PathView {
+        let mut v = crate::sched::tests::path(id as usize, rtt_ms, cwnd, false);
+        v.in_flight = cwnd;
+        v
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //!
 //! One controller instance serves one connection and every subflow of it (a
 //! plain TCP connection is a connection with one subflow, id 0). Each call
-//! names the subflow it is about and shows the controller every subflow's
-//! window, RTT, MSS and bytes in flight, so coupled algorithms (LIA, OLIA,
+//! names the subflow it is about and shows the controller every subflow
+//! (a [`PathView`](crate::path::PathView): window, RTTs, MSS, bytes in
+//! flight...), so coupled algorithms (LIA, OLIA,
 //! BALIA, wVegas) fit without changing the trait. Uncoupled ones (Reno, CUBIC)
 //! keep one independent state per subflow and ignore the others.
 
@@ -16,30 +17,12 @@ pub use cubic::Cubic;
 pub use lia::Lia;
 pub use reno::Reno;
 
+use crate::path::PathView;
 use crate::time::{Duration, Instant};
 
 /// A subflow of a connection, as congestion control names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SubflowId(pub u32);
-
-/// What a controller may see of each subflow of its connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SubflowView {
-    /// Which subflow.
-    pub id: SubflowId,
-    /// Its congestion window, bytes.
-    pub cwnd: u64,
-    /// Its smoothed RTT (zero before the first sample).
-    pub srtt: Duration,
-    /// The smallest RTT it has seen (zero before the first sample).
-    pub min_rtt: Duration,
-    /// Its sender MSS.
-    pub mss: u32,
-    /// Bytes in flight on it.
-    pub in_flight: u64,
-    /// A backup subflow.
-    pub backup: bool,
-}
 
 /// What one ACK did on a subflow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,16 +57,23 @@ pub trait CongestionControl: Send + core::fmt::Debug {
     /// A subflow is gone.
     fn on_subflow_removed(&mut self, sf: SubflowId);
     /// An ACK acknowledged data on `sf`. `all` shows every subflow, `sf` included.
-    fn on_ack(&mut self, sf: SubflowId, now: Instant, ack: &AckInfo, all: &[SubflowView]);
+    fn on_ack(&mut self, sf: SubflowId, now: Instant, ack: &AckInfo, all: &[PathView]);
     /// Loss was detected on `sf` (once per window of data: the start of a
     /// recovery episode). `in_flight` is the bytes in flight when it was found.
-    fn on_congestion_event(&mut self, sf: SubflowId, now: Instant, in_flight: u64, all: &[SubflowView]);
+    fn on_congestion_event(&mut self, sf: SubflowId, now: Instant, in_flight: u64, all: &[PathView]);
     /// The retransmission timer expired on `sf`.
     fn on_rto(&mut self, sf: SubflowId, now: Instant, in_flight: u64);
     /// The congestion window of `sf`, bytes.
     fn window(&self, sf: SubflowId) -> u64;
     /// The slow-start threshold of `sf`, bytes (`u64::MAX` before the first loss).
     fn ssthresh(&self, sf: SubflowId) -> u64;
+}
+
+/// Builds a controller for each new connection (a user's own, through
+/// `MptcpConfig::cc_factory`).
+pub trait CongestionControlFactory: Send + Sync + core::fmt::Debug {
+    /// The new connection's controller.
+    fn build(&self) -> Box<dyn CongestionControl>;
 }
 
 /// The names of the controllers this crate builds.

@@ -1,6 +1,7 @@
 //! Reno (RFC 5681), the loss-recovery part of NewReno/SACK being the engine's.
 
-use super::{AckInfo, CongestionControl, PerSubflow, SubflowId, SubflowView, initial_window};
+use super::{AckInfo, CongestionControl, PerSubflow, SubflowId, initial_window};
+use crate::path::PathView;
 use crate::time::Instant;
 
 /// A Reno-style window: slow start, and the halving on loss and collapse on
@@ -67,7 +68,7 @@ impl CongestionControl for Reno {
         self.subflows.remove(sf);
     }
 
-    fn on_ack(&mut self, sf: SubflowId, _now: Instant, ack: &AckInfo, _all: &[SubflowView]) {
+    fn on_ack(&mut self, sf: SubflowId, _now: Instant, ack: &AckInfo, _all: &[PathView]) {
         let Some(s) = self.subflows.get_mut(sf) else { return };
         s.w.mss = u64::from(ack.mss.max(1));
         if ack.in_recovery || ack.app_limited || s.w.slow_start(ack.bytes_acked) {
@@ -81,7 +82,7 @@ impl CongestionControl for Reno {
         }
     }
 
-    fn on_congestion_event(&mut self, sf: SubflowId, _now: Instant, in_flight: u64, _all: &[SubflowView]) {
+    fn on_congestion_event(&mut self, sf: SubflowId, _now: Instant, in_flight: u64, _all: &[PathView]) {
         let Some(s) = self.subflows.get_mut(sf) else { return };
         s.w.on_loss(in_flight);
         s.acked_in_ca = 0;

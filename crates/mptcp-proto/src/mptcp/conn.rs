@@ -4,13 +4,17 @@
 //! checks, DSS checksums, MP_FAIL and mid-stream fallback) is in `receive`.
 
 mod receive;
+mod send;
 
 use super::MAX_SUBFLOWS;
-use super::mapping::{MAX_MAPPING, RecvMapping, SentMapping};
+use super::mapping::{MAX_MAPPING, RecvMapping};
 use super::subflow::{ConnFacts, Hook, Subflow, SubflowMp, SubflowRole};
 use crate::Error;
-use crate::cc::{CongestionControl, SubflowId, SubflowView};
-use crate::sched::{SchedView, Scheduler};
+use crate::cc::CongestionControlFactory;
+use crate::cc::{CongestionControl, SubflowId};
+use crate::path::PathView;
+use crate::plugin::Plugin;
+use crate::sched::{Scheduler, SchedulerFactory};
 use crate::tcp::recv_buf::RecvBuffer;
 use crate::tcp::segment::Segment;
 use crate::tcp::send_buf::ChunkQueue;
@@ -53,6 +57,12 @@ pub struct MptcpConfig {
     pub cc: String,
     /// Scheduler by name (`minrtt` by default).
     pub scheduler: String,
+    /// A scheduler of the user's own, built for each connection; it takes
+    /// the place of `scheduler` (and of a name given at connect time).
+    pub scheduler_factory: Option<Plugin<dyn SchedulerFactory>>,
+    /// A congestion control of the user's own for MPTCP connections, built
+    /// for each; it takes the place of `cc`.
+    pub cc_factory: Option<Plugin<dyn CongestionControlFactory>>,
     /// Most subflows per connection (the initial one included): the kernel's
     /// `subflows` limit plus one. Joins beyond it are refused.
     pub max_subflows: usize,
@@ -80,6 +90,8 @@ impl Default for MptcpConfig {
             checksum: false,
             cc: "lia".to_owned(),
             scheduler: "minrtt".to_owned(),
+            scheduler_factory: None,
+            cc_factory: None,
             // The kernel's default limits: 2 additional subflows, no announced address joined.
             max_subflows: 3,
             add_addr_accepted: 0,
@@ -277,6 +289,8 @@ pub struct MptcpConn {
     /// but not at the data level (the peer dropped it) is sent again.
     data_rtx_at: Option<Instant>,
     data_rtx_backoff: u32,
+    /// The scheduler asked to be asked again then (`Decision::Wait`).
+    sched_wake: Option<Instant>,
     fin_queued: bool,
     fin_dsn: Option<u64>,
     fin_acked: bool,
@@ -360,6 +374,7 @@ impl MptcpConn {
             snd_wnd_end: None,
             data_rtx_at: None,
             data_rtx_backoff: 0,
+            sched_wake: None,
             fin_queued: false,
             fin_dsn: None,
             fin_acked: false,
@@ -713,21 +728,28 @@ impl MptcpConn {
     }
 
     /// The views of every live subflow but `me`.
-    fn views_except(&self, me: SubflowId) -> arrayvec::ArrayVec<SubflowView, MAX_SUBFLOWS> {
+    fn views_except(&self, me: SubflowId) -> arrayvec::ArrayVec<PathView, MAX_SUBFLOWS> {
         self.views().into_iter().filter(|v| v.id != me).collect()
     }
 
-    fn views(&self) -> arrayvec::ArrayVec<SubflowView, MAX_SUBFLOWS> {
+    fn views(&self) -> arrayvec::ArrayVec<PathView, MAX_SUBFLOWS> {
         self.subflows
             .iter()
-            .filter(|s| !s.mp.gone && s.tcp.is_synchronized())
+            .enumerate()
+            .filter(|(_, s)| !s.mp.gone && s.tcp.is_synchronized())
             .take(MAX_SUBFLOWS)
-            .map(|s| {
-                let mut v = s.tcp.view(&*self.cc);
-                v.backup = s.mp.backup || s.mp.peer_backup;
-                v
-            })
+            .map(|(i, _)| self.path_view(i))
             .collect()
+    }
+
+    /// What the algorithms see of subflow `i`.
+    fn path_view(&self, i: usize) -> PathView {
+        let s = &self.subflows[i];
+        let mut v = s.tcp.view(&*self.cc);
+        v.index = i;
+        v.backup = s.mp.backup || s.mp.peer_backup;
+        v.stale = s.mp.stale;
+        v
     }
 
     fn learn_remote_key(&mut self, key: u64) {
@@ -1148,7 +1170,10 @@ impl MptcpConn {
         let add = self.announced.iter().filter(|a| !a.echoed).filter_map(|a| a.resend_at).min();
         let third = self.subflows.iter().filter(|s| !s.mp.gone).filter_map(|s| s.mp.third_ack_resend_at).min();
         let fail = self.subflows.iter().filter(|s| !s.mp.gone).filter_map(|s| s.mp.mp_fail_deadline).min();
-        [sub, self.fin_resend_at, self.orphan_deadline, add, third, self.data_rtx_at, fail].into_iter().flatten().min()
+        [sub, self.fin_resend_at, self.orphan_deadline, add, third, self.data_rtx_at, fail, self.sched_wake]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// The data-level retransmission timeout: a few of the slowest subflow's
@@ -1212,6 +1237,10 @@ impl MptcpConn {
         if self.announced.iter().any(|a| !a.echoed && a.resend_at.is_some_and(|t| t <= now)) {
             self.send_announcements(now);
         }
+        if self.sched_wake.is_some_and(|t| t <= now) {
+            // The scheduler's wait is over: it decides again on the next poll.
+            self.sched_wake = None;
+        }
         if self.data_rtx_at.is_some_and(|t| t <= now) {
             self.on_data_rtx_timeout(now);
         }
@@ -1231,188 +1260,6 @@ impl MptcpConn {
             }
         }
         self.after_events(now);
-    }
-
-    /// Places data on subflows: reinjections first, then new data (within
-    /// the peer's data-level window).
-    fn schedule(&mut self, now: Instant) {
-        if self.fallback.is_some() {
-            // Regular TCP: the stream goes straight to the one subflow.
-            let sf = &mut self.subflows[0];
-            loop {
-                let start = self.snd_buf.start();
-                let piece = self.snd_buf.slice(start, sf.tcp.send_buffer_free());
-                let len = piece.len();
-                if len == 0 || !sf.tcp.write_bytes(piece) {
-                    break;
-                }
-                // In fallback the data is acknowledged by TCP: nothing to keep.
-                self.snd_buf.advance_to(start + len as u64);
-                self.snd_una = self.snd_una.wrapping_add(len as u64);
-                self.snd_nxt = self.snd_una;
-            }
-            if self.fin_queued && self.snd_buf.is_empty() {
-                let _ = self.subflows[0].tcp.shutdown();
-            }
-            return;
-        }
-        loop {
-            // Reinjection ranges shrink as DATA_ACK moves on (they were queued earlier).
-            while let Some(front) = self.reinject.front_mut() {
-                let end = front.0.wrapping_add(front.1);
-                if end.wrapping_sub(self.snd_una) as i64 <= 0 {
-                    self.reinject.pop_front();
-                } else {
-                    if (front.0.wrapping_sub(self.snd_una) as i64) < 0 {
-                        *front = (self.snd_una, end.wrapping_sub(self.snd_una));
-                    }
-                    break;
-                }
-            }
-            let (dsn, avail, reinjection) = match self.reinject.front() {
-                Some(&(d, l)) => (d, l, true),
-                None => {
-                    let mut avail = (self.snd_una.wrapping_add(self.snd_buf.len() as u64)).wrapping_sub(self.snd_nxt);
-                    if let Some(end) = self.snd_wnd_end {
-                        let room = end.wrapping_sub(self.snd_nxt);
-                        avail = if (room as i64) > 0 { avail.min(room) } else { 0 };
-                    }
-                    (self.snd_nxt, avail, false)
-                }
-            };
-            if avail == 0 {
-                break;
-            }
-            let all_stale = self.subflows.iter().all(|o| o.mp.gone || o.mp.stale || !o.mp.ready);
-            let usable = |s: &Subflow| {
-                s.mp.ready
-                    && !s.mp.gone
-                    && (!s.mp.stale || all_stale)
-                    && matches!(s.tcp.state(), State::Established | State::CloseWait)
-            };
-            // A join's first mapping waits until every byte before it is
-            // DATA_ACKed (see `SubflowMp::first_mapping_pending`): new data
-            // stops until then, and then goes to the join first.
-            // Reinjections (older bytes) keep to the other subflows.
-            let others = self.subflows.iter().any(|s| usable(s) && !s.mp.first_mapping_pending);
-            let barrier = others
-                && self
-                    .subflows
-                    .iter()
-                    .any(|s| usable(s) && s.mp.first_mapping_pending && !s.mp.backup && !s.mp.peer_backup);
-            let drained = self.snd_una == self.snd_nxt;
-            if barrier && !reinjection && !drained {
-                break;
-            }
-            let views: arrayvec::ArrayVec<SchedView, MAX_SUBFLOWS> = self
-                .subflows
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| usable(s))
-                .filter(|(_, s)| match (s.mp.first_mapping_pending, reinjection) {
-                    (true, true) => !others,
-                    (true, false) => !barrier || !(s.mp.backup || s.mp.peer_backup),
-                    (false, true) => true,
-                    (false, false) => !barrier,
-                })
-                .take(MAX_SUBFLOWS)
-                .map(|(i, s)| SchedView {
-                    index: i,
-                    srtt: s.tcp.srtt(),
-                    cwnd: self.cc.window(s.id),
-                    queued: s.tcp.send_queued() as u64,
-                    mss: s.tcp.mss(),
-                    backup: s.mp.backup || s.mp.peer_backup,
-                })
-                .collect();
-            let Some(i) = self.sched.pick(&views) else { break };
-            let Some(v) = views.iter().find(|v| v.index == i) else { break };
-            let sf = &mut self.subflows[i];
-            let mut n =
-                avail.min(v.room().max(u64::from(v.mss))).min(MAX_MAPPING as u64).min(sf.tcp.send_buffer_free() as u64)
-                    as usize;
-            // With segmentation offload, a mapping of whole segments: each
-            // 64 KiB offloaded segment carries one mapping, and a mapping's
-            // odd tail would be a write of its own (0.6 KiB after each
-            // 63.6 KiB: half the writes, at twice the cost per byte).
-            // Without offload mappings stay as the window makes them (the
-            // simulator's figures moved for the worse with whole segments).
-            let seg = (v.mss as usize).saturating_sub(super::subflow::DSS_ROOM).max(1);
-            if sf.tcp.offloads_segmentation() && n > seg {
-                n -= n % seg;
-            }
-            if n == 0 {
-                break;
-            }
-            let off = dsn.wrapping_sub(self.snd_una);
-            if off + n as u64 > self.snd_buf.len() as u64 {
-                // Already acknowledged at the data level: nothing to reinject.
-                self.reinject.pop_front();
-                continue;
-            }
-            // One mapping, made of references to the queue's chunks.
-            let pos = self.snd_buf.start() + off;
-            let mut pieces: arrayvec::ArrayVec<bytes::Bytes, 16> = arrayvec::ArrayVec::new();
-            let mut w = 0usize;
-            while w < n && !pieces.is_full() {
-                let piece = self.snd_buf.slice(pos + w as u64, n - w);
-                if piece.is_empty() {
-                    break;
-                }
-                w += piece.len();
-                pieces.push(piece);
-            }
-            if w == 0 {
-                break;
-            }
-            let rel_ssn = sf.tcp.write_rel_seq();
-            // The mapping covers what the subflow took, and nothing else: a
-            // mapping beyond its bytes would map the next ones to the wrong
-            // DSN. (All of it fits, w being within its free room, unless the
-            // subflow takes no more data at all.)
-            let mut taken = 0;
-            for p in &pieces {
-                if !sf.tcp.write_bytes(p.clone()) {
-                    break;
-                }
-                taken += 1;
-            }
-            let w: usize = pieces[..taken].iter().map(bytes::Bytes::len).sum();
-            if w == 0 {
-                break;
-            }
-            let checksum = self.checksum.then(|| {
-                let mut c = crypto::DssChecksum::new(dsn, rel_ssn as u32, w as u16);
-                for p in &pieces[..taken] {
-                    c.add(p);
-                }
-                c.finish()
-            });
-            sf.mp.sent.push(SentMapping { rel_ssn, dsn, len: w as u16, checksum });
-            sf.mp.first_mapping_pending = false;
-            if reinjection {
-                let front = self.reinject.front_mut().expect("reinjection in progress");
-                front.0 = front.0.wrapping_add(w as u64);
-                front.1 -= w as u64;
-                if front.1 == 0 {
-                    self.reinject.pop_front();
-                }
-            } else {
-                self.snd_nxt = self.snd_nxt.wrapping_add(w as u64);
-                if self.data_rtx_at.is_none() {
-                    self.data_rtx_at = Some(now + self.data_rto());
-                }
-            }
-        }
-        // The DATA_FIN once every byte is placed (RFC 8684 §3.3.3).
-        let all_placed =
-            self.snd_nxt == self.snd_una.wrapping_add(self.snd_buf.len() as u64) && self.reinject.is_empty();
-        if self.fin_queued && all_placed && self.fin_dsn.is_none() && self.remote_key.is_some() {
-            self.fin_dsn = Some(self.snd_nxt);
-            if let Some(sf) = self.subflows.iter_mut().find(|s| s.mp.ready && !s.mp.gone) {
-                sf.mp.ack_due = true;
-            }
-        }
     }
 
     /// Closes the subflows once both DATA_FINs are through (RFC 8684 §3.3.3).

@@ -1,7 +1,7 @@
 //! The lowest-RTT scheduler: the subflow with the smallest smoothed RTT that
 //! has room in its window; backups only when no other subflow exists.
 
-use super::{SchedView, Scheduler, candidates};
+use super::{Decision, SchedInput, Scheduler, candidates};
 
 /// Lowest RTT first (the default, as in the Linux kernel and the literature).
 #[derive(Debug, Clone, Copy, Default)]
@@ -12,7 +12,10 @@ impl Scheduler for MinRtt {
         "minrtt"
     }
 
-    fn pick(&mut self, usable: &[SchedView]) -> Option<usize> {
-        candidates(usable).min_by_key(|v| (v.srtt, v.index)).map(|v| v.index)
+    fn decide(&mut self, input: &SchedInput<'_>) -> Decision {
+        match candidates(input.paths).min_by_key(|v| (v.srtt, v.index)) {
+            Some(v) => Decision::one(v.index),
+            None => Decision::Idle,
+        }
     }
 }

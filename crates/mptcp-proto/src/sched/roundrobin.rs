@@ -1,6 +1,6 @@
 //! Round-robin: each subflow with room in turn.
 
-use super::{SchedView, Scheduler, candidates};
+use super::{Decision, SchedInput, Scheduler, candidates};
 
 /// Round-robin over the subflows with room.
 #[derive(Debug, Clone, Copy, Default)]
@@ -13,14 +13,15 @@ impl Scheduler for RoundRobin {
         "roundrobin"
     }
 
-    fn pick(&mut self, usable: &[SchedView]) -> Option<usize> {
-        let c: Vec<usize> = candidates(usable).map(|v| v.index).collect();
+    fn decide(&mut self, input: &SchedInput<'_>) -> Decision {
+        let mut c = candidates(input.paths).map(|v| v.index).peekable();
+        let Some(&first) = c.peek() else { return Decision::Idle };
         let next = match self.last {
-            Some(l) => c.iter().copied().find(|&i| i > l).or_else(|| c.first().copied()),
-            None => c.first().copied(),
-        }?;
+            Some(l) => c.find(|&i| i > l).unwrap_or(first),
+            None => first,
+        };
         self.last = Some(next);
-        Some(next)
+        Decision::one(next)
     }
 }
 
@@ -28,29 +29,25 @@ impl Scheduler for RoundRobin {
 mod tests {
     use super::*;
     use crate::sched::MinRtt;
-    use crate::time::Duration;
-
-    fn v(index: usize, rtt_ms: u64, room: u64, backup: bool) -> SchedView {
-        SchedView { index, srtt: Duration::from_millis(rtt_ms), cwnd: room, queued: 0, mss: 1000, backup }
-    }
+    use crate::sched::tests::{decide, path as v};
 
     #[test]
     fn minrtt_prefers_fast_and_keeps_backup_aside() {
         let subflows = [v(0, 50, 10_000, false), v(1, 10, 10_000, false), v(2, 1, 10_000, true)];
-        assert_eq!(MinRtt.pick(&subflows), Some(1));
+        assert_eq!(decide(&mut MinRtt, &subflows), Some(1));
         let full = [v(0, 50, 10_000, false), v(1, 10, 0, false), v(2, 1, 10_000, true)];
-        assert_eq!(MinRtt.pick(&full), Some(0));
+        assert_eq!(decide(&mut MinRtt, &full), Some(0));
         let only_backup = [v(2, 1, 10_000, true)];
-        assert_eq!(MinRtt.pick(&only_backup), Some(2));
+        assert_eq!(decide(&mut MinRtt, &only_backup), Some(2));
         let waiting = [v(1, 10, 0, false), v(2, 1, 10_000, true)];
-        assert_eq!(MinRtt.pick(&waiting), None, "backup stays idle while a normal subflow exists");
+        assert_eq!(decide(&mut MinRtt, &waiting), None, "backup stays idle while a normal subflow exists");
     }
 
     #[test]
     fn roundrobin_cycles() {
         let subflows = [v(0, 50, 10_000, false), v(1, 10, 10_000, false)];
         let mut rr = RoundRobin::default();
-        let picks: Vec<_> = (0..4).map(|_| rr.pick(&subflows).unwrap()).collect();
+        let picks: Vec<_> = (0..4).map(|_| decide(&mut rr, &subflows).unwrap()).collect();
         assert_eq!(picks, [0, 1, 0, 1]);
     }
 }

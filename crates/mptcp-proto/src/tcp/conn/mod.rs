@@ -14,7 +14,8 @@ use super::rtt::RttEstimator;
 use super::send_buf::SendBuffer;
 use super::sent::Scoreboard;
 use super::seq::Seq;
-use crate::cc::{CongestionControl, SubflowId, SubflowView};
+use crate::cc::{CongestionControl, SubflowId};
+use crate::path::PathView;
 use crate::time::{Duration, Instant};
 use serde::Serialize;
 use std::collections::VecDeque;
@@ -249,7 +250,7 @@ pub struct CcCtx<'a> {
     /// The controller of the connection that owns this subflow.
     pub cc: &'a mut dyn CongestionControl,
     /// The other subflows of that connection (empty for plain TCP).
-    pub others: &'a [SubflowView],
+    pub others: &'a [PathView],
     /// The layer above (MPTCP), if any.
     pub hook: Option<&'a mut dyn SubflowHook>,
 }
@@ -413,16 +414,27 @@ impl TcpConn {
         self.events.pop_front()
     }
 
-    /// What congestion control sees of this subflow.
-    pub fn view(&self, cc: &dyn CongestionControl) -> SubflowView {
-        SubflowView {
+    /// What the algorithms see of this connection's path (index 0, not a
+    /// backup, not stale: the MPTCP layer above sets those).
+    pub fn view(&self, cc: &dyn CongestionControl) -> PathView {
+        let unsent = if self.send_buf.end() > self.snd_nxt { u64::from(self.send_buf.end() - self.snd_nxt) } else { 0 };
+        PathView {
             id: self.sf,
-            cwnd: cc.window(self.sf),
+            index: 0,
+            state: self.state,
             srtt: self.rtt.srtt(),
+            rttvar: self.rtt.rttvar(),
             min_rtt: self.rtt.min_rtt(),
-            mss: self.mss,
+            latest_rtt: self.rtt.latest(),
+            cwnd: cc.window(self.sf),
             in_flight: self.board.pipe(),
+            outstanding: self.send_buf.len() as u64,
+            unsent,
+            mss: self.mss,
             backup: false,
+            stale: false,
+            lost: self.stats.retransmits,
+            delivered: self.stats.bytes_acked,
         }
     }
 

@@ -1,0 +1,233 @@
+//! The sending side of the data level: placing the queue's bytes on
+//! subflows as DSS mappings, as the scheduler decides, reinjections first.
+
+use super::MptcpConn;
+use crate::mptcp::MAX_SUBFLOWS;
+use crate::mptcp::mapping::{MAX_MAPPING, SentMapping};
+use crate::path::PathView;
+use crate::sched::{Decision, SchedInput};
+use crate::tcp::State;
+use crate::time::Instant;
+use arrayvec::ArrayVec;
+use mptcp_wire::crypto;
+
+/// The bytes of one mapping: references to the queue's chunks.
+type Pieces = ArrayVec<bytes::Bytes, 16>;
+
+impl MptcpConn {
+    /// Places data on subflows: reinjections first, then new data (within
+    /// the peer's data-level window).
+    pub(super) fn schedule(&mut self, now: Instant) {
+        if self.fallback.is_some() {
+            self.schedule_fallback();
+            return;
+        }
+        self.sched_wake = None;
+        loop {
+            self.trim_reinjections();
+            let (dsn, avail, reinjection) = match self.reinject.front() {
+                Some(&(d, l)) => (d, l, true),
+                None => {
+                    let mut avail = (self.snd_una.wrapping_add(self.snd_buf.len() as u64)).wrapping_sub(self.snd_nxt);
+                    if let Some(end) = self.snd_wnd_end {
+                        let room = end.wrapping_sub(self.snd_nxt);
+                        avail = if (room as i64) > 0 { avail.min(room) } else { 0 };
+                    }
+                    (self.snd_nxt, avail, false)
+                }
+            };
+            if avail == 0 {
+                break;
+            }
+            let Some(paths) = self.sched_paths(reinjection) else { break };
+            let input = SchedInput { now, paths: &paths, pending: avail, reinjection };
+            let (targets, max_bytes) = match self.sched.decide(&input) {
+                Decision::Send { paths: targets, max_bytes } if max_bytes > 0 => (targets, max_bytes),
+                Decision::Wait { until } => {
+                    self.sched_wake = Some(until);
+                    break;
+                }
+                _ => break,
+            };
+            // Only a path that was offered carries data.
+            let Some(first) = targets.first().and_then(|&i| paths.iter().find(|v| v.index == i)) else { break };
+            let off = dsn.wrapping_sub(self.snd_una);
+            let n = self.mapping_len(first, avail.min(max_bytes));
+            if n == 0 {
+                break;
+            }
+            if off + n as u64 > self.snd_buf.len() as u64 {
+                // Already acknowledged at the data level: nothing to reinject.
+                self.reinject.pop_front();
+                continue;
+            }
+            let pieces = self.pieces(off, n);
+            let w = self.place(first.index, dsn, &pieces);
+            if w == 0 {
+                break;
+            }
+            // A redundant scheduler's other paths carry the same bytes again.
+            for &j in &targets[1..] {
+                if j != first.index && paths.iter().any(|v| v.index == j) {
+                    let same = self.pieces(off, w);
+                    self.place(j, dsn, &same);
+                }
+            }
+            if reinjection {
+                let front = self.reinject.front_mut().expect("reinjection in progress");
+                front.0 = front.0.wrapping_add(w as u64);
+                front.1 -= w as u64;
+                if front.1 == 0 {
+                    self.reinject.pop_front();
+                }
+            } else {
+                self.snd_nxt = self.snd_nxt.wrapping_add(w as u64);
+                if self.data_rtx_at.is_none() {
+                    self.data_rtx_at = Some(now + self.data_rto());
+                }
+            }
+        }
+        // The DATA_FIN once every byte is placed (RFC 8684 §3.3.3).
+        let all_placed =
+            self.snd_nxt == self.snd_una.wrapping_add(self.snd_buf.len() as u64) && self.reinject.is_empty();
+        if self.fin_queued && all_placed && self.fin_dsn.is_none() && self.remote_key.is_some() {
+            self.fin_dsn = Some(self.snd_nxt);
+            if let Some(sf) = self.subflows.iter_mut().find(|s| s.mp.ready && !s.mp.gone) {
+                sf.mp.ack_due = true;
+            }
+        }
+    }
+
+    /// Regular TCP after a fallback: the stream goes straight to the one subflow.
+    fn schedule_fallback(&mut self) {
+        let sf = &mut self.subflows[0];
+        loop {
+            let start = self.snd_buf.start();
+            let piece = self.snd_buf.slice(start, sf.tcp.send_buffer_free());
+            let len = piece.len();
+            if len == 0 || !sf.tcp.write_bytes(piece) {
+                break;
+            }
+            // In fallback the data is acknowledged by TCP: nothing to keep.
+            self.snd_buf.advance_to(start + len as u64);
+            self.snd_una = self.snd_una.wrapping_add(len as u64);
+            self.snd_nxt = self.snd_una;
+        }
+        if self.fin_queued && self.snd_buf.is_empty() {
+            let _ = self.subflows[0].tcp.shutdown();
+        }
+    }
+
+    /// Reinjection ranges shrink as the DATA_ACK moves on (they were queued earlier).
+    fn trim_reinjections(&mut self) {
+        while let Some(front) = self.reinject.front_mut() {
+            let end = front.0.wrapping_add(front.1);
+            if end.wrapping_sub(self.snd_una) as i64 <= 0 {
+                self.reinject.pop_front();
+            } else {
+                if (front.0.wrapping_sub(self.snd_una) as i64) < 0 {
+                    *front = (self.snd_una, end.wrapping_sub(self.snd_una));
+                }
+                break;
+            }
+        }
+    }
+
+    /// The paths the scheduler may choose from, or None when new data must
+    /// wait.
+    ///
+    /// A join's first mapping waits until every byte before it is
+    /// DATA_ACKed (see `SubflowMp::first_mapping_pending`): new data stops
+    /// until then, and then goes to the join first. Reinjections (older
+    /// bytes) keep to the other subflows while one of them is not stale.
+    fn sched_paths(&self, reinjection: bool) -> Option<ArrayVec<PathView, MAX_SUBFLOWS>> {
+        let usable = |i: usize| {
+            let s = &self.subflows[i];
+            s.mp.ready && !s.mp.gone && matches!(s.tcp.state(), State::Established | State::CloseWait)
+        };
+        let n = self.subflows.len();
+        let pending = |i: usize| self.subflows[i].mp.first_mapping_pending;
+        let backup = |i: usize| self.subflows[i].mp.backup || self.subflows[i].mp.peer_backup;
+        let fresh_other = (0..n).any(|i| usable(i) && !pending(i) && !self.subflows[i].mp.stale);
+        let barrier = fresh_other && (0..n).any(|i| usable(i) && pending(i) && !backup(i));
+        if barrier && !reinjection && self.snd_una != self.snd_nxt {
+            return None;
+        }
+        let offered = |i: usize| match (pending(i), reinjection) {
+            (true, true) => !fresh_other,
+            (true, false) => !barrier || !backup(i),
+            (false, true) => true,
+            (false, false) => !barrier,
+        };
+        Some((0..n).filter(|&i| usable(i) && offered(i)).take(MAX_SUBFLOWS).map(|i| self.path_view(i)).collect())
+    }
+
+    /// How many bytes the next mapping on `path` takes, at most `want`.
+    fn mapping_len(&self, path: &PathView, want: u64) -> usize {
+        let sf = &self.subflows[path.index];
+        let mut n = want
+            .min(path.room().max(u64::from(path.mss)))
+            .min(MAX_MAPPING as u64)
+            .min(sf.tcp.send_buffer_free() as u64) as usize;
+        // With segmentation offload, a mapping of whole segments: each
+        // 64 KiB offloaded segment carries one mapping, and a mapping's odd
+        // tail would be a write of its own (0.6 KiB after each 63.6 KiB:
+        // half the writes, at twice the cost per byte). Without offload
+        // mappings stay as the window makes them (the simulator's figures
+        // moved for the worse with whole segments).
+        let seg = (path.mss as usize).saturating_sub(crate::mptcp::subflow::DSS_ROOM).max(1);
+        if sf.tcp.offloads_segmentation() && n > seg {
+            n -= n % seg;
+        }
+        n
+    }
+
+    /// References to up to `n` queued bytes from offset `off` past `snd_una`.
+    fn pieces(&mut self, off: u64, n: usize) -> Pieces {
+        let pos = self.snd_buf.start() + off;
+        let mut pieces = Pieces::new();
+        let mut w = 0usize;
+        while w < n && !pieces.is_full() {
+            let piece = self.snd_buf.slice(pos + w as u64, n - w);
+            if piece.is_empty() {
+                break;
+            }
+            w += piece.len();
+            pieces.push(piece);
+        }
+        pieces
+    }
+
+    /// Writes `pieces` to subflow `i` as one mapping from `dsn`; returns the
+    /// bytes it took.
+    fn place(&mut self, i: usize, dsn: u64, pieces: &Pieces) -> usize {
+        let checksum_on = self.checksum;
+        let sf = &mut self.subflows[i];
+        let rel_ssn = sf.tcp.write_rel_seq();
+        // The mapping covers what the subflow took, and nothing else: a
+        // mapping beyond its bytes would map the next ones to the wrong DSN.
+        // (All of it fits, the length being within its free room, unless the
+        // subflow takes no more data at all.)
+        let mut taken = 0;
+        for p in pieces {
+            if !sf.tcp.write_bytes(p.clone()) {
+                break;
+            }
+            taken += 1;
+        }
+        let w: usize = pieces[..taken].iter().map(bytes::Bytes::len).sum();
+        if w == 0 {
+            return 0;
+        }
+        let checksum = checksum_on.then(|| {
+            let mut c = crypto::DssChecksum::new(dsn, rel_ssn as u32, w as u16);
+            for p in &pieces[..taken] {
+                c.add(p);
+            }
+            c.finish()
+        });
+        sf.mp.sent.push(SentMapping { rel_ssn, dsn, len: w as u16, checksum });
+        sf.mp.first_mapping_pending = false;
+        w
+    }
+}
