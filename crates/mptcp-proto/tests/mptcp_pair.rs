@@ -189,7 +189,10 @@ fn subflows_stop_at_max_subflows_whatever_the_limit() {
         p.a.mptcp_counters(a).is_some_and(|c| c.joins as usize == mptcp_proto::mptcp::MAX_SUBFLOWS - 1)
     });
     assert!(settled, "joins: {:?}", p.a.mptcp_counters(a));
-    transfer(&mut p, a, b, 8 * MB, Duration::from_secs(120));
+    // Long enough for the last join to get going: joins take their first
+    // mapping one after another, a round trip each (see
+    // a_joins_first_mapping_starts_at_the_peers_data_ack).
+    transfer(&mut p, a, b, 32 * MB, Duration::from_secs(120));
     let stats = p.a.subflow_stats(a).unwrap();
     assert_eq!(stats.len(), mptcp_proto::mptcp::MAX_SUBFLOWS, "{stats:#?}");
     assert!(stats.iter().all(|s| s.bytes_sent > 100_000), "round-robin used all nine: {stats:#?}");

@@ -291,6 +291,9 @@ pub struct MptcpConn {
     data_rtx_backoff: u32,
     /// The scheduler asked to be asked again then (`Decision::Wait`).
     sched_wake: Option<Instant>,
+    /// Bytes set aside for a join's first mapping (subflow, DSN, length):
+    /// it goes out once the DATA_ACK reaches it (see `SubflowMp::first_mapping_pending`).
+    join_reserve: Option<(usize, u64, u64)>,
     fin_queued: bool,
     fin_dsn: Option<u64>,
     fin_acked: bool,
@@ -375,6 +378,7 @@ impl MptcpConn {
             data_rtx_at: None,
             data_rtx_backoff: 0,
             sched_wake: None,
+            join_reserve: None,
             fin_queued: false,
             fin_dsn: None,
             fin_acked: false,
@@ -1191,6 +1195,11 @@ impl MptcpConn {
     fn on_data_rtx_timeout(&mut self, now: Instant) {
         self.data_rtx_at = None;
         if self.fallback.is_some() || self.snd_una == self.snd_nxt {
+            return;
+        }
+        if self.join_reserve.is_some_and(|(_, dsn, _)| dsn == self.snd_una) {
+            // The oldest bytes are a join's first mapping, about to go out there.
+            self.data_rtx_at = Some(now + self.data_rto());
             return;
         }
         let idle = self

@@ -105,7 +105,8 @@ pub struct SubflowMp {
     /// With nothing outstanding before the mapping, that DATA_ACK is the
     /// mapping's own DSN; otherwise the bytes land at the wrong place
     /// (seen in a capture: a join's first 14,200 bytes read at DSN 14,200
-    /// instead of 32,660). See docs/ARCHITECTURE.md.
+    /// instead of 32,660). Bytes are set aside for it meanwhile
+    /// (`MptcpConn::reserve_for_join`). See docs/ARCHITECTURE.md.
     pub first_mapping_pending: bool,
 }
 

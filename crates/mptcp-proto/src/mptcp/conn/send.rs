@@ -23,6 +23,7 @@ impl MptcpConn {
             return;
         }
         self.sched_wake = None;
+        self.place_join_reserve();
         loop {
             self.trim_reinjections();
             let (dsn, avail, reinjection) = match self.reinject.front() {
@@ -39,7 +40,10 @@ impl MptcpConn {
             if avail == 0 {
                 break;
             }
-            let Some(paths) = self.sched_paths(reinjection) else { break };
+            if !reinjection && self.reserve_for_join(avail) {
+                continue;
+            }
+            let paths = self.sched_paths(reinjection);
             let input = SchedInput { now, paths: &paths, pending: avail, reinjection };
             let (targets, max_bytes) = match self.sched.decide(&input) {
                 Decision::Send { paths: targets, max_bytes } if max_bytes > 0 => (targets, max_bytes),
@@ -88,8 +92,9 @@ impl MptcpConn {
             }
         }
         // The DATA_FIN once every byte is placed (RFC 8684 §3.3.3).
-        let all_placed =
-            self.snd_nxt == self.snd_una.wrapping_add(self.snd_buf.len() as u64) && self.reinject.is_empty();
+        let all_placed = self.snd_nxt == self.snd_una.wrapping_add(self.snd_buf.len() as u64)
+            && self.reinject.is_empty()
+            && self.join_reserve.is_none();
         if self.fin_queued && all_placed && self.fin_dsn.is_none() && self.remote_key.is_some() {
             self.fin_dsn = Some(self.snd_nxt);
             if let Some(sf) = self.subflows.iter_mut().find(|s| s.mp.ready && !s.mp.gone) {
@@ -133,33 +138,91 @@ impl MptcpConn {
         }
     }
 
-    /// The paths the scheduler may choose from, or None when new data must
-    /// wait.
+    /// A join waiting for its first mapping (see
+    /// `SubflowMp::first_mapping_pending`), while another subflow works.
+    fn waiting_join(&self) -> Option<usize> {
+        let n = self.subflows.len();
+        let fresh_other =
+            (0..n).any(|i| self.usable(i) && !self.subflows[i].mp.first_mapping_pending && !self.subflows[i].mp.stale);
+        let backup = |i: usize| self.subflows[i].mp.backup || self.subflows[i].mp.peer_backup;
+        if !fresh_other {
+            return None;
+        }
+        (0..n).find(|&i| self.usable(i) && self.subflows[i].mp.first_mapping_pending && !backup(i))
+    }
+
+    fn usable(&self, i: usize) -> bool {
+        let s = &self.subflows[i];
+        s.mp.ready && !s.mp.gone && matches!(s.tcp.state(), State::Established | State::CloseWait)
+    }
+
+    /// A join's first mapping must start where the peer's DATA_ACK already
+    /// is. With bytes outstanding, the next new bytes are set aside for it
+    /// (the other subflows go on past them) and it sends them once the
+    /// DATA_ACK reaches them; the peer holds what comes after in its
+    /// out-of-order queue for that round trip. Returns whether bytes were
+    /// set aside.
+    fn reserve_for_join(&mut self, avail: u64) -> bool {
+        if self.join_reserve.is_some() || self.snd_una == self.snd_nxt {
+            return false;
+        }
+        let Some(j) = self.waiting_join() else { return false };
+        let path = self.path_view(j);
+        let n = self.mapping_len(&path, avail) as u64;
+        if n == 0 {
+            return false;
+        }
+        self.join_reserve = Some((j, self.snd_nxt, n));
+        self.snd_nxt = self.snd_nxt.wrapping_add(n);
+        true
+    }
+
+    /// Sends the bytes set aside for a join once the DATA_ACK has reached
+    /// them; hands them back to the other subflows if the join failed.
+    fn place_join_reserve(&mut self) {
+        let Some((j, dsn, len)) = self.join_reserve else { return };
+        if !self.usable(j) || self.subflows[j].mp.stale {
+            self.join_reserve = None;
+            self.reinject.push_front((dsn, len));
+            return;
+        }
+        let off = dsn.wrapping_sub(self.snd_una) as i64;
+        if off > 0 {
+            return;
+        }
+        self.join_reserve = None;
+        if off < 0 {
+            // Acknowledged already (sent again by the data-level timer, say).
+            return;
+        }
+        let pieces = self.pieces(0, len as usize);
+        let w = self.place(j, dsn, &pieces) as u64;
+        if w < len {
+            self.reinject.push_front((dsn.wrapping_add(w), len - w));
+        }
+    }
+
+    /// The paths the scheduler may choose from.
     ///
     /// A join's first mapping waits until every byte before it is
-    /// DATA_ACKed (see `SubflowMp::first_mapping_pending`): new data stops
-    /// until then, and then goes to the join first. Reinjections (older
-    /// bytes) keep to the other subflows while one of them is not stale.
-    fn sched_paths(&self, reinjection: bool) -> Option<ArrayVec<PathView, MAX_SUBFLOWS>> {
-        let usable = |i: usize| {
-            let s = &self.subflows[i];
-            s.mp.ready && !s.mp.gone && matches!(s.tcp.state(), State::Established | State::CloseWait)
-        };
+    /// DATA_ACKed: it is offered alone when nothing is outstanding, and
+    /// otherwise not at all (bytes are set aside for it meanwhile, see
+    /// `reserve_for_join`). Reinjections (older bytes) keep to the other
+    /// subflows while one of them is not stale.
+    fn sched_paths(&self, reinjection: bool) -> ArrayVec<PathView, MAX_SUBFLOWS> {
         let n = self.subflows.len();
         let pending = |i: usize| self.subflows[i].mp.first_mapping_pending;
         let backup = |i: usize| self.subflows[i].mp.backup || self.subflows[i].mp.peer_backup;
-        let fresh_other = (0..n).any(|i| usable(i) && !pending(i) && !self.subflows[i].mp.stale);
-        let barrier = fresh_other && (0..n).any(|i| usable(i) && pending(i) && !backup(i));
-        if barrier && !reinjection && self.snd_una != self.snd_nxt {
-            return None;
-        }
+        let fresh_other = (0..n).any(|i| self.usable(i) && !pending(i) && !self.subflows[i].mp.stale);
+        let drained = self.snd_una == self.snd_nxt && self.join_reserve.is_none();
+        let join_first = drained && !reinjection && self.waiting_join().is_some();
         let offered = |i: usize| match (pending(i), reinjection) {
             (true, true) => !fresh_other,
-            (true, false) => !barrier || !backup(i),
+            (true, false) => !fresh_other || (join_first && !backup(i)),
             (false, true) => true,
-            (false, false) => !barrier,
+            (false, false) => !join_first,
         };
-        Some((0..n).filter(|&i| usable(i) && offered(i)).take(MAX_SUBFLOWS).map(|i| self.path_view(i)).collect())
+        (0..n).filter(|&i| self.usable(i) && offered(i)).take(MAX_SUBFLOWS).map(|i| self.path_view(i)).collect()
     }
 
     /// How many bytes the next mapping on `path` takes, at most `want`.
