@@ -1,6 +1,7 @@
-//! The scheduler trait carries what is coming (BLEST, ECF, redundant):
-//! schedulers of a user's own, brought through a factory, that send the
-//! same bytes on every path or wait before sending.
+//! The traits carry what is coming: a user's own algorithms, brought
+//! through factories. Schedulers that send the same bytes on every path
+//! (redundant) or wait before sending (BLEST, ECF); a congestion control
+//! told of every segment sent and of what each loss found (OLIA, wVegas).
 
 mod common;
 
@@ -131,4 +132,102 @@ fn a_waiting_scheduler_is_asked_again_when_its_wait_ends() {
         first <= release + Duration::from_millis(40),
         "first byte at {first:?}: the wait was not ended by its timer"
     );
+}
+
+/// Reno, recording what the connection tells a controller.
+#[derive(Debug, Default)]
+struct Recording {
+    inner: mptcp_proto::cc::Reno,
+    log: Arc<std::sync::Mutex<Log>>,
+}
+
+#[derive(Debug, Default)]
+struct Log {
+    sent_bytes: u64,
+    events: Vec<mptcp_proto::cc::LossInfo>,
+    rto_views: Vec<usize>,
+}
+
+impl mptcp_proto::cc::CongestionControl for Recording {
+    fn name(&self) -> &'static str {
+        "recording"
+    }
+    fn on_subflow_added(&mut self, sf: mptcp_proto::cc::SubflowId, now: Instant, mss: u32) {
+        self.inner.on_subflow_added(sf, now, mss);
+    }
+    fn on_subflow_removed(&mut self, sf: mptcp_proto::cc::SubflowId) {
+        self.inner.on_subflow_removed(sf);
+    }
+    fn on_ack(
+        &mut self,
+        sf: mptcp_proto::cc::SubflowId,
+        now: Instant,
+        ack: &mptcp_proto::cc::AckInfo,
+        all: &[PathView],
+    ) {
+        self.inner.on_ack(sf, now, ack, all);
+    }
+    fn on_congestion_event(
+        &mut self,
+        sf: mptcp_proto::cc::SubflowId,
+        now: Instant,
+        loss: &mptcp_proto::cc::LossInfo,
+        all: &[PathView],
+    ) {
+        self.log.lock().unwrap().events.push(*loss);
+        self.inner.on_congestion_event(sf, now, loss, all);
+    }
+    fn on_rto(&mut self, sf: mptcp_proto::cc::SubflowId, now: Instant, in_flight: u64, all: &[PathView]) {
+        self.log.lock().unwrap().rto_views.push(all.len());
+        self.inner.on_rto(sf, now, in_flight, all);
+    }
+    fn on_sent(&mut self, _sf: mptcp_proto::cc::SubflowId, _now: Instant, bytes: u64, _in_flight: u64) {
+        self.log.lock().unwrap().sent_bytes += bytes;
+    }
+    fn window(&self, sf: mptcp_proto::cc::SubflowId) -> u64 {
+        self.inner.window(sf)
+    }
+    fn ssthresh(&self, sf: mptcp_proto::cc::SubflowId) -> u64 {
+        self.inner.ssthresh(sf)
+    }
+}
+
+#[derive(Debug, Default)]
+struct RecordingFactory(Arc<std::sync::Mutex<Log>>);
+
+impl mptcp_proto::cc::CongestionControlFactory for RecordingFactory {
+    fn build(&self) -> Box<dyn mptcp_proto::cc::CongestionControl> {
+        Box::new(Recording { inner: Default::default(), log: self.0.clone() })
+    }
+}
+
+#[test]
+fn a_users_congestion_control_hears_every_send_and_what_each_loss_found() {
+    let log = Arc::new(std::sync::Mutex::new(Log::default()));
+    let mut c = cfg(None);
+    c.mptcp.cc_factory = Some(Plugin::new(Arc::new(RecordingFactory(log.clone()))));
+    let lossy = LinkConfig { loss: 0.02, ..link() };
+    let mut p = Pair::new(c, lossy, 63);
+    let (a, b) = open(&mut p);
+    join_second(&mut p, a);
+    let mut ta = Bulk::new(2 * MB, 1, 2);
+    let mut tb = Bulk::new(0, 2, 1);
+    let done = p.run_until(Duration::from_secs(120), |p| {
+        ta.pump(&mut p.a, a);
+        tb.pump(&mut p.b, b);
+        tb.read == 2 * MB
+    });
+    assert!(done && !tb.corrupt, "b read {}", tb.read);
+    let stats = p.a.subflow_stats(a).unwrap();
+    let sent: u64 = stats.iter().map(|s| s.bytes_sent + s.retransmitted_bytes).sum();
+    let log = log.lock().unwrap();
+    // Both ends build one from the factory; A's carries the data, B's only ACKs.
+    assert_eq!(log.sent_bytes, sent, "every byte A sent, retransmissions included");
+    assert!(!log.events.is_empty(), "2% loss starts recoveries");
+    for e in &log.events {
+        assert!(e.lost_bytes > 0 && e.in_flight >= e.lost_bytes, "{e:?}");
+        assert!(e.largest_lost_sent_at.is_some_and(|t| t <= p.now), "{e:?}");
+        assert!(!e.ecn);
+    }
+    assert!(log.rto_views.iter().all(|&n| n == 2), "an RTO shows both subflows: {:?}", log.rto_views);
 }

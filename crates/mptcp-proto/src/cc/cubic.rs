@@ -1,6 +1,6 @@
 //! CUBIC (RFC 9438) with HyStart++ slow start (RFC 9406).
 
-use super::{AckInfo, CongestionControl, PerSubflow, SubflowId, initial_window};
+use super::{AckInfo, CongestionControl, LossInfo, PerSubflow, SubflowId, initial_window};
 use crate::path::PathView;
 use crate::time::{Duration, Instant};
 
@@ -197,13 +197,13 @@ impl CongestionControl for Cubic {
         }
     }
 
-    fn on_congestion_event(&mut self, sf: SubflowId, now: Instant, _in_flight: u64, _all: &[PathView]) {
+    fn on_congestion_event(&mut self, sf: SubflowId, now: Instant, _loss: &LossInfo, _all: &[PathView]) {
         if let Some(s) = self.subflows.get_mut(sf) {
             s.enter_recovery(now);
         }
     }
 
-    fn on_rto(&mut self, sf: SubflowId, now: Instant, _in_flight: u64) {
+    fn on_rto(&mut self, sf: SubflowId, now: Instant, _in_flight: u64, _all: &[PathView]) {
         let Some(s) = self.subflows.get_mut(sf) else { return };
         s.enter_recovery(now);
         // RFC 9438 §4.8: after a timeout, restart from one segment in slow start.
@@ -247,7 +247,7 @@ mod tests {
         while c.window(sf) < 100_000 {
             c.on_ack(sf, now, &ack(1000, 20), &[]);
         }
-        c.on_congestion_event(sf, now, 100_000, &[]);
+        c.on_congestion_event(sf, now, &LossInfo::in_flight(100_000), &[]);
         let after = c.window(sf);
         assert!((69_000..=71_000).contains(&after), "{after}");
         // K = cbrt(100 * 0.3 / 0.4) ≈ 4.2 s; feed one window of ACKs per 20 ms RTT.

@@ -4,7 +4,7 @@
 //! takes no more than one TCP flow would on its best path.
 
 use super::reno::RenoWindow;
-use super::{AckInfo, CongestionControl, PerSubflow, SubflowId};
+use super::{AckInfo, CongestionControl, LossInfo, PerSubflow, SubflowId};
 use crate::path::PathView;
 use crate::time::Instant;
 
@@ -78,13 +78,13 @@ impl CongestionControl for Lia {
         }
     }
 
-    fn on_congestion_event(&mut self, sf: SubflowId, _now: Instant, in_flight: u64, _all: &[PathView]) {
+    fn on_congestion_event(&mut self, sf: SubflowId, _now: Instant, loss: &LossInfo, _all: &[PathView]) {
         let Some(s) = self.subflows.get_mut(sf) else { return };
-        s.w.on_loss(in_flight);
+        s.w.on_loss(loss.in_flight);
         s.carry = 0.0;
     }
 
-    fn on_rto(&mut self, sf: SubflowId, _now: Instant, in_flight: u64) {
+    fn on_rto(&mut self, sf: SubflowId, _now: Instant, in_flight: u64, _all: &[PathView]) {
         let Some(s) = self.subflows.get_mut(sf) else { return };
         s.w.on_rto(in_flight);
         s.carry = 0.0;
@@ -137,7 +137,7 @@ mod tests {
             for _ in 0..30 {
                 lia.on_ack(SubflowId(i), Instant::ZERO, &ack, &all);
             }
-            lia.on_congestion_event(SubflowId(i), Instant::ZERO, 40_000, &all);
+            lia.on_congestion_event(SubflowId(i), Instant::ZERO, &LossInfo::in_flight(40_000), &all);
         }
         assert_eq!(lia.window(SubflowId(0)), 20_000);
         // One window of ACKs on each subflow.
@@ -151,7 +151,7 @@ mod tests {
         // Alone, a subflow grows as Reno would: one MSS per window.
         let mut alone = Lia::default();
         alone.on_subflow_added(SubflowId(0), Instant::ZERO, 1000);
-        alone.on_congestion_event(SubflowId(0), Instant::ZERO, 10_000, &[]);
+        alone.on_congestion_event(SubflowId(0), Instant::ZERO, &LossInfo::in_flight(10_000), &[]);
         let one = [view(0, 5_000, 10)];
         for _ in 0..5 {
             alone.on_ack(SubflowId(0), Instant::ZERO, &ack, &one);

@@ -46,6 +46,29 @@ pub struct AckInfo {
     pub mss: u32,
 }
 
+/// What a congestion event found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LossInfo {
+    /// Bytes in flight when the losses were found (before they left it).
+    pub in_flight: u64,
+    /// Bytes newly deemed lost.
+    pub lost_bytes: u64,
+    /// When the highest lost segment was sent (what a delay-based or
+    /// OLIA-style controller measures its epochs by).
+    pub largest_lost_sent_at: Option<Instant>,
+    /// The peer echoed a congestion mark (ECN) rather than a segment being
+    /// lost (this stack does not negotiate ECN yet: always false).
+    pub ecn: bool,
+}
+
+impl LossInfo {
+    /// A loss found with `in_flight` bytes in flight, nothing else known
+    /// (for tests and simple callers).
+    pub fn in_flight(in_flight: u64) -> LossInfo {
+        LossInfo { in_flight, lost_bytes: 0, largest_lost_sent_at: None, ecn: false }
+    }
+}
+
 /// A congestion controller for one connection's subflows.
 ///
 /// Object-safe so a user can plug in their own (`Box<dyn CongestionControl>`).
@@ -59,10 +82,23 @@ pub trait CongestionControl: Send + core::fmt::Debug {
     /// An ACK acknowledged data on `sf`. `all` shows every subflow, `sf` included.
     fn on_ack(&mut self, sf: SubflowId, now: Instant, ack: &AckInfo, all: &[PathView]);
     /// Loss was detected on `sf` (once per window of data: the start of a
-    /// recovery episode). `in_flight` is the bytes in flight when it was found.
-    fn on_congestion_event(&mut self, sf: SubflowId, now: Instant, in_flight: u64, all: &[PathView]);
-    /// The retransmission timer expired on `sf`.
-    fn on_rto(&mut self, sf: SubflowId, now: Instant, in_flight: u64);
+    /// recovery episode); `loss` says what was found.
+    fn on_congestion_event(&mut self, sf: SubflowId, now: Instant, loss: &LossInfo, all: &[PathView]);
+    /// The retransmission timer expired on `sf` with `in_flight` bytes in
+    /// flight; `all` shows every subflow, `sf` included.
+    fn on_rto(&mut self, sf: SubflowId, now: Instant, in_flight: u64, all: &[PathView]);
+    /// `bytes` went out on `sf` (new data or a retransmission); `in_flight`
+    /// is what is in flight after them. Most controllers need nothing here.
+    fn on_sent(&mut self, _sf: SubflowId, _now: Instant, _bytes: u64, _in_flight: u64) {}
+    /// The rate at which `sf` should pace its segments, bytes per second
+    /// (None: no pacing, the window alone limits).
+    fn pacing_rate(&self, _sf: SubflowId) -> Option<u64> {
+        None
+    }
+    /// The controller's own figures for `sf` (name, value), for reports.
+    fn metrics(&self, _sf: SubflowId) -> Vec<(&'static str, f64)> {
+        Vec::new()
+    }
     /// The congestion window of `sf`, bytes.
     fn window(&self, sf: SubflowId) -> u64;
     /// The slow-start threshold of `sf`, bytes (`u64::MAX` before the first loss).

@@ -1,6 +1,6 @@
 //! Reno (RFC 5681), the loss-recovery part of NewReno/SACK being the engine's.
 
-use super::{AckInfo, CongestionControl, PerSubflow, SubflowId, initial_window};
+use super::{AckInfo, CongestionControl, LossInfo, PerSubflow, SubflowId, initial_window};
 use crate::path::PathView;
 use crate::time::Instant;
 
@@ -82,13 +82,13 @@ impl CongestionControl for Reno {
         }
     }
 
-    fn on_congestion_event(&mut self, sf: SubflowId, _now: Instant, in_flight: u64, _all: &[PathView]) {
+    fn on_congestion_event(&mut self, sf: SubflowId, _now: Instant, loss: &LossInfo, _all: &[PathView]) {
         let Some(s) = self.subflows.get_mut(sf) else { return };
-        s.w.on_loss(in_flight);
+        s.w.on_loss(loss.in_flight);
         s.acked_in_ca = 0;
     }
 
-    fn on_rto(&mut self, sf: SubflowId, _now: Instant, in_flight: u64) {
+    fn on_rto(&mut self, sf: SubflowId, _now: Instant, in_flight: u64, _all: &[PathView]) {
         let Some(s) = self.subflows.get_mut(sf) else { return };
         s.w.on_rto(in_flight);
         s.acked_in_ca = 0;
@@ -131,13 +131,13 @@ mod tests {
             r.on_ack(sf, Instant::ZERO, &ack(1000), &[]);
         }
         assert_eq!(r.window(sf), 20_000);
-        r.on_congestion_event(sf, Instant::ZERO, 20_000, &[]);
+        r.on_congestion_event(sf, Instant::ZERO, &LossInfo::in_flight(20_000), &[]);
         assert_eq!((r.window(sf), r.ssthresh(sf)), (10_000, 10_000));
         for _ in 0..10 {
             r.on_ack(sf, Instant::ZERO, &ack(1000), &[]);
         }
         assert_eq!(r.window(sf), 11_000);
-        r.on_rto(sf, Instant::ZERO, 11_000);
+        r.on_rto(sf, Instant::ZERO, 11_000, &[]);
         assert_eq!((r.window(sf), r.ssthresh(sf)), (1_000, 5_500));
     }
 }

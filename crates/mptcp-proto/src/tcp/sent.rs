@@ -79,6 +79,11 @@ pub struct Scoreboard {
 }
 
 impl Scoreboard {
+    /// When the highest segment deemed lost (and not retransmitted since) was sent.
+    pub fn largest_lost_sent_at(&self) -> Option<Instant> {
+        self.segs.iter().rev().find(|s| s.lost && !s.sacked).map(|s| s.sent_at)
+    }
+
     /// Bytes in flight.
     pub fn pipe(&self) -> u64 {
         self.pipe

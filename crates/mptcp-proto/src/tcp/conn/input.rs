@@ -280,7 +280,13 @@ impl TcpConn {
         let view = self.view(&*cc.cc);
         let mut all: arrayvec::ArrayVec<_, 9> = cc.others.iter().copied().take(8).collect();
         all.push(view);
-        cc.cc.on_congestion_event(self.sf, now, self.board.pipe() + just_lost, &all);
+        let loss = crate::cc::LossInfo {
+            in_flight: self.board.pipe() + just_lost,
+            lost_bytes: just_lost,
+            largest_lost_sent_at: self.board.largest_lost_sent_at(),
+            ecn: false,
+        };
+        cc.cc.on_congestion_event(self.sf, now, &loss, &all);
     }
 
     /// Payload: into the receive buffer, and decide when to acknowledge.

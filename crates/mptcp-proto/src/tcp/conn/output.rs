@@ -94,6 +94,7 @@ impl TcpConn {
             if self.rto_deadline.is_none() {
                 self.rearm_rto(now);
             }
+            cc.cc.on_sent(self.sf, now, len as u64, self.board.pipe());
             return Some(n);
         }
         let sending = self.fin_seq.is_none() && matches!(self.state, State::Established | State::CloseWait);
@@ -123,6 +124,7 @@ impl TcpConn {
                 self.stats.retransmits += 1;
                 self.stats.retransmitted_bytes += len as u64;
                 self.rearm_rto(now);
+                cc.cc.on_sent(self.sf, now, len as u64, self.board.pipe());
                 return Some(n);
             }
         }
@@ -221,6 +223,9 @@ impl TcpConn {
         }
         self.snd_nxt = end;
         self.stats.bytes_sent += len as u64;
+        if len > 0 {
+            cc.cc.on_sent(self.sf, now, len as u64, self.board.pipe());
+        }
         if fin {
             self.fin_seq = Some(start + len as u32);
             match self.state {

@@ -99,7 +99,10 @@ impl TcpConn {
                 // FlightSize as RFC 6675 counts it: SACKed bytes have left the network.
                 let flight = self.board.pipe();
                 self.board.mark_all_lost();
-                cc.cc.on_rto(self.sf, now, flight);
+                let view = self.view(&*cc.cc);
+                let mut all: arrayvec::ArrayVec<_, 9> = cc.others.iter().copied().take(8).collect();
+                all.push(view);
+                cc.cc.on_rto(self.sf, now, flight, &all);
                 self.rtt.back_off();
                 // RFC 6675 §5.1: no further reduction for this window of data.
                 self.recovery_point = Some(self.snd_nxt);
