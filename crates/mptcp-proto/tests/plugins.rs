@@ -231,3 +231,148 @@ fn a_users_congestion_control_hears_every_send_and_what_each_loss_found() {
     }
     assert!(log.rto_views.iter().all(|&n| n == 2), "an RTO shows both subflows: {:?}", log.rto_views);
 }
+
+/// Every path-manager event an outside manager has seen so far, drained.
+fn drain_pm(p: &mut Pair, log: &mut Vec<(ConnId, mptcp_proto::pm::PmEvent)>) {
+    while let Some(e) = p.a.poll_pm_event() {
+        log.push(e);
+    }
+}
+
+/// An outside path manager (`external`): the endpoint queues its events and
+/// carries out the actions it is handed, as the kernel daemon of mptcpd
+/// does with the kernel's netlink events and commands.
+#[test]
+fn an_outside_path_manager_drives_the_connection_through_events_and_actions() {
+    use mptcp_proto::pm::{PmAction, PmEvent};
+    let mut ca = cfg(None);
+    ca.mptcp.path_manager = "external".to_owned();
+    let mut p = Pair::with_links(ca, cfg(None), link(), link(), 64);
+    let second: std::net::IpAddr = "10.0.1.1".parse().unwrap();
+    p.a.add_address(second);
+    let (a, b) = open(&mut p);
+    // The client is fully established at the first DATA_ACK: some data first.
+    p.b.write(b, &[7u8; 1000]).unwrap();
+    let mut log = Vec::new();
+    let established = p.run_until(Duration::from_secs(2), |p| {
+        drain_pm(p, &mut log);
+        log.iter().any(|(_, e)| *e == PmEvent::Established)
+    });
+    assert!(established, "{log:?}");
+    let kinds: Vec<_> = log.iter().map(|(c, e)| (*c, *e)).collect();
+    assert!(kinds.contains(&(a, PmEvent::Created)) && kinds.contains(&(a, PmEvent::Established)), "{kinds:?}");
+    assert_eq!(p.a.mptcp_counters(a).unwrap().joins, 0, "nothing opened by itself");
+
+    // Open a subflow from the second address.
+    p.a.apply_pm_action(a, PmAction::OpenSubflow { local: second, remote: p.server(80), backup: false }).unwrap();
+    assert!(p.run_until(Duration::from_secs(5), |p| p.a.mptcp_counters(a).unwrap().joins == 1));
+    drain_pm(&mut p, &mut log);
+    let join = log.iter().find_map(|(_, e)| match e {
+        PmEvent::SubflowEstablished(s) if s.local.ip() == second => Some(*s),
+        _ => None,
+    });
+    let join = join.expect("the join's establishment is reported");
+    assert!(log.iter().any(|(_, e)| matches!(e, PmEvent::SubflowCreated(s) if s.local == join.local)));
+
+    // Make it a backup: the peer hears MP_PRIO.
+    p.a.apply_pm_action(a, PmAction::SetBackup { local: join.local, remote: join.remote, backup: true }).unwrap();
+    assert!(p.run_until(Duration::from_secs(5), |p| p.b.mptcp_counters(b).unwrap().mp_prio_rx == 1));
+
+    // Announce an address and withdraw it: ADD_ADDR, then REMOVE_ADDR.
+    p.a.apply_pm_action(a, PmAction::Announce { id: 9, addr: second, port: None }).unwrap();
+    assert!(p.run_until(Duration::from_secs(5), |p| p.b.mptcp_counters(b).unwrap().add_addr == 1));
+    p.a.apply_pm_action(a, PmAction::Withdraw { id: 9 }).unwrap();
+    assert!(p.run_until(Duration::from_secs(5), |p| p.b.mptcp_counters(b).unwrap().rm_addr == 1));
+
+    // A timer comes back as an event at its time.
+    let at = p.now + Duration::from_millis(300);
+    p.a.apply_pm_action(a, PmAction::SetTimer { at, token: 77 }).unwrap();
+    let fired = p.run_until(Duration::from_secs(5), |p| {
+        let mut l = Vec::new();
+        drain_pm(p, &mut l);
+        l.iter().any(|(c, e)| *c == a && *e == PmEvent::Timer { token: 77 })
+    });
+    assert!(fired && p.now >= at, "the timer fired at {:?}, set for {at:?}", p.now);
+
+    // Close the join: it is reported closed, with why.
+    p.a.apply_pm_action(a, PmAction::CloseSubflow { local: join.local, remote: join.remote }).unwrap();
+    let mut closed = None;
+    p.run_until(Duration::from_secs(10), |p| {
+        let mut l = Vec::new();
+        drain_pm(p, &mut l);
+        closed = closed.or(l.iter().find_map(|(_, e)| match e {
+            PmEvent::SubflowClosed(s) if s.local == join.local => Some(*s),
+            _ => None,
+        }));
+        closed.is_some()
+    });
+    let closed = closed.expect("the close is reported");
+    assert!(!closed.alive && closed.error.is_some(), "{closed:?}");
+
+    // A wrong action is refused, not carried out.
+    let bogus = "10.0.9.9:1".parse().unwrap();
+    assert!(p.a.apply_pm_action(a, PmAction::CloseSubflow { local: bogus, remote: bogus }).is_err());
+    assert!(
+        p.a.apply_pm_action(a, PmAction::Announce { id: 3, addr: "10.0.9.9".parse().unwrap(), port: None }).is_err()
+    );
+}
+
+/// A path manager of the user's own on the listening side refuses joins.
+#[derive(Debug)]
+struct NoJoins(Arc<std::sync::Mutex<Vec<mptcp_proto::pm::PmEvent>>>);
+
+impl mptcp_proto::pm::PathManager for NoJoins {
+    fn name(&self) -> &'static str {
+        "nojoins"
+    }
+    fn on_event(
+        &mut self,
+        _ctx: &mptcp_proto::pm::PmContext<'_>,
+        event: &mptcp_proto::pm::PmEvent,
+    ) -> Vec<mptcp_proto::pm::PmAction> {
+        self.0.lock().unwrap().push(*event);
+        Vec::new()
+    }
+    fn on_join(
+        &mut self,
+        _ctx: &mptcp_proto::pm::PmContext<'_>,
+        _join: &mptcp_proto::pm::SubflowInfo,
+    ) -> mptcp_proto::pm::JoinVerdict {
+        mptcp_proto::pm::JoinVerdict::Refuse
+    }
+}
+
+#[derive(Debug, Default)]
+struct NoJoinsFactory(Arc<std::sync::Mutex<Vec<mptcp_proto::pm::PmEvent>>>);
+
+impl mptcp_proto::pm::PathManagerFactory for NoJoinsFactory {
+    fn build(&self, _active: bool) -> Box<dyn mptcp_proto::pm::PathManager> {
+        Box::new(NoJoins(self.0.clone()))
+    }
+}
+
+#[test]
+fn a_users_path_manager_can_refuse_joins() {
+    let events = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut cb = cfg(None);
+    cb.mptcp.pm_factory = Some(Plugin::new(Arc::new(NoJoinsFactory(events.clone()))));
+    let mut p = Pair::with_links(cfg(None), cb, link(), link(), 65);
+    let (a, b) = open(&mut p);
+    p.a.add_address("10.0.1.1".parse().unwrap());
+    p.run_until(Duration::from_secs(3), |_| false);
+    assert_eq!(p.a.mptcp_counters(a).unwrap().joins, 0, "the join was refused");
+    assert!(p.b.stats_endpoint().join_refused_by_pm >= 1);
+    let stats = p.a.subflow_stats(a).unwrap();
+    assert!(stats.len() >= 2, "A tried: {stats:#?}");
+    let seen = events.lock().unwrap();
+    assert!(seen.contains(&mptcp_proto::pm::PmEvent::Created), "{seen:?}");
+    assert!(seen.contains(&mptcp_proto::pm::PmEvent::Established), "{seen:?}");
+    // The connection itself carries on.
+    let mut ta = Bulk::new(MB, 1, 2);
+    let mut tb = Bulk::new(0, 2, 1);
+    assert!(p.run_until(Duration::from_secs(30), |p| {
+        ta.pump(&mut p.a, a);
+        tb.pump(&mut p.b, b);
+        tb.read == MB
+    }));
+}

@@ -14,6 +14,7 @@ use crate::cc::CongestionControlFactory;
 use crate::cc::{CongestionControl, SubflowId};
 use crate::path::PathView;
 use crate::plugin::Plugin;
+use crate::pm::{PmEvent, SubflowInfo};
 use crate::sched::{Scheduler, SchedulerFactory};
 use crate::tcp::recv_buf::RecvBuffer;
 use crate::tcp::segment::Segment;
@@ -63,6 +64,9 @@ pub struct MptcpConfig {
     /// A congestion control of the user's own for MPTCP connections, built
     /// for each; it takes the place of `cc`.
     pub cc_factory: Option<Plugin<dyn CongestionControlFactory>>,
+    /// A path manager of the user's own, built for each connection (both
+    /// sides); it takes the place of `path_manager`.
+    pub pm_factory: Option<Plugin<dyn crate::pm::PathManagerFactory>>,
     /// Most subflows per connection (the initial one included): the kernel's
     /// `subflows` limit plus one. Joins beyond it are refused.
     pub max_subflows: usize,
@@ -92,6 +96,7 @@ impl Default for MptcpConfig {
             scheduler: "minrtt".to_owned(),
             scheduler_factory: None,
             cc_factory: None,
+            pm_factory: None,
             // The kernel's default limits: 2 additional subflows, no announced address joined.
             max_subflows: 3,
             add_addr_accepted: 0,
@@ -114,6 +119,7 @@ struct SegOptions {
     remove: arrayvec::ArrayVec<u8, 8>,
     prio: Option<bool>,
     fail: Option<u64>,
+    rst_reason: Option<u8>,
 }
 
 impl SegOptions {
@@ -136,6 +142,7 @@ impl SegOptions {
                     }
                     MptcpOption::MpPrio(p) => s.prio = Some(p.backup),
                     MptcpOption::MpFail(f) => s.fail = Some(f.dsn),
+                    MptcpOption::MpTcpRst(r) => s.rst_reason = Some(r.reason),
                     _ => {}
                 }
             }
@@ -171,17 +178,6 @@ pub struct SubflowStats {
     pub cwnd: u64,
     /// Everything TCP knows of it.
     pub tcp: crate::tcp::ConnStats,
-}
-
-/// What the path manager is told of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PmEvent {
-    /// The connection can take subflows.
-    Established,
-    /// A subflow is gone.
-    SubflowClosed(crate::pm::SubflowInfo),
-    /// The peer announced an address (ADD_ADDR with a good HMAC).
-    AddressAnnounced(SocketAddr),
 }
 
 /// Connection-level counters, named after the kernel's MIB where one exists.
@@ -294,6 +290,8 @@ pub struct MptcpConn {
     /// Bytes set aside for a join's first mapping (subflow, DSN, length):
     /// it goes out once the DATA_ACK reaches it (see `SubflowMp::first_mapping_pending`).
     join_reserve: Option<(usize, u64, u64)>,
+    /// An outside path manager drives it (`external`).
+    pm_external: bool,
     fin_queued: bool,
     fin_dsn: Option<u64>,
     fin_acked: bool,
@@ -379,6 +377,7 @@ impl MptcpConn {
             data_rtx_backoff: 0,
             sched_wake: None,
             join_reserve: None,
+            pm_external: false,
             fin_queued: false,
             fin_dsn: None,
             fin_acked: false,
@@ -506,12 +505,16 @@ impl MptcpConn {
             if !self.remote_addrs.iter().any(|r| r.0 == a.addr_id) {
                 self.remote_addrs.push((a.addr_id, a.addr, a.port));
                 let port = a.port.or_else(|| self.initial_remote().map(|r| r.port())).unwrap_or(0);
-                self.pm_events.push_back(PmEvent::AddressAnnounced(SocketAddr::new(a.addr, port)));
+                self.pm_events
+                    .push_back(PmEvent::AddressAnnounced { id: a.addr_id, addr: SocketAddr::new(a.addr, port) });
             }
         }
         if !opts.remove.is_empty() {
             self.counters.rm_addr += 1;
             self.remote_addrs.retain(|r| !opts.remove.contains(&r.0));
+            for &id in &opts.remove {
+                self.pm_events.push_back(PmEvent::AddressRemoved { id });
+            }
             // RFC 8684 §3.4.2: subflows using a withdrawn address close.
             for sf in self.subflows.iter_mut() {
                 if !sf.mp.gone && sf.mp.remote_id.is_some_and(|id| opts.remove.contains(&id)) {
@@ -523,7 +526,44 @@ impl MptcpConn {
         if let Some(backup) = opts.prio {
             self.counters.mp_prio_rx += 1;
             self.subflows[i].mp.peer_backup = backup;
+            let subflow = self.pm_subflow(i);
+            self.pm_events.push_back(PmEvent::PriorityChanged { subflow, backup });
         }
+    }
+
+    /// Closes subflow `i` (a FIN; what it carried and was not DATA_ACKed
+    /// goes out on the others once it is gone).
+    pub fn close_subflow(&mut self, i: usize) {
+        if let Some(sf) = self.subflows.get_mut(i)
+            && !sf.mp.gone
+        {
+            sf.tcp.close();
+        }
+    }
+
+    /// Makes subflow `i` a backup or not, telling the peer (MP_PRIO).
+    pub fn set_subflow_backup(&mut self, i: usize, backup: bool) {
+        if let Some(sf) = self.subflows.get_mut(i)
+            && !sf.mp.gone
+            && sf.mp.backup != backup
+        {
+            sf.mp.backup = backup;
+            sf.mp.prio_due = Some(backup);
+            sf.mp.ack_due = true;
+            self.counters.mp_prio_tx += 1;
+        }
+    }
+
+    /// An outside path manager drives this connection: its events go out
+    /// through `Endpoint::poll_pm_event` (the path manager `external`).
+    pub fn set_external_pm(&mut self) {
+        self.pm = None;
+        self.pm_external = true;
+    }
+
+    /// Whether an outside path manager drives this connection.
+    pub fn pm_external(&self) -> bool {
+        self.pm_external
     }
 
     /// Gives the connection a path manager (the side that connects runs one).
@@ -547,16 +587,23 @@ impl MptcpConn {
     }
 
     /// The subflows as path managers see them.
-    pub fn pm_subflows(&self) -> Vec<crate::pm::SubflowInfo> {
-        self.subflows
-            .iter()
-            .map(|s| crate::pm::SubflowInfo {
-                local: s.tcp.local(),
-                remote: s.tcp.remote(),
-                alive: !s.mp.gone,
-                established: s.mp.ready,
-            })
-            .collect()
+    pub fn pm_subflows(&self) -> Vec<SubflowInfo> {
+        (0..self.subflows.len()).map(|i| self.pm_subflow(i)).collect()
+    }
+
+    /// Subflow `i` as path managers see it.
+    pub fn pm_subflow(&self, i: usize) -> SubflowInfo {
+        let s = &self.subflows[i];
+        SubflowInfo {
+            id: s.id.0,
+            local: s.tcp.local(),
+            remote: s.tcp.remote(),
+            alive: !s.mp.gone,
+            established: s.mp.ready,
+            backup: s.mp.backup || s.mp.peer_backup,
+            error: if s.mp.gone { s.tcp.close_reason() } else { None },
+            reset_reason: s.mp.peer_reset_reason.or(s.mp.reset_reason),
+        }
     }
 
     /// The peer's address on the initial subflow.
@@ -667,7 +714,9 @@ impl MptcpConn {
         }
         let mut mp = SubflowMp::new(SubflowRole::JoinActive, local_id, backup);
         mp.join.local_nonce = nonce;
-        Ok(self.push_subflow(tcp, mp))
+        let i = self.push_subflow(tcp, mp);
+        self.pm_events.push_back(PmEvent::SubflowCreated(self.pm_subflow(i)));
+        Ok(i)
     }
 
     /// Takes a SYN with MP_JOIN addressed to this connection; returns the new
@@ -700,7 +749,9 @@ impl MptcpConn {
         mp.remote_id = Some(addr_id);
         mp.join.local_nonce = nonce;
         mp.join.remote_nonce = Some(remote_nonce);
-        Some(self.push_subflow(tcp, mp))
+        let i = self.push_subflow(tcp, mp);
+        self.pm_events.push_back(PmEvent::SubflowCreated(self.pm_subflow(i)));
+        Some(i)
     }
 
     fn facts(&self) -> ConnFacts {
@@ -774,6 +825,9 @@ impl MptcpConn {
     /// Processes a segment that arrived on subflow `i`.
     pub fn on_segment(&mut self, now: Instant, i: usize, seg: &Segment<'_>) {
         let opts = if self.fallback.is_some() { SegOptions::default() } else { SegOptions::parse(seg.options_raw) };
+        if seg.flags.rst() && opts.rst_reason.is_some() {
+            self.subflows[i].mp.peer_reset_reason = opts.rst_reason;
+        }
         // RFC 8684 §3.5: MP_FASTCLOSE with our key ends the whole connection.
         if opts.fastclose == Some(self.local_key) {
             for sf in &mut self.subflows {
@@ -865,6 +919,7 @@ impl MptcpConn {
                     // The fourth ACK: tell the joiner it may send data.
                     sf.ack_due = true;
                     self.counters.joins += 1;
+                    self.pm_events.push_back(PmEvent::SubflowEstablished(self.pm_subflow(i)));
                 }
                 SubflowRole::JoinPassive if matches!(opts.join, Some(MpJoin::Ack { .. })) => {
                     // The third ACK again: our fourth ACK was lost, send another.
@@ -878,6 +933,7 @@ impl MptcpConn {
                     sf.ready = true;
                     sf.first_mapping_pending = true;
                     self.counters.joins += 1;
+                    self.pm_events.push_back(PmEvent::SubflowEstablished(self.pm_subflow(i)));
                 }
                 _ => {}
             }
@@ -1092,6 +1148,7 @@ impl MptcpConn {
         if self.closed.is_none() {
             self.closed = Some(reason);
             self.events.push_back(ConnEvent::Closed(reason));
+            self.pm_events.push_back(PmEvent::Closed);
         }
     }
 
@@ -1110,6 +1167,9 @@ impl MptcpConn {
                     _ => {}
                 }
             }
+        }
+        if !self.closing_subflows && self.fallback.is_none() {
+            self.close_single_subflows(now);
         }
         // After both DATA_FINs, a subflow lingering in TIME-WAIT is done as far
         // as the connection goes.
@@ -1132,7 +1192,34 @@ impl MptcpConn {
         }
     }
 
-    fn subflow_gone(&mut self, _now: Instant, i: usize, _reason: CloseReason) {
+    /// A subflow closed on its own, the connection going on (RFC 8684
+    /// §3.3.3: a FIN without DATA_FIN closes that subflow only): the peer's
+    /// FIN is answered with ours while another subflow carries the
+    /// connection, and one closed both ways is gone for the connection
+    /// (its TIME-WAIT goes on in TCP).
+    fn close_single_subflows(&mut self, now: Instant) {
+        for i in 0..self.subflows.len() {
+            if self.subflows[i].mp.gone {
+                continue;
+            }
+            match self.subflows[i].tcp.state() {
+                State::CloseWait => {
+                    let other = self
+                        .subflows
+                        .iter()
+                        .enumerate()
+                        .any(|(k, s)| k != i && s.mp.ready && !s.mp.gone && s.tcp.state() == State::Established);
+                    if other {
+                        self.subflows[i].tcp.close();
+                    }
+                }
+                State::TimeWait => self.subflow_gone(now, i, CloseReason::Normal),
+                _ => {}
+            }
+        }
+    }
+
+    fn subflow_gone(&mut self, _now: Instant, i: usize, reason: CloseReason) {
         let sf = &mut self.subflows[i];
         if sf.mp.gone {
             return;
@@ -1140,12 +1227,8 @@ impl MptcpConn {
         sf.mp.gone = true;
         self.cc.on_subflow_removed(sf.id);
         if self.closed.is_none() && !self.closing_subflows && self.fallback.is_none() {
-            let info = crate::pm::SubflowInfo {
-                local: sf.tcp.local(),
-                remote: sf.tcp.remote(),
-                alive: false,
-                established: sf.mp.ready,
-            };
+            let mut info = self.pm_subflow(i);
+            info.error = info.error.or(Some(reason));
             self.pm_events.push_back(PmEvent::SubflowClosed(info));
         }
         // Data mapped on it and not acknowledged at the data level goes out again elsewhere.

@@ -5,7 +5,7 @@ pub mod keys;
 pub mod mapping;
 mod subflow;
 
-pub use conn::{Fallback, MptcpConfig, MptcpConn, MptcpCounters, PmEvent, SubflowStats};
+pub use conn::{Fallback, MptcpConfig, MptcpConn, MptcpCounters, SubflowStats};
 pub use subflow::SubflowRole;
 
 /// The most live subflows one connection has: the initial one and eight

@@ -65,6 +65,8 @@ pub struct SubflowMp {
     pub ack_due: bool,
     /// The reason to put in MP_TCPRST on our RST.
     pub reset_reason: Option<u8>,
+    /// The reason in the MP_TCPRST of the peer's RST.
+    pub peer_reset_reason: Option<u8>,
     /// Counted as gone by the connection already.
     pub gone: bool,
     /// Its retransmission timer fired and nothing was acknowledged since: the
@@ -126,6 +128,7 @@ impl SubflowMp {
             third_ack_due: false,
             ack_due: false,
             reset_reason: None,
+            peer_reset_reason: None,
             gone: false,
             stale: false,
             signal: None,

@@ -2,8 +2,8 @@
 //! the kernel's `subflow` endpoints; a subflow that fails after carrying data
 //! is opened again while its address remains (a refused join is not).
 
-use super::{PathManager, PmAction, PmContext, SubflowInfo};
-use std::net::IpAddr;
+use super::{PathManager, PmAction, PmContext, PmEvent};
+use std::net::SocketAddr;
 
 /// A subflow per local address. With `all_backup`, every subflow but the
 /// initial one is a backup (the `backup` path manager).
@@ -22,34 +22,30 @@ impl FullMesh {
     }
 }
 
-impl PathManager for FullMesh {
-    fn name(&self) -> &'static str {
-        if self.all_backup { "backup" } else { "fullmesh" }
-    }
-    fn on_established(&mut self, ctx: &PmContext<'_>) -> Vec<PmAction> {
-        self.missing(ctx)
-    }
-    fn on_subflow_closed(&mut self, ctx: &PmContext<'_>, closed: &SubflowInfo) -> Vec<PmAction> {
-        // A join the peer refused would be refused again: not retried (until
-        // another event, such as an address appearing, asks for the mesh).
-        if !closed.established {
-            return Vec::new();
-        }
-        self.missing(ctx)
-    }
-    fn on_address_added(&mut self, ctx: &PmContext<'_>, _addr: IpAddr) -> Vec<PmAction> {
-        self.missing(ctx)
-    }
-    fn on_address_removed(&mut self, ctx: &PmContext<'_>, _addr: IpAddr) -> Vec<PmAction> {
-        self.missing(ctx)
-    }
-    fn on_address_announced(&mut self, ctx: &PmContext<'_>, remote: std::net::SocketAddr) -> Vec<PmAction> {
-        // A subflow to the announced address from every local address of its family.
+impl FullMesh {
+    /// A subflow to the announced address from every local address of its family.
+    fn announced(&self, ctx: &PmContext<'_>, remote: SocketAddr) -> Vec<PmAction> {
         ctx.local_addrs
             .iter()
             .filter(|a| a.addr.is_ipv4() == remote.is_ipv4())
             .filter(|a| !ctx.subflows.iter().any(|s| s.alive && s.local.ip() == a.addr && s.remote == remote))
             .map(|a| PmAction::OpenSubflow { local: a.addr, remote, backup: a.backup || self.all_backup })
             .collect()
+    }
+}
+
+impl PathManager for FullMesh {
+    fn name(&self) -> &'static str {
+        if self.all_backup { "backup" } else { "fullmesh" }
+    }
+    fn on_event(&mut self, ctx: &PmContext<'_>, event: &PmEvent) -> Vec<PmAction> {
+        match *event {
+            PmEvent::Established | PmEvent::LocalAddressAdded(_) | PmEvent::LocalAddressRemoved(_) => self.missing(ctx),
+            // A join the peer refused would be refused again: not retried (until
+            // another event, such as an address appearing, asks for the mesh).
+            PmEvent::SubflowClosed(closed) if closed.established => self.missing(ctx),
+            PmEvent::AddressAnnounced { addr, .. } => self.announced(ctx, addr),
+            _ => Vec::new(),
+        }
     }
 }

@@ -10,7 +10,7 @@
 //! closes after carrying data is opened again while both of its addresses
 //! remain (a bounded number of times); a refused join is not retried.
 
-use super::{LocalAddr, PathManager, PmAction, PmContext, SubflowInfo};
+use super::{LocalAddr, PathManager, PmAction, PmContext, PmEvent, SubflowInfo};
 use std::net::{IpAddr, SocketAddr};
 
 /// Re-creations of closed subflows per connection, at most.
@@ -67,14 +67,10 @@ fn has_live(ctx: &PmContext<'_>, local: IpAddr, remote: SocketAddr) -> bool {
 }
 
 fn planned(out: &[PmAction], l: IpAddr, r: SocketAddr) -> bool {
-    out.iter().any(|PmAction::OpenSubflow { local, remote, .. }| *local == l && *remote == r)
+    out.iter().any(|a| matches!(*a, PmAction::OpenSubflow { local, remote, .. } if local == l && remote == r))
 }
 
-impl PathManager for InKernel {
-    fn name(&self) -> &'static str {
-        "kernel"
-    }
-
+impl InKernel {
     fn on_established(&mut self, ctx: &PmContext<'_>) -> Vec<PmAction> {
         let mut out = Vec::new();
         self.open_missing(ctx, None, &mut out);
@@ -108,10 +104,6 @@ impl PathManager for InKernel {
         out
     }
 
-    fn on_address_removed(&mut self, _ctx: &PmContext<'_>, _addr: IpAddr) -> Vec<PmAction> {
-        Vec::new()
-    }
-
     fn on_address_announced(&mut self, ctx: &PmContext<'_>, remote: SocketAddr) -> Vec<PmAction> {
         // Beyond the limit the address is still echoed (by the connection), not used.
         if self.accepted.contains(&remote) || self.accepted.len() >= ctx.limits.add_addr_accepted {
@@ -138,5 +130,20 @@ impl PathManager for InKernel {
             }
         }
         out
+    }
+}
+
+impl PathManager for InKernel {
+    fn name(&self) -> &'static str {
+        "kernel"
+    }
+    fn on_event(&mut self, ctx: &PmContext<'_>, event: &PmEvent) -> Vec<PmAction> {
+        match *event {
+            PmEvent::Established => self.on_established(ctx),
+            PmEvent::SubflowClosed(closed) => self.on_subflow_closed(ctx, &closed),
+            PmEvent::LocalAddressAdded(addr) => self.on_address_added(ctx, addr),
+            PmEvent::AddressAnnounced { addr, .. } => self.on_address_announced(ctx, addr),
+            _ => Vec::new(),
+        }
     }
 }

@@ -1,10 +1,16 @@
 //! Path managers: which subflows a connection opens, and when.
 //!
 //! A public, object-safe trait, chosen by a stable name. The path manager
-//! reacts to events (the connection established, a subflow closed, a local
-//! address appearing or going away) with actions that the endpoint carries
-//! out. In this stack the client side (the one that connects) runs it; the
-//! server accepts the joins.
+//! is told of events in the shape of mptcpd's plugin operations ([`PmEvent`]:
+//! the connection created, established, closed; a subflow created,
+//! established, closed with its error and MP_TCPRST reason; an address the
+//! peer announced or removed; a priority changed; a local address appearing
+//! or going away; a timer it set) and answers with actions ([`PmAction`]:
+//! open or close a subflow, announce or withdraw an address, set a subflow's
+//! backup flag, set a timer) that the endpoint carries out, and with a
+//! verdict on each join the peer opens. With the path manager named
+//! `external`, the events queue up for `Endpoint::poll_pm_event` and
+//! something outside the endpoint answers with `Endpoint::apply_pm_action`.
 
 mod flags;
 mod fullmesh;
@@ -18,6 +24,8 @@ pub use inkernel::InKernel;
 pub use ndiffports::NDiffPorts;
 pub use singlepath::SinglePath;
 
+use crate::tcp::CloseReason;
+use crate::time::Instant;
 use std::net::{IpAddr, SocketAddr};
 
 /// A local address as path managers see it.
@@ -52,6 +60,8 @@ impl Default for Limits {
 /// A subflow as path managers see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SubflowInfo {
+    /// Its id within the connection (0: the initial subflow).
+    pub id: u32,
     /// Local address and port.
     pub local: SocketAddr,
     /// Remote address and port.
@@ -61,6 +71,66 @@ pub struct SubflowInfo {
     /// It got as far as carrying data (the handshake, and for a join the
     /// fourth ACK, completed).
     pub established: bool,
+    /// A backup subflow (by our choice or the peer's).
+    pub backup: bool,
+    /// Why it closed, once it has.
+    pub error: Option<CloseReason>,
+    /// The MP_TCPRST reason of the reset that closed it (ours or the peer's).
+    pub reset_reason: Option<u8>,
+}
+
+/// What happened, for a path manager (the shape of mptcpd's plugin operations).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PmEvent {
+    /// The connection was created (we connected, or accepted the peer's MP_CAPABLE).
+    Created,
+    /// The connection is established and can take subflows.
+    Established,
+    /// The connection closed.
+    Closed,
+    /// A subflow's handshake began (we opened it, or the peer's join arrived).
+    SubflowCreated(SubflowInfo),
+    /// A subflow can carry data (for a join: the fourth ACK).
+    SubflowEstablished(SubflowInfo),
+    /// A subflow closed or failed (`error`, `reset_reason` say why).
+    SubflowClosed(SubflowInfo),
+    /// The peer announced an address (ADD_ADDR with a good HMAC).
+    AddressAnnounced {
+        /// Its address id.
+        id: u8,
+        /// The address, with the port to join (the connection's if none was announced).
+        addr: SocketAddr,
+    },
+    /// The peer withdrew an address id (REMOVE_ADDR).
+    AddressRemoved {
+        /// The address id.
+        id: u8,
+    },
+    /// The peer changed a subflow's priority (MP_PRIO).
+    PriorityChanged {
+        /// The subflow.
+        subflow: SubflowInfo,
+        /// It is now a backup.
+        backup: bool,
+    },
+    /// One of our addresses appeared.
+    LocalAddressAdded(IpAddr),
+    /// One of our addresses went away (its subflows are already closed).
+    LocalAddressRemoved(IpAddr),
+    /// A timer set with [`PmAction::SetTimer`] fired.
+    Timer {
+        /// The token it was set with.
+        token: u64,
+    },
+}
+
+/// A path manager's answer to a join the peer opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinVerdict {
+    /// Take it (within the limits, which the endpoint enforces).
+    Accept,
+    /// Refuse it (an RST with MP_TCPRST "administratively prohibited").
+    Refuse,
 }
 
 /// What a path manager is shown.
@@ -78,6 +148,8 @@ pub struct PmContext<'a> {
     pub active: bool,
     /// The peer set the C flag: no joins to its initial address.
     pub peer_denies_join_initial: bool,
+    /// The time.
+    pub now: Instant,
 }
 
 impl PmContext<'_> {
@@ -108,28 +180,67 @@ pub enum PmAction {
         /// As a backup subflow.
         backup: bool,
     },
+    /// Close a subflow (a FIN; its data goes on the others).
+    CloseSubflow {
+        /// Its local address and port.
+        local: SocketAddr,
+        /// Its remote address and port.
+        remote: SocketAddr,
+    },
+    /// Announce one of our addresses (ADD_ADDR).
+    Announce {
+        /// Its address id (1..=255).
+        id: u8,
+        /// The address.
+        addr: IpAddr,
+        /// A port to announce with it.
+        port: Option<u16>,
+    },
+    /// Withdraw an address we announced (REMOVE_ADDR), closing its subflows.
+    Withdraw {
+        /// Its address id.
+        id: u8,
+    },
+    /// Make a subflow a backup or not (MP_PRIO).
+    SetBackup {
+        /// Its local address and port.
+        local: SocketAddr,
+        /// Its remote address and port.
+        remote: SocketAddr,
+        /// Backup from now on.
+        backup: bool,
+    },
+    /// Be told (`PmEvent::Timer`) at `at`.
+    SetTimer {
+        /// When.
+        at: Instant,
+        /// What to say then.
+        token: u64,
+    },
 }
 
 /// A path manager for one connection.
 pub trait PathManager: Send + core::fmt::Debug {
     /// The stable name (`kernel`, `fullmesh`, `ndiffports`, `backup`, `singlepath`).
     fn name(&self) -> &'static str;
-    /// The connection is established and can take subflows.
-    fn on_established(&mut self, ctx: &PmContext<'_>) -> Vec<PmAction>;
-    /// A subflow closed or failed (`ctx.subflows` shows it as not alive).
-    fn on_subflow_closed(&mut self, ctx: &PmContext<'_>, closed: &SubflowInfo) -> Vec<PmAction>;
-    /// A local address appeared.
-    fn on_address_added(&mut self, ctx: &PmContext<'_>, addr: IpAddr) -> Vec<PmAction>;
-    /// A local address went away (its subflows are already closed).
-    fn on_address_removed(&mut self, ctx: &PmContext<'_>, addr: IpAddr) -> Vec<PmAction>;
-    /// The peer announced an address (ADD_ADDR). By default nothing is opened.
-    fn on_address_announced(&mut self, _ctx: &PmContext<'_>, _remote: SocketAddr) -> Vec<PmAction> {
-        Vec::new()
+    /// Something happened; `ctx` shows the connection as it is after it.
+    fn on_event(&mut self, ctx: &PmContext<'_>, event: &PmEvent) -> Vec<PmAction>;
+    /// The peer opened a join (`join`, not yet established): take it or not.
+    fn on_join(&mut self, _ctx: &PmContext<'_>, _join: &SubflowInfo) -> JoinVerdict {
+        JoinVerdict::Accept
     }
 }
 
-/// The names of the path managers this crate builds.
-pub const NAMES: &[&str] = &["kernel", "fullmesh", "ndiffports", "backup", "singlepath"];
+/// Builds a path manager for each new connection (a user's own, through
+/// `MptcpConfig::pm_factory`); `active` is whether we opened the connection.
+pub trait PathManagerFactory: Send + Sync + core::fmt::Debug {
+    /// The new connection's path manager.
+    fn build(&self, active: bool) -> Box<dyn PathManager>;
+}
+
+/// The names of the path managers this crate builds (`external`: none; the
+/// events go to `Endpoint::poll_pm_event`).
+pub const NAMES: &[&str] = &["kernel", "fullmesh", "ndiffports", "backup", "singlepath", "external"];
 
 /// Builds a path manager by its stable name; `subflows` is the total number
 /// of subflows for `ndiffports`.

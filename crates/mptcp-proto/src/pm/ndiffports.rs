@@ -1,8 +1,7 @@
 //! ndiffports (RFC 8041 §3.4): N subflows between the same pair of
 //! addresses, differing only in source port, so that ECMP spreads them.
 
-use super::{PathManager, PmAction, PmContext, SubflowInfo};
-use std::net::IpAddr;
+use super::{PathManager, PmAction, PmContext, PmEvent};
 
 /// `subflows` subflows in all, from the initial subflow's address.
 #[derive(Debug, Clone, Copy)]
@@ -27,16 +26,10 @@ impl PathManager for NDiffPorts {
     fn name(&self) -> &'static str {
         "ndiffports"
     }
-    fn on_established(&mut self, ctx: &PmContext<'_>) -> Vec<PmAction> {
-        self.top_up(ctx)
-    }
-    fn on_subflow_closed(&mut self, ctx: &PmContext<'_>, _closed: &SubflowInfo) -> Vec<PmAction> {
-        self.top_up(ctx)
-    }
-    fn on_address_added(&mut self, _ctx: &PmContext<'_>, _addr: IpAddr) -> Vec<PmAction> {
-        vec![]
-    }
-    fn on_address_removed(&mut self, _ctx: &PmContext<'_>, _addr: IpAddr) -> Vec<PmAction> {
-        vec![]
+    fn on_event(&mut self, ctx: &PmContext<'_>, event: &PmEvent) -> Vec<PmAction> {
+        match event {
+            PmEvent::Established | PmEvent::SubflowClosed(_) => self.top_up(ctx),
+            _ => Vec::new(),
+        }
     }
 }

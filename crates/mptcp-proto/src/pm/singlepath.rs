@@ -2,7 +2,7 @@
 //! when it fails or its address goes away, open one from another address
 //! and carry on at the data level.
 
-use super::{PathManager, PmAction, PmContext, SubflowInfo};
+use super::{PathManager, PmAction, PmContext, PmEvent};
 use std::net::IpAddr;
 
 /// One subflow at a time.
@@ -28,16 +28,12 @@ impl PathManager for SinglePath {
     fn name(&self) -> &'static str {
         "singlepath"
     }
-    fn on_established(&mut self, _ctx: &PmContext<'_>) -> Vec<PmAction> {
-        vec![]
-    }
-    fn on_subflow_closed(&mut self, ctx: &PmContext<'_>, closed: &SubflowInfo) -> Vec<PmAction> {
-        Self::replace(ctx, Some(closed.local.ip()))
-    }
-    fn on_address_added(&mut self, ctx: &PmContext<'_>, _addr: IpAddr) -> Vec<PmAction> {
-        Self::replace(ctx, None)
-    }
-    fn on_address_removed(&mut self, ctx: &PmContext<'_>, addr: IpAddr) -> Vec<PmAction> {
-        Self::replace(ctx, Some(addr))
+    fn on_event(&mut self, ctx: &PmContext<'_>, event: &PmEvent) -> Vec<PmAction> {
+        match *event {
+            PmEvent::SubflowClosed(closed) => Self::replace(ctx, Some(closed.local.ip())),
+            PmEvent::LocalAddressAdded(_) => Self::replace(ctx, None),
+            PmEvent::LocalAddressRemoved(addr) => Self::replace(ctx, Some(addr)),
+            _ => Vec::new(),
+        }
     }
 }

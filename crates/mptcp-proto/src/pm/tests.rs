@@ -12,6 +12,21 @@ fn ctx<'a>(local_addrs: &'a [LocalAddr], subflows: &'a [SubflowInfo]) -> PmConte
         limits: Limits::default(),
         active: true,
         peer_denies_join_initial: false,
+        now: crate::time::Instant::ZERO,
+    }
+}
+
+/// A subflow from `local` to `remote`.
+fn sub(local: &str, remote: &str, alive: bool, established: bool) -> SubflowInfo {
+    SubflowInfo {
+        id: 0,
+        local: sa(local),
+        remote: sa(remote),
+        alive,
+        established,
+        backup: false,
+        error: None,
+        reset_reason: None,
     }
 }
 
@@ -22,9 +37,9 @@ fn la(s: &str, backup: bool) -> LocalAddr {
 #[test]
 fn fullmesh_opens_from_every_other_address_of_the_family() {
     let addrs = [la("10.0.0.1", false), la("10.0.1.1", true), la("dead::1", false)];
-    let subs = [SubflowInfo { local: sa("10.0.0.1:5000"), remote: sa("10.0.0.2:80"), alive: true, established: true }];
+    let subs = [sub("10.0.0.1:5000", "10.0.0.2:80", true, true)];
     let ctx = ctx(&addrs, &subs);
-    let acts = by_name("fullmesh", 1).unwrap().on_established(&ctx);
+    let acts = by_name("fullmesh", 1).unwrap().on_event(&ctx, &PmEvent::Established);
     assert_eq!(
         acts,
         vec![PmAction::OpenSubflow { local: "10.0.1.1".parse().unwrap(), remote: sa("10.0.0.2:80"), backup: true }]
@@ -34,37 +49,37 @@ fn fullmesh_opens_from_every_other_address_of_the_family() {
 #[test]
 fn ndiffports_tops_up_from_the_same_address() {
     let addrs = [la("10.0.0.1", false)];
-    let subs = [SubflowInfo { local: sa("10.0.0.1:5000"), remote: sa("10.0.0.2:80"), alive: true, established: true }];
+    let subs = [sub("10.0.0.1:5000", "10.0.0.2:80", true, true)];
     let ctx = ctx(&addrs, &subs);
-    assert_eq!(by_name("ndiffports", 4).unwrap().on_established(&ctx).len(), 3);
+    assert_eq!(by_name("ndiffports", 4).unwrap().on_event(&ctx, &PmEvent::Established).len(), 3);
 }
 
 #[test]
 fn singlepath_replaces_only_when_nothing_is_left() {
     let addrs = [la("10.0.0.1", false), la("10.0.1.1", false)];
-    let dead = SubflowInfo { local: sa("10.0.0.1:5000"), remote: sa("10.0.0.2:80"), alive: false, established: true };
+    let dead = sub("10.0.0.1:5000", "10.0.0.2:80", false, true);
     let subs = [dead];
     let ctx = ctx(&addrs, &subs);
     let mut pm = by_name("singlepath", 1).unwrap();
-    assert!(pm.on_established(&ctx).is_empty());
-    let acts = pm.on_subflow_closed(&ctx, &dead);
+    assert!(pm.on_event(&ctx, &PmEvent::Established).is_empty());
+    let acts = pm.on_event(&ctx, &PmEvent::SubflowClosed(dead));
     assert_eq!(acts.len(), 1);
     assert!(matches!(acts[0], PmAction::OpenSubflow { local, .. } if local == "10.0.1.1".parse::<IpAddr>().unwrap()));
     let alive = SubflowInfo { alive: true, ..dead };
     let ctx = PmContext { subflows: &[alive], ..ctx };
-    assert!(pm.on_address_added(&ctx, "10.0.2.1".parse().unwrap()).is_empty());
+    assert!(pm.on_event(&ctx, &PmEvent::LocalAddressAdded("10.0.2.1".parse().unwrap())).is_empty());
 }
 
 #[test]
 fn kernel_reopens_a_closed_subflow_but_not_a_refused_join() {
     let mut addrs = [la("10.0.0.1", false), la("10.0.1.1", false)];
     addrs[1].flags = EndpointFlags::parse("subflow").unwrap();
-    let first = SubflowInfo { local: sa("10.0.0.1:5000"), remote: sa("10.0.0.2:80"), alive: true, established: true };
-    let join = SubflowInfo { local: sa("10.0.1.1:5001"), remote: sa("10.0.0.2:80"), alive: false, established: true };
+    let first = sub("10.0.0.1:5000", "10.0.0.2:80", true, true);
+    let join = sub("10.0.1.1:5001", "10.0.0.2:80", false, true);
     let subs = [first, join];
     let ctx = ctx(&addrs, &subs);
     let mut pm = by_name("kernel", 1).unwrap();
-    let acts = pm.on_subflow_closed(&ctx, &join);
+    let acts = pm.on_event(&ctx, &PmEvent::SubflowClosed(join));
     assert_eq!(
         acts,
         vec![PmAction::OpenSubflow { local: "10.0.1.1".parse().unwrap(), remote: join.remote, backup: false }]
@@ -72,21 +87,20 @@ fn kernel_reopens_a_closed_subflow_but_not_a_refused_join() {
     let refused = SubflowInfo { established: false, ..join };
     let subs = [first, refused];
     let ctx = PmContext { subflows: &subs, ..ctx };
-    assert!(pm.on_subflow_closed(&ctx, &refused).is_empty(), "a refused join is not tried again");
+    assert!(pm.on_event(&ctx, &PmEvent::SubflowClosed(refused)).is_empty(), "a refused join is not tried again");
 }
 
 #[test]
 fn fullmesh_does_not_retry_a_refused_join() {
     let addrs = [la("10.0.0.1", false), la("10.0.1.1", false)];
-    let first = SubflowInfo { local: sa("10.0.0.1:5000"), remote: sa("10.0.0.2:80"), alive: true, established: true };
-    let refused =
-        SubflowInfo { local: sa("10.0.1.1:5001"), remote: sa("10.0.0.2:80"), alive: false, established: false };
+    let first = sub("10.0.0.1:5000", "10.0.0.2:80", true, true);
+    let refused = sub("10.0.1.1:5001", "10.0.0.2:80", false, false);
     let subs = [first, refused];
     let ctx = ctx(&addrs, &subs);
     let mut pm = by_name("fullmesh", 1).unwrap();
-    assert!(pm.on_subflow_closed(&ctx, &refused).is_empty());
+    assert!(pm.on_event(&ctx, &PmEvent::SubflowClosed(refused)).is_empty());
     let failed = SubflowInfo { established: true, ..refused };
     let subs = [first, failed];
     let ctx = PmContext { subflows: &subs, ..ctx };
-    assert_eq!(pm.on_subflow_closed(&ctx, &failed).len(), 1, "one that carried data is opened again");
+    assert_eq!(pm.on_event(&ctx, &PmEvent::SubflowClosed(failed)).len(), 1, "one that carried data is opened again");
 }

@@ -54,7 +54,7 @@ impl MptcpConn {
             // only then can the peer take joins (it knows our key).
             if !self.fully_established {
                 self.fully_established = true;
-                self.pm_events.push_back(super::PmEvent::Established);
+                self.pm_events.push_back(crate::pm::PmEvent::Established);
             }
             let limit = self.snd_nxt.wrapping_add(u64::from(self.fin_dsn.is_some()));
             let advance = ack.wrapping_sub(self.snd_una);

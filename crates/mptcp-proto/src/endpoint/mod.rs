@@ -18,6 +18,8 @@ use sha2::{Digest, Sha256};
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 
+mod pm;
+
 /// A connection's handle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ConnId(pub u32);
@@ -137,6 +139,9 @@ pub struct EndpointStats {
     /// `MismatchPortSynRx`: MP_JOIN SYNs to a port neither listening nor
     /// announced (RST + MP_TCPRST "administratively prohibited").
     pub join_port_mismatch: u64,
+    /// MP_JOIN SYNs the path manager refused (RST + MP_TCPRST
+    /// "administratively prohibited").
+    pub join_refused_by_pm: u64,
 }
 
 /// A connection: plain TCP, or MPTCP with its subflows.
@@ -289,6 +294,10 @@ pub struct Endpoint {
     resets: VecDeque<Reset>,
     queue: VecDeque<ConnId>,
     stats: EndpointStats,
+    /// Path-manager timers: when, for which connection, with what token.
+    pm_timers: Vec<(Instant, ConnId, u64)>,
+    /// Events for an outside path manager (`external`), in order.
+    pm_out: VecDeque<(ConnId, crate::pm::PmEvent)>,
 }
 
 /// What an owned address is, as a path-manager endpoint.
@@ -341,6 +350,8 @@ impl Endpoint {
             resets: VecDeque::new(),
             queue: VecDeque::new(),
             stats: EndpointStats::default(),
+            pm_timers: Vec::new(),
+            pm_out: VecDeque::new(),
         }
     }
 
@@ -378,7 +389,7 @@ impl Endpoint {
         }
         self.addrs.push(addr);
         for id in self.mptcp_ids() {
-            self.run_pm(id, |pm, ctx| pm.on_address_added(ctx, addr));
+            self.dispatch_pm(id, crate::pm::PmEvent::LocalAddressAdded(addr));
             self.announce_addresses(id);
         }
     }
@@ -407,7 +418,7 @@ impl Endpoint {
             self.collect(id);
         }
         for id in self.mptcp_ids() {
-            self.run_pm(id, |pm, ctx| pm.on_address_removed(ctx, addr));
+            self.dispatch_pm(id, crate::pm::PmEvent::LocalAddressRemoved(addr));
         }
     }
 
@@ -432,133 +443,6 @@ impl Endpoint {
             .filter(|(_, s)| s.as_ref().is_some_and(|s| matches!(s.kind, Kind::Mptcp(_))))
             .map(|(i, _)| ConnId(i as u32))
             .collect()
-    }
-
-    /// Runs `f` on connection `id`'s path manager and carries out what it asks.
-    fn run_pm(
-        &mut self,
-        id: ConnId,
-        f: impl FnOnce(&mut dyn crate::pm::PathManager, &crate::pm::PmContext<'_>) -> Vec<crate::pm::PmAction>,
-    ) {
-        let local_addrs: Vec<crate::pm::LocalAddr> = self
-            .addrs
-            .iter()
-            .map(|&addr| {
-                let meta = self.endpoints.get(&addr);
-                crate::pm::LocalAddr {
-                    addr,
-                    backup: self.is_backup(addr),
-                    id: meta.map_or(0, |e| e.id),
-                    flags: meta.map(|e| e.flags).unwrap_or_default(),
-                }
-            })
-            .collect();
-        let limits = crate::pm::Limits {
-            subflows: self.cfg.mptcp.max_subflows.min(crate::mptcp::MAX_SUBFLOWS).saturating_sub(1),
-            add_addr_accepted: self.cfg.mptcp.add_addr_accepted,
-        };
-        let Ok(slot) = self.slot_mut(id) else { return };
-        let active = !slot.passive;
-        let Kind::Mptcp(m) = &mut slot.kind else { return };
-        if !m.can_join() {
-            return;
-        }
-        let (Some(mut pm), Some(remote)) = (m.take_path_manager(), m.initial_remote()) else { return };
-        let subflows = m.pm_subflows();
-        let initial_local = subflows.first().map(|s| s.local.ip());
-        let ctx = crate::pm::PmContext {
-            remote,
-            local_addrs: &local_addrs,
-            subflows: &subflows,
-            limits,
-            active,
-            peer_denies_join_initial: m.peer_denies_join_initial(),
-        };
-        let actions = f(&mut *pm, &ctx);
-        m.set_path_manager(pm);
-        let now = self.last_now;
-        for a in actions {
-            let crate::pm::PmAction::OpenSubflow { local, remote, backup } = a;
-            // RFC 8684 §3.2: address id 0 is the initial subflow's address.
-            let addr_id = if Some(local) == initial_local { 0 } else { self.endpoints.get(&local).map_or(0, |e| e.id) };
-            if let Err(e) = self.add_subflow(now, id, local, remote, addr_id, backup) {
-                tracing::debug!(?e, "path manager could not open a subflow");
-            }
-        }
-    }
-
-    /// Signals our `signal` endpoints (all our other addresses with
-    /// `mptcp.announce`) of the peer's family, under their address ids.
-    fn announce_addresses(&mut self, id: ConnId) {
-        let all = self.cfg.mptcp.announce;
-        let now = self.last_now;
-        let addrs: Vec<(u8, IpAddr, Option<u16>)> = self
-            .addrs
-            .iter()
-            .filter_map(|a| {
-                let e = self.endpoints.get(a)?;
-                (all || e.flags.signal).then_some((e.id, *a, e.port))
-            })
-            .collect();
-        if addrs.is_empty() {
-            return;
-        }
-        let Ok(slot) = self.slot_mut(id) else { return };
-        let Kind::Mptcp(m) = &mut slot.kind else { return };
-        if !m.can_join() {
-            return;
-        }
-        let Some(first) = m.tuples().next().map(|t| t.1) else { return };
-        for (aid, a, port) in addrs {
-            // The initial subflow's address is known to the peer already (id 0),
-            // unless it is announced again with another port.
-            if (a != first.ip() || port.is_some()) && a.is_ipv4() == first.is_ipv4() {
-                m.announce(now, aid, a, port);
-            }
-        }
-        self.mark(id);
-    }
-
-    /// A connection we accepted gets the `kernel` path manager when that is
-    /// the configured one: it joins addresses the client announces (within
-    /// `add_addr_accepted`), as the kernel's server side does.
-    fn give_passive_path_manager(&mut self, id: ConnId) {
-        if self.cfg.mptcp.path_manager != "kernel" {
-            return;
-        }
-        let Ok(slot) = self.slot_mut(id) else { return };
-        if !slot.passive {
-            return;
-        }
-        if let Kind::Mptcp(m) = &mut slot.kind
-            && !m.has_path_manager()
-        {
-            m.set_path_manager(Box::new(crate::pm::InKernel::default()));
-        }
-    }
-
-    /// Gives path managers the events their connections produced.
-    fn pm_events(&mut self, id: ConnId) {
-        loop {
-            let ev = match self.slot_mut(id).map(|s| &mut s.kind) {
-                Ok(Kind::Mptcp(m)) => m.take_pm_event(),
-                _ => None,
-            };
-            match ev {
-                Some(crate::mptcp::PmEvent::Established) => {
-                    self.give_passive_path_manager(id);
-                    self.announce_addresses(id);
-                    self.run_pm(id, |pm, ctx| pm.on_established(ctx));
-                }
-                Some(crate::mptcp::PmEvent::AddressAnnounced(remote)) => {
-                    self.run_pm(id, |pm, ctx| pm.on_address_announced(ctx, remote))
-                }
-                Some(crate::mptcp::PmEvent::SubflowClosed(info)) => {
-                    self.run_pm(id, |pm, ctx| pm.on_subflow_closed(ctx, &info))
-                }
-                None => break,
-            }
-        }
     }
 
     /// The addresses this stack owns.
@@ -727,9 +611,21 @@ impl Endpoint {
             let pm_name = opts.path_manager.as_deref().unwrap_or(&m.path_manager);
             let pm = crate::pm::by_name(pm_name, opts.subflows.unwrap_or(m.subflows_per_path))
                 .unwrap_or_else(|| Box::new(crate::pm::InKernel::default()));
+            let external = pm_name == "external";
+            let pm = match &m.pm_factory {
+                Some(f) => f.build(true),
+                None => pm,
+            };
+            let external = external && m.pm_factory.is_none();
             let mut mc = MptcpConn::connect(key, conn, &self.cfg.mptcp, &self.cfg.tcp, cc, sc);
-            mc.set_path_manager(pm);
-            return Ok(self.insert_kind(Kind::Mptcp(Box::new(mc)), false));
+            if external {
+                mc.set_external_pm();
+            } else {
+                mc.set_path_manager(pm);
+            }
+            let id = self.insert_kind(Kind::Mptcp(Box::new(mc)), false);
+            self.dispatch_pm(id, crate::pm::PmEvent::Created);
+            return Ok(id);
         }
         let id = self.insert(conn, false);
         if let Some(name) = &opts.cc
@@ -978,6 +874,8 @@ impl Endpoint {
         };
         self.events.extend(out);
         self.events.extend(overflow);
+        // The path manager hears of everything, the connection's end included.
+        self.pm_events(id);
         if done {
             for t in tuples {
                 if self.by_tuple.get(&t).is_some_and(|(c, _)| *c == id) {
@@ -990,9 +888,8 @@ impl Endpoint {
             tracing::debug!(conn = id.0, "connection finished");
             self.slots[id.0 as usize] = None;
             self.free.push(id.0);
-            return;
+            self.pm_timers.retain(|t| t.1 != id);
         }
-        self.pm_events(id);
     }
 
     /// Next event for the application.
@@ -1066,8 +963,14 @@ impl Endpoint {
                 if mpc && self.cfg.mptcp.enabled {
                     let key = self.new_key();
                     let (cc, sc) = self.new_mptcp_parts();
-                    let m = MptcpConn::accept(key, conn, seg.options_raw, &self.cfg.mptcp, &self.cfg.tcp, cc, sc);
-                    self.insert_kind(Kind::Mptcp(Box::new(m)), true);
+                    let mut m = MptcpConn::accept(key, conn, seg.options_raw, &self.cfg.mptcp, &self.cfg.tcp, cc, sc);
+                    if let Some(f) = &self.cfg.mptcp.pm_factory {
+                        m.set_path_manager(f.build(false));
+                    } else if self.cfg.mptcp.path_manager == "external" {
+                        m.set_external_pm();
+                    }
+                    let id = self.insert_kind(Kind::Mptcp(Box::new(m)), true);
+                    self.dispatch_pm(id, crate::pm::PmEvent::Created);
                 } else {
                     self.insert(conn, true);
                 }
@@ -1119,6 +1022,20 @@ impl Endpoint {
         let max = self.cfg.mptcp.max_subflows.min(crate::mptcp::MAX_SUBFLOWS);
         // Our `backup` endpoint: the subflow is a backup from our side too.
         let backup = self.is_backup(local.ip());
+        let join = crate::pm::SubflowInfo {
+            id: 0,
+            local,
+            remote,
+            alive: true,
+            established: false,
+            backup,
+            error: None,
+            reset_reason: None,
+        };
+        if self.join_verdict(id, &join) == crate::pm::JoinVerdict::Refuse {
+            self.stats.join_refused_by_pm += 1;
+            return Some(Some(RST_EPROHIBIT));
+        }
         let Ok(slot) = self.slot_mut(id) else { return Some(Some(RST_EMPTCP)) };
         let Kind::Mptcp(m) = &mut slot.kind else { return Some(Some(RST_EMPTCP)) };
         match m.accept_join(tcp, seg.options_raw, nonce, max, backup) {
@@ -1137,7 +1054,8 @@ impl Endpoint {
 
     /// When `handle_timeout` should next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.slots.iter().flatten().filter_map(Slot::next_timeout).min()
+        let pm = self.pm_timers.iter().map(|t| t.0).min();
+        self.slots.iter().flatten().filter_map(Slot::next_timeout).chain(pm).min()
     }
 
     /// Runs the timers due at `now`.
@@ -1153,6 +1071,7 @@ impl Endpoint {
                 self.collect(id);
             }
         }
+        self.fire_pm_timers(now);
     }
 
     /// Writes the next IP packet to send into `buf` (at least `mtu` bytes);
