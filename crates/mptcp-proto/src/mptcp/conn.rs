@@ -215,6 +215,10 @@ pub struct MptcpCounters {
     pub mp_prio_rx: u32,
     /// `MPPrioTx`: MP_PRIO sent.
     pub mp_prio_tx: u32,
+    /// ADD_ADDRs not sent because they cannot fit beside the segment's other
+    /// options (an IPv6 address with a port and its HMAC, 30 bytes, next to
+    /// TCP timestamps: the kernel cannot send those either).
+    pub add_addr_too_long: u32,
     /// `MPFailTx`: checksum failures answered with MP_FAIL.
     pub mp_fail_tx: u32,
     /// `MPFailRx`: MP_FAIL received.
@@ -437,7 +441,6 @@ impl MptcpConn {
             let sf = &mut self.subflows[i].mp;
             sf.signal = Some(AddAddr { echo: false, addr_id: a.id, addr: a.addr, port: a.port, hmac: Some(hmac) });
             sf.ack_due = true;
-            self.counters.add_addr_tx += 1;
             let a = &mut self.announced[k];
             a.tries += 1;
             a.resend_at = (a.tries <= ADD_ADDR_RETRANS_MAX).then(|| now + interval);
@@ -457,7 +460,6 @@ impl MptcpConn {
         }
         sf.rm_due = true;
         sf.ack_due = true;
-        self.counters.rm_addr_tx += 1;
     }
 
     /// The local address id used on subflows from `addr`, if any.
@@ -476,7 +478,6 @@ impl MptcpConn {
                 sf.mp.backup = backup;
                 sf.mp.prio_due = Some(backup);
                 sf.mp.ack_due = true;
-                self.counters.mp_prio_tx += 1;
             }
         }
     }
@@ -550,7 +551,6 @@ impl MptcpConn {
             sf.mp.backup = backup;
             sf.mp.prio_due = Some(backup);
             sf.mp.ack_due = true;
-            self.counters.mp_prio_tx += 1;
         }
     }
 
@@ -1388,7 +1388,14 @@ impl MptcpConn {
             let mut ctx = CcCtx { cc: &mut *self.cc, others: &views, hook: Some(&mut hook) };
             let ip_len = if sf.tcp.local().is_ipv4() { 20 } else { 40 };
             let Some(tcp_buf) = buf.get_mut(ip_len..) else { continue };
-            if let Some(len) = sf.tcp.poll_transmit(now, &mut ctx, tcp_buf) {
+            let sent = sf.tcp.poll_transmit(now, &mut ctx, tcp_buf);
+            // Signals count once written (see `Hook::on_emitted`).
+            let signals = std::mem::take(&mut sf.mp.sent_signals);
+            self.counters.add_addr_tx += signals.add_addr;
+            self.counters.rm_addr_tx += signals.rm_addr;
+            self.counters.mp_prio_tx += signals.mp_prio;
+            self.counters.add_addr_too_long += signals.add_addr_too_long;
+            if let Some(len) = sent {
                 self.last_gso = sf.tcp.last_gso_size();
                 self.rr = (i + 1) % n;
                 let (l, r) = (sf.tcp.local(), sf.tcp.remote());

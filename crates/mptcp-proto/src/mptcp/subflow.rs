@@ -67,6 +67,11 @@ pub struct SubflowMp {
     pub reset_reason: Option<u8>,
     /// The reason in the MP_TCPRST of the peer's RST.
     pub peer_reset_reason: Option<u8>,
+    /// Signals planned for the segment being built (committed by `on_emitted`).
+    pub planned: PlannedSignals,
+    /// Signals sent since the connection last counted them: ADD_ADDR (not
+    /// echoes), REMOVE_ADDR, MP_PRIO; and ADD_ADDRs dropped as too long.
+    pub sent_signals: SentSignals,
     /// Counted as gone by the connection already.
     pub gone: bool,
     /// Its retransmission timer fired and nothing was acknowledged since: the
@@ -112,6 +117,30 @@ pub struct SubflowMp {
     pub first_mapping_pending: bool,
 }
 
+/// Which signals the segment being built carries.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlannedSignals {
+    /// The ADD_ADDR (or its echo) in `signal`.
+    pub signal: bool,
+    /// REMOVE_ADDR of `rm_ids`.
+    pub remove: bool,
+    /// MP_PRIO of `prio_due`.
+    pub prio: bool,
+}
+
+/// Signals written, not yet counted by the connection.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SentSignals {
+    /// ADD_ADDR announcements (echoes not counted).
+    pub add_addr: u32,
+    /// REMOVE_ADDR.
+    pub rm_addr: u32,
+    /// MP_PRIO.
+    pub mp_prio: u32,
+    /// ADD_ADDRs that cannot fit beside the segment's other options.
+    pub add_addr_too_long: u32,
+}
+
 impl SubflowMp {
     /// MPTCP state for a new subflow.
     pub fn new(role: SubflowRole, local_id: u8, backup: bool) -> Self {
@@ -129,6 +158,8 @@ impl SubflowMp {
             ack_due: false,
             reset_reason: None,
             peer_reset_reason: None,
+            planned: PlannedSignals::default(),
+            sent_signals: SentSignals::default(),
             gone: false,
             stale: false,
             signal: None,
@@ -221,6 +252,24 @@ impl SubflowHook for Hook<'_> {
         self.mp.ack_due
     }
 
+    fn on_emitted(&mut self, _seg: &OutSegment) {
+        let p = std::mem::take(&mut self.mp.planned);
+        if p.signal
+            && let Some(a) = self.mp.signal.take()
+            && !a.echo
+        {
+            self.mp.sent_signals.add_addr += 1;
+        }
+        if p.remove {
+            self.mp.rm_due = false;
+            self.mp.sent_signals.rm_addr += 1;
+        }
+        if p.prio {
+            self.mp.prio_due = None;
+            self.mp.sent_signals.mp_prio += 1;
+        }
+    }
+
     fn options(&mut self, seg: &OutSegment, room: usize) -> ArrayVec<MptcpOption<'_>, 4> {
         let mut out = ArrayVec::new();
         let c = &self.conn;
@@ -300,14 +349,25 @@ impl SubflowHook for Hook<'_> {
         }
         let mut used = 0;
         let mut withdraw = false;
+        // Planned now, committed once the segment is written (`on_emitted`).
+        self.mp.planned = PlannedSignals::default();
         if seg.len == 0 && !c.mpc_pending {
             // RFC 8684 §3.4: address signals ride pure ACKs (as the kernel sends them).
-            if let Some(a) = self.mp.signal.take() {
-                used += a.len();
-                out.push(MptcpOption::AddAddr(a));
+            if let Some(a) = self.mp.signal {
+                if a.len() <= room {
+                    used += a.len();
+                    self.mp.planned.signal = true;
+                    out.push(MptcpOption::AddAddr(a));
+                } else {
+                    // It will never fit (an IPv6 address with a port and its
+                    // HMAC, 30 bytes, beside TCP timestamps' 12): dropped, and said.
+                    tracing::warn!(len = a.len(), room, "ADD_ADDR too long for the option space: not sent");
+                    self.mp.signal = None;
+                    self.mp.sent_signals.add_addr_too_long += 1;
+                }
             }
             if self.mp.rm_due && !self.mp.rm_ids.is_empty() && used + 3 + self.mp.rm_ids.len() <= room {
-                self.mp.rm_due = false;
+                self.mp.planned.remove = true;
                 withdraw = true;
                 used += 3 + self.mp.rm_ids.len();
             }
@@ -328,7 +388,7 @@ impl SubflowHook for Hook<'_> {
             && used + 3 + 12 <= room
         {
             // RFC 8684 §3.3.8: MP_PRIO on the subflow whose priority changes.
-            self.mp.prio_due = None;
+            self.mp.planned.prio = true;
             used += 3;
             out.push(MptcpOption::MpPrio(MpPrio { backup, addr_id: None }));
         }

@@ -33,4 +33,8 @@ pub trait SubflowHook {
     fn wants_ack(&self) -> bool {
         false
     }
+    /// The segment `options` was last asked about has been written whole:
+    /// what it carries counts as sent now (a signal planned for a segment
+    /// that could not be written stays due).
+    fn on_emitted(&mut self, _seg: &OutSegment) {}
 }

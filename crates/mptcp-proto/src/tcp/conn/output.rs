@@ -357,6 +357,8 @@ impl TcpConn {
         }
         let window = if out.flags.rst() && !out.flags.ack() { 0 } else { self.advertise(syn) };
         let opt_len = emit_options(&opts, buf.get_mut(HEADER_LEN..)?).ok()?;
+        // The options borrow the hook; it is told below whether the segment went out.
+        drop(opts);
         let hlen = HEADER_LEN + opt_len;
         let total = hlen + out.len;
         let seg = buf.get_mut(..total)?;
@@ -399,6 +401,9 @@ impl TcpConn {
             self.delack_deadline = None;
         }
         self.stats.segments_sent += 1;
+        if let Some(h) = cc.hook.as_deref_mut() {
+            h.on_emitted(&info);
+        }
         Some(total)
     }
 }
