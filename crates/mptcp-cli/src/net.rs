@@ -289,6 +289,19 @@ pub enum Conn {
 }
 
 impl Conn {
+    /// A probe of the bytes written and not yet acknowledged by the peer
+    /// (None when it cannot tell: the sender's clock then stops at the
+    /// half-close).
+    pub fn outstanding_probe(&self) -> Box<dyn Fn() -> Option<usize> + Send + Sync> {
+        match self {
+            Conn::Kernel(s) => {
+                let fd = std::os::fd::AsRawFd::as_raw_fd(s);
+                Box::new(move || mptcp_io::kernel::send_outstanding(fd).ok())
+            }
+            Conn::Stack(s) => Box::new(s.outstanding_probe()),
+        }
+    }
+
     /// Our address.
     pub fn local(&self) -> String {
         match self {
@@ -468,7 +481,8 @@ pub async fn serve(
             _ => {}
         }
     };
-    let (conn, transfer) = crate::transfer::run(conn, mode, progress, !net.no_hash, &net.at, &mut act)
+    let outstanding = conn.outstanding_probe();
+    let (conn, transfer) = crate::transfer::run(conn, mode, progress, !net.no_hash, &net.at, &mut act, &*outstanding)
         .await
         .with_context(|| format!("connection {} -> {}", ctx.local, ctx.remote))?;
     let report = crate::transfer::Report::new(&ctx, mode, &transfer, conn.figures());

@@ -90,6 +90,19 @@ pub struct KernelTcpInfo {
     pub bytes_received: u64,
 }
 
+/// Bytes written to a kernel socket and not yet acknowledged by the peer
+/// (`SIOCOUTQ`; for an MPTCP socket, at the data level; a FIN or DATA_FIN
+/// not yet acknowledged counts one).
+pub fn send_outstanding(fd: std::os::fd::RawFd) -> io::Result<usize> {
+    let mut n: libc::c_int = 0;
+    // SAFETY: TIOCOUTQ writes one int through the pointer, which points at `n`.
+    let rc = unsafe { libc::ioctl(fd, libc::TIOCOUTQ, &raw mut n) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
 /// Reads `TCP_INFO` from a connected socket.
 pub fn tcp_info(stream: &TcpStream) -> io::Result<KernelTcpInfo> {
     // SAFETY: `tcp_info` is plain old data (integers only), so all-zero bytes

@@ -86,6 +86,15 @@ impl TcpStream {
         self.handle.lock().ep.stats(self.id)
     }
 
+    /// A probe of the bytes written and not yet acknowledged by the peer (at
+    /// the data level for MPTCP; None once the connection is gone): a
+    /// sender's transfer is over when it reads 0.
+    pub fn outstanding_probe(&self) -> impl Fn() -> Option<usize> + Send + Sync + 'static {
+        let handle = self.handle.clone();
+        let id = self.id;
+        move || handle.lock().ep.send_outstanding(id)
+    }
+
     /// Bytes received and not yet read.
     pub fn unread(&self) -> usize {
         self.handle.lock().ep.readable(self.id)

@@ -816,6 +816,16 @@ impl Endpoint {
         })
     }
 
+    /// Bytes written to `id` that the peer has not acknowledged yet (at the
+    /// data level for MPTCP); None once the connection is gone. A sender's
+    /// transfer is over when this reaches 0.
+    pub fn send_outstanding(&self, id: ConnId) -> Option<usize> {
+        self.slot(id).ok().map(|s| match &s.kind {
+            Kind::Tcp { conn, .. } => conn.send_queued(),
+            Kind::Mptcp(m) => m.send_outstanding(),
+        })
+    }
+
     /// State of `id`.
     pub fn state(&self, id: ConnId) -> Option<State> {
         self.slot(id).ok().map(|s| match &s.kind {

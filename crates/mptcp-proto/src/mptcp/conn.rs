@@ -1098,6 +1098,13 @@ impl MptcpConn {
         self.rcv.readable()
     }
 
+    /// Bytes written and not yet acknowledged by the peer: at the data level,
+    /// and in the one subflow after a fallback.
+    pub fn send_outstanding(&self) -> usize {
+        let tcp = if self.fallback.is_some() { self.subflows.first().map_or(0, |s| s.tcp.send_queued()) } else { 0 };
+        self.snd_buf.len() + tcp
+    }
+
     /// Room in the send buffer.
     pub fn send_buffer_free(&self) -> usize {
         self.snd_cap.saturating_sub(self.snd_buf.len())
