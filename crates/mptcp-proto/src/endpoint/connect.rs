@@ -3,6 +3,18 @@
 use super::*;
 
 impl Endpoint {
+    /// A free port of the ephemeral range for `local` toward `remote`, from a
+    /// random start.
+    fn ephemeral_port(&mut self, local: IpAddr, remote: SocketAddr) -> Result<u16, Error> {
+        let (lo, hi) = self.cfg.ephemeral_ports;
+        let span = u64::from(hi.saturating_sub(lo)) + 1;
+        let start = self.next_random() % span;
+        (0..span)
+            .map(|i| lo + ((start + i) % span) as u16)
+            .find(|&p| !self.by_tuple.contains_key(&(SocketAddr::new(local, p), remote)))
+            .ok_or(Error::NoPorts)
+    }
+
     pub(super) fn new_cc(&self) -> Box<dyn CongestionControl> {
         cc::by_name(&self.cfg.tcp.cc).unwrap_or_else(|| Box::new(cc::Cubic::default()))
     }
@@ -90,13 +102,7 @@ impl Endpoint {
         if local.is_ipv4() != remote.is_ipv4() {
             return Err(Error::InvalidState("local and remote addresses of different families"));
         }
-        let (lo, hi) = self.cfg.ephemeral_ports;
-        let span = u64::from(hi.saturating_sub(lo)) + 1;
-        let start = self.next_random() % span;
-        let port = (0..span)
-            .map(|i| lo + ((start + i) % span) as u16)
-            .find(|&p| !self.by_tuple.contains_key(&(SocketAddr::new(local, p), remote)))
-            .ok_or(Error::NoPorts)?;
+        let port = self.ephemeral_port(local, remote)?;
         self.connect_from_with(now, SocketAddr::new(local, port), remote, opts)
     }
 
@@ -186,13 +192,7 @@ impl Endpoint {
         {
             return Err(Error::InvalidState("the connection has as many subflows as its limit allows"));
         }
-        let (lo, hi) = self.cfg.ephemeral_ports;
-        let span = u64::from(hi.saturating_sub(lo)) + 1;
-        let start = self.next_random() % span;
-        let port = (0..span)
-            .map(|i| lo + ((start + i) % span) as u16)
-            .find(|&p| !self.by_tuple.contains_key(&(SocketAddr::new(local, p), remote)))
-            .ok_or(Error::NoPorts)?;
+        let port = self.ephemeral_port(local, remote)?;
         let local = SocketAddr::new(local, port);
         let iss = self.iss(now, local, remote);
         let nonce = self.keys.nonce();
