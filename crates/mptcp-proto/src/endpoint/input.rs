@@ -2,6 +2,7 @@
 //! (SYNs, MP_CAPABLE, MP_JOIN to a known token and an allowed port).
 
 use super::*;
+use mptcp_wire::mptcp::ResetReason;
 
 impl Endpoint {
     /// Feeds one IPv4 or IPv6 packet received at `now`.
@@ -114,14 +115,14 @@ impl Endpoint {
             Some(&id) if self.slot(id).is_ok_and(|s| matches!(s.kind, Kind::Mptcp(_))) => id,
             _ => {
                 self.stats.join_no_token += 1;
-                return Some(Some(RST_EMPTCP));
+                return Some(Some(ResetReason::MptcpError.code()));
             }
         };
         let port_ok = self.listeners.contains(&local.port())
             || matches!(&self.slot(id).ok()?.kind, Kind::Mptcp(m) if m.joinable_port(local.port()));
         if !port_ok {
             self.stats.join_port_mismatch += 1;
-            return Some(Some(RST_EPROHIBIT));
+            return Some(Some(ResetReason::Prohibited.code()));
         }
         let iss = self.iss(now, local, remote);
         let nonce = self.keys.nonce();
@@ -141,10 +142,10 @@ impl Endpoint {
         };
         if self.join_verdict(id, &join) == crate::pm::JoinVerdict::Refuse {
             self.stats.join_refused_by_pm += 1;
-            return Some(Some(RST_EPROHIBIT));
+            return Some(Some(ResetReason::Prohibited.code()));
         }
-        let Ok(slot) = self.slot_mut(id) else { return Some(Some(RST_EMPTCP)) };
-        let Kind::Mptcp(m) = &mut slot.kind else { return Some(Some(RST_EMPTCP)) };
+        let Ok(slot) = self.slot_mut(id) else { return Some(Some(ResetReason::MptcpError.code())) };
+        let Kind::Mptcp(m) = &mut slot.kind else { return Some(Some(ResetReason::MptcpError.code())) };
         match m.accept_join(tcp, seg.options_raw, nonce, max, backup) {
             Some(k) => {
                 tracing::debug!(conn = id.0, subflow = k, %local, %remote, backup, "subflow joined");
@@ -154,7 +155,7 @@ impl Endpoint {
             }
             None => {
                 self.stats.join_rejected += 1;
-                Some(Some(RST_EPROHIBIT))
+                Some(Some(ResetReason::Prohibited.code()))
             }
         }
     }

@@ -263,11 +263,6 @@ struct Reset {
     mptcp_reason: Option<u8>,
 }
 
-/// MP_TCPRST reason: an MPTCP-specific error (RFC 8684 §3.6).
-const RST_EMPTCP: u8 = 1;
-/// MP_TCPRST reason: administratively prohibited (RFC 8684 §3.6).
-const RST_EPROHIBIT: u8 = 3;
-
 /// One host's TCP: the sans-IO entry point.
 ///
 /// Call discipline: after `handle`, `handle_timeout` or any call on a

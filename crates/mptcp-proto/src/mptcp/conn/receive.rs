@@ -9,12 +9,7 @@ use crate::tcp::ConnEvent;
 use crate::tcp::segment::Segment;
 use crate::time::Instant;
 use mptcp_wire::crypto::DssChecksum;
-use mptcp_wire::mptcp::Dss;
-
-/// MP_TCPRST reason: an MPTCP-specific error (RFC 8684 §3.6).
-const EMPTCP: u8 = 1;
-/// MP_TCPRST reason: middlebox interference (RFC 8684 §3.6).
-const EMIDDLEBOX: u8 = 6;
+use mptcp_wire::mptcp::{Dss, ResetReason};
 
 /// How long an MP_FAIL waits for the peer's infinite mapping before the
 /// subflow is reset (the kernel waits TCP_RTO_MAX, 120 s).
@@ -92,7 +87,7 @@ impl MptcpConn {
         if self.checksum && m.checksum.is_none() {
             // RFC 8684 §3.3.1: checksums were negotiated; a mapping without one is an error.
             self.counters.fallback_failed += 1;
-            self.reset_subflow(now, i, EMPTCP);
+            self.reset_subflow(now, i, ResetReason::MptcpError);
             return;
         }
         let rel = self.unwrap_rel(i, m.ssn);
@@ -104,7 +99,7 @@ impl MptcpConn {
             let end = start + seg.payload.len() as u64;
             if end > self.subflows[i].tcp.read_offset() + 1 && (start < rel || start - rel >= len) {
                 self.counters.dss_not_matching += 1;
-                self.untrusted(now, i, Fallback::BadMapping, EMPTCP);
+                self.untrusted(now, i, Fallback::BadMapping, ResetReason::MptcpError);
                 return;
             }
         }
@@ -116,14 +111,14 @@ impl MptcpConn {
     pub(super) fn add_recv_mapping(&mut self, now: Instant, i: usize, m: RecvMapping) {
         if self.subflows[i].mp.recv.add(m).is_err() {
             self.counters.dss_not_matching += 1;
-            self.untrusted(now, i, Fallback::BadMapping, EMPTCP);
+            self.untrusted(now, i, Fallback::BadMapping, ResetReason::MptcpError);
         }
     }
 
     /// Subflow `i`'s data cannot be placed by its mappings: fall back to TCP
     /// while that is allowed, else reset the subflow with `reason`
     /// (RFC 8684 §3.7; the kernel's `DssFallback` / `FallbackFailed`).
-    fn untrusted(&mut self, now: Instant, i: usize, why: Fallback, reason: u8) {
+    fn untrusted(&mut self, now: Instant, i: usize, why: Fallback, reason: ResetReason) {
         if self.fallback.is_some() {
             return;
         }
@@ -194,7 +189,7 @@ impl MptcpConn {
         }
         self.reinject_from_dsn(dsn);
         self.counters.fallback_failed += 1;
-        self.reset_subflow(now, i, EMIDDLEBOX);
+        self.reset_subflow(now, i, ResetReason::Middlebox);
         true
     }
 
@@ -209,7 +204,7 @@ impl MptcpConn {
     }
 
     /// The peer never answered our MP_FAIL with an infinite mapping: the
-    /// subflow is reset (MP_TCPRST EMIDDLEBOX), as the kernel does.
+    /// subflow is reset (MP_TCPRST ResetReason::Middlebox), as the kernel does.
     pub(super) fn mp_fail_timeouts(&mut self, now: Instant) {
         for i in 0..self.subflows.len() {
             let mp = &mut self.subflows[i].mp;
@@ -219,7 +214,7 @@ impl MptcpConn {
             mp.awaiting_infinite = false;
             mp.mp_fail_deadline = None;
             self.counters.fallback_failed += 1;
-            self.reset_subflow(now, i, EMIDDLEBOX);
+            self.reset_subflow(now, i, ResetReason::Middlebox);
         }
     }
 
@@ -238,7 +233,7 @@ impl MptcpConn {
             mp.discard_until = Some(rel);
             self.enter_fallback(Fallback::MpFail, false);
         } else {
-            self.untrusted(now, i, Fallback::InfiniteMapping, EMPTCP);
+            self.untrusted(now, i, Fallback::InfiniteMapping, ResetReason::MptcpError);
         }
     }
 
@@ -256,7 +251,7 @@ impl MptcpConn {
             mp.ack_due = true;
         } else {
             self.counters.fallback_failed += 1;
-            self.reset_subflow(now, i, EMIDDLEBOX);
+            self.reset_subflow(now, i, ResetReason::Middlebox);
         }
     }
 
@@ -325,8 +320,11 @@ impl MptcpConn {
             }
             let Some(m) = self.subflows[i].mp.recv.find(rel) else {
                 // RFC 8684 §3.7: data no mapping covers.
-                let (why, reason) =
-                    if mapped { (Fallback::BadMapping, EMPTCP) } else { (Fallback::DataWithoutDss, EMIDDLEBOX) };
+                let (why, reason) = if mapped {
+                    (Fallback::BadMapping, ResetReason::MptcpError)
+                } else {
+                    (Fallback::DataWithoutDss, ResetReason::Middlebox)
+                };
                 if mapped {
                     self.counters.dss_not_matching += 1;
                 }

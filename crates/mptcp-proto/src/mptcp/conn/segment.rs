@@ -2,6 +2,7 @@
 //! the options and data it carries.
 
 use super::*;
+use mptcp_wire::mptcp::ResetReason;
 
 impl MptcpConn {
     pub(super) fn learn_remote_key(&mut self, key: u64) {
@@ -70,7 +71,7 @@ impl MptcpConn {
                     };
                     if !ok {
                         self.counters.join_hmac_failures += 1;
-                        self.reset_subflow(now, i, 1);
+                        self.reset_subflow(now, i, ResetReason::MptcpError);
                         return;
                     }
                     let rto = self.subflows[i].tcp.rto();
@@ -108,7 +109,7 @@ impl MptcpConn {
                     };
                     if !ok {
                         self.counters.join_hmac_failures += 1;
-                        self.reset_subflow(now, i, 3);
+                        self.reset_subflow(now, i, ResetReason::Prohibited);
                         return;
                     }
                     let sf = &mut self.subflows[i].mp;
@@ -196,7 +197,7 @@ impl MptcpConn {
             }
             if sf.mp.third_ack_tries >= THIRD_ACK_TRIES {
                 sf.mp.third_ack_resend_at = None;
-                self.reset_subflow(now, i, 0);
+                self.reset_subflow(now, i, ResetReason::Unspecified);
                 continue;
             }
             sf.mp.third_ack_tries += 1;
@@ -206,9 +207,9 @@ impl MptcpConn {
         }
     }
 
-    pub(super) fn reset_subflow(&mut self, _now: Instant, i: usize, reason: u8) {
+    pub(super) fn reset_subflow(&mut self, _now: Instant, i: usize, reason: ResetReason) {
         let sf = &mut self.subflows[i];
-        sf.mp.reset_reason = Some(reason);
+        sf.mp.reset_reason = Some(reason.code());
         sf.tcp.abort();
     }
 }
