@@ -5,6 +5,7 @@ pub mod config;
 pub mod conn;
 pub mod hook;
 pub mod isn;
+pub mod prr;
 pub mod recv_buf;
 pub mod rtt;
 pub mod segment;

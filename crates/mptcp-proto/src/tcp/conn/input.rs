@@ -232,6 +232,7 @@ impl TcpConn {
         {
             self.recovery_point = None;
             self.rto_recovery = false;
+            self.prr = None;
         }
         // A new episode on the first loss, and again when a retransmission is
         // lost: the window was still too large (RFC 6675 §5, as Linux reacts).
@@ -254,6 +255,11 @@ impl TcpConn {
             let mut all: arrayvec::ArrayVec<_, 9> = cc.others.iter().copied().take(8).collect();
             all.push(view);
             cc.cc.on_ack(self.sf, now, &info, &all);
+            // RFC 6937: what fast recovery may send on this ACK.
+            if let Some(prr) = &mut self.prr {
+                let target = cc.cc.window(self.sf).max(u64::from(self.mss));
+                prr.on_ack(out.newly_acked, self.board.pipe(), target, u64::from(self.mss));
+            }
             // New data acknowledged: a new RTO, and no tail probe pending.
             self.tlp_deadline = None;
             self.rearm_rto(now);
@@ -287,6 +293,7 @@ impl TcpConn {
             ecn: false,
         };
         cc.cc.on_congestion_event(self.sf, now, &loss, &all);
+        self.prr = Some(crate::tcp::prr::Prr::new(loss.in_flight));
     }
 
     /// Payload: into the receive buffer, and decide when to acknowledge.

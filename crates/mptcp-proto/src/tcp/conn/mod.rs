@@ -202,6 +202,8 @@ pub struct TcpConn {
     recovery_point: Option<Seq>,
     /// The recovery episode began with an RTO: slow start, not fast recovery.
     rto_recovery: bool,
+    /// Proportional Rate Reduction's accounting in fast recovery (RFC 6937).
+    prr: Option<crate::tcp::prr::Prr>,
     /// When congestion control last reduced the window for this subflow.
     last_reduction: Option<Instant>,
     rto_deadline: Option<Instant>,
@@ -333,6 +335,7 @@ impl TcpConn {
             rtt: RttEstimator::new(cfg.initial_rto, cfg.min_rto, cfg.max_rto),
             board: Scoreboard::default(),
             recovery_point: None,
+            prr: None,
             rto_recovery: false,
             last_reduction: None,
             rto_deadline: None,

@@ -81,8 +81,14 @@ impl TcpConn {
         let mss = self.payload_room(reserved);
         let burst = self.burst(mss, buf.len());
         // 1. Retransmit what was deemed lost, within the window (RFC 6675 §5).
+        // In fast recovery PRR sets what may go out; otherwise the window.
+        let prr = self.prr.map(|p| p.quota());
+        let may_resend = match prr {
+            Some(q) => q > 0,
+            None => pipe + mss <= cwnd,
+        };
         if let Some((start, end, _syn, fin)) = self.board.first_lost()
-            && (pipe + mss <= cwnd || pipe == 0)
+            && (may_resend || pipe == 0)
         {
             let len = (end - start) as usize - usize::from(fin);
             let flags = Flags::ACK | if fin { Flags::FIN } else { Flags(0) };
@@ -93,6 +99,9 @@ impl TcpConn {
             self.stats.retransmitted_bytes += len as u64;
             if self.rto_deadline.is_none() {
                 self.rearm_rto(now);
+            }
+            if let Some(p) = &mut self.prr {
+                p.sent(len as u64);
             }
             cc.cc.on_sent(self.sf, now, len as u64, self.board.pipe());
             return Some(n);
@@ -129,7 +138,7 @@ impl TcpConn {
             }
         }
         // 3. New data.
-        let cwnd_room = cwnd.saturating_sub(pipe);
+        let cwnd_room = prr.unwrap_or_else(|| cwnd.saturating_sub(pipe));
         let mut len = unsent.min(burst).min(wnd_room).min(cwnd_room);
         // The window is the limit when it is full to within a segment, whoever
         // fills it (an MPTCP scheduler gives a subflow just its window's worth).
@@ -223,6 +232,9 @@ impl TcpConn {
         }
         self.snd_nxt = end;
         self.stats.bytes_sent += len as u64;
+        if let Some(p) = &mut self.prr {
+            p.sent(len as u64);
+        }
         if len > 0 {
             cc.cc.on_sent(self.sf, now, len as u64, self.board.pipe());
         }

@@ -107,6 +107,7 @@ impl TcpConn {
                 // RFC 6675 §5.1: no further reduction for this window of data.
                 self.recovery_point = Some(self.snd_nxt);
                 self.rto_recovery = true;
+                self.prr = None;
                 self.last_reduction = Some(now);
                 self.tlp_deadline = None;
                 self.tlp_due = false;
