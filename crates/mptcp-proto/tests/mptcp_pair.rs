@@ -234,6 +234,44 @@ fn an_ipv6_add_addr_too_long_for_the_options_is_counted_and_the_rest_goes_out() 
     transfer(&mut p, a, b, MB / 4, Duration::from_secs(30));
 }
 
+/// A REMOVE_ADDR of address id 0 (the initial subflow's address) closes
+/// the initial subflow, as Linux does: the server kept it established and
+/// retransmitted on it for seconds after the client's first path was gone
+/// (the simulator's handover). The RST from the client is lost with its
+/// path; only the REMOVE_ADDR, on the other subflow, arrives.
+#[test]
+fn remove_addr_of_id_0_closes_the_initial_subflow() {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    let mut p = Pair::new(mptcp_cfg(), link(0.0), 49);
+    let (a, b) = open(&mut p);
+    join_second(&mut p, a, false);
+    let mut ta = Bulk::new(2 * MB, 1, 2);
+    let mut tb = Bulk::new(2 * MB, 2, 1);
+    let gone = Rc::new(Cell::new(false));
+    let (g1, g2) = (gone.clone(), gone.clone());
+    let first = |pkt: &[u8]| pkt[12..16] == [10, 0, 0, 1] || pkt[16..20] == [10, 0, 0, 1];
+    p.ab.filter = Some(Box::new(move |pkt| g1.get() && first(pkt)));
+    p.ba.filter = Some(Box::new(move |pkt| g2.get() && first(pkt)));
+    let mut removed_at = None;
+    let done = p.run_until(Duration::from_secs(60), |p| {
+        ta.pump(&mut p.a, a);
+        tb.pump(&mut p.b, b);
+        if removed_at.is_none() && tb.read > MB / 2 {
+            gone.set(true);
+            p.a.remove_address(p.now, "10.0.0.1".parse().unwrap());
+            removed_at = Some(p.now);
+        }
+        ta.eof && tb.eof
+    });
+    assert!(done && !ta.corrupt && !tb.corrupt, "a read {} b read {}", ta.read, tb.read);
+    assert_eq!(p.b.mptcp_counters(b).unwrap().rm_addr, 1, "the REMOVE_ADDR arrived");
+    let stats = p.b.subflow_stats(b).unwrap();
+    assert_ne!(stats[0].state, mptcp_proto::State::Established, "B closed the initial subflow: {stats:#?}");
+    let retrans = stats[0].retransmitted_bytes;
+    assert!(retrans < 200_000, "B did not keep retransmitting on the dead path: {retrans} bytes");
+}
+
 #[test]
 fn falls_back_to_tcp_against_a_plain_peer() {
     let mut plain = EndpointConfig::default();

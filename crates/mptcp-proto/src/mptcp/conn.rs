@@ -284,7 +284,10 @@ impl MptcpConn {
         sched: Box<dyn Scheduler>,
     ) -> Self {
         let mut c = Self::new(true, local_key, cfg, tcp_cfg, cc, sched);
-        c.push_subflow(tcp, SubflowMp::new(SubflowRole::InitialActive, 0, false));
+        let mut mp = SubflowMp::new(SubflowRole::InitialActive, 0, false);
+        // RFC 8684 §3.4.1: the initial subflow's addresses are id 0 on both sides.
+        mp.remote_id = Some(0);
+        c.push_subflow(tcp, mp);
         c
     }
 
@@ -303,7 +306,10 @@ impl MptcpConn {
         if let Some(m) = SegOptions::parse(syn_options).mpc {
             c.checksum |= m.checksum_required();
         }
-        c.push_subflow(tcp, SubflowMp::new(SubflowRole::InitialPassive, 0, false));
+        let mut mp = SubflowMp::new(SubflowRole::InitialPassive, 0, false);
+        // RFC 8684 §3.4.1: the initial subflow's addresses are id 0 on both sides.
+        mp.remote_id = Some(0);
+        c.push_subflow(tcp, mp);
         c
     }
 
