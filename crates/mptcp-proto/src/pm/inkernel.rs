@@ -19,8 +19,9 @@ const MAX_REOPENS: u32 = 8;
 /// The in-kernel-style path manager (name `kernel`).
 #[derive(Debug, Clone, Default)]
 pub struct InKernel {
-    /// Peer addresses announced with ADD_ADDR and accepted (within the limit).
-    accepted: Vec<SocketAddr>,
+    /// Peer addresses announced with ADD_ADDR and accepted (within the
+    /// limit), with their address ids.
+    accepted: Vec<(u8, SocketAddr)>,
     /// Closed subflows opened again so far.
     reopened: u32,
 }
@@ -40,7 +41,7 @@ impl InKernel {
             out.push(ctx.remote);
         }
         if ep.flags.fullmesh {
-            out.extend(self.accepted.iter().copied().filter(|r| r.is_ipv4() == ep.addr.is_ipv4()));
+            out.extend(self.accepted.iter().map(|a| a.1).filter(|r| r.is_ipv4() == ep.addr.is_ipv4()));
         }
         out
     }
@@ -90,7 +91,7 @@ impl InKernel {
         let initial = ctx.subflows.first().is_some_and(|s| s.local == closed.local && s.remote == closed.remote);
         let wanted = !initial
             && ((ctx.active && ep.flags.subflow && self.targets(ctx, ep).contains(&closed.remote))
-                || self.accepted.contains(&closed.remote));
+                || self.accepted.iter().any(|a| a.1 == closed.remote));
         if !wanted || has_live(ctx, local, closed.remote) {
             return Vec::new();
         }
@@ -104,12 +105,12 @@ impl InKernel {
         out
     }
 
-    fn on_address_announced(&mut self, ctx: &PmContext<'_>, remote: SocketAddr) -> Vec<PmAction> {
+    fn on_address_announced(&mut self, ctx: &PmContext<'_>, id: u8, remote: SocketAddr) -> Vec<PmAction> {
         // Beyond the limit the address is still echoed (by the connection), not used.
-        if self.accepted.contains(&remote) || self.accepted.len() >= ctx.limits.add_addr_accepted {
+        if self.accepted.iter().any(|a| a.1 == remote) || self.accepted.len() >= ctx.limits.add_addr_accepted {
             return Vec::new();
         }
-        self.accepted.push(remote);
+        self.accepted.push((id, remote));
         let fullmesh: Vec<&LocalAddr> =
             ctx.usable_addrs().filter(|a| a.flags.fullmesh && a.addr.is_ipv4() == remote.is_ipv4()).collect();
         let sources: Vec<(IpAddr, bool)> = if fullmesh.is_empty() {
@@ -142,7 +143,12 @@ impl PathManager for InKernel {
             PmEvent::Established => self.on_established(ctx),
             PmEvent::SubflowClosed(closed) => self.on_subflow_closed(ctx, &closed),
             PmEvent::LocalAddressAdded(addr) => self.on_address_added(ctx, addr),
-            PmEvent::AddressAnnounced { addr, .. } => self.on_address_announced(ctx, addr),
+            PmEvent::AddressAnnounced { id, addr } => self.on_address_announced(ctx, id, addr),
+            // A withdrawn address is neither joined again nor counted against the limit.
+            PmEvent::AddressRemoved { id } => {
+                self.accepted.retain(|a| a.0 != id);
+                Vec::new()
+            }
             _ => Vec::new(),
         }
     }

@@ -104,3 +104,24 @@ fn fullmesh_does_not_retry_a_refused_join() {
     let ctx = PmContext { subflows: &subs, ..ctx };
     assert_eq!(pm.on_event(&ctx, &PmEvent::SubflowClosed(failed)).len(), 1, "one that carried data is opened again");
 }
+
+#[test]
+fn kernel_forgets_an_announced_address_the_peer_removes() {
+    let addrs = [la("10.0.0.1", false)];
+    let first = sub("10.0.0.1:5000", "10.0.0.2:80", true, true);
+    let subs = [first];
+    let mut ctx = ctx(&addrs, &subs);
+    ctx.limits.add_addr_accepted = 1;
+    let mut pm = by_name("kernel", 1).unwrap();
+    let announced = PmEvent::AddressAnnounced { id: 4, addr: sa("10.0.9.2:80") };
+    assert_eq!(pm.on_event(&ctx, &announced).len(), 1, "joined");
+    // Its subflow closes after carrying data, then the peer withdraws the address.
+    let join = sub("10.0.0.1:5001", "10.0.9.2:80", false, true);
+    let subs = [first, join];
+    let ctx = PmContext { subflows: &subs, ..ctx };
+    assert!(pm.on_event(&ctx, &PmEvent::AddressRemoved { id: 4 }).is_empty());
+    assert!(pm.on_event(&ctx, &PmEvent::SubflowClosed(join)).is_empty(), "not reopened to a withdrawn address");
+    // And the limit's place is free for another announcement.
+    let other = PmEvent::AddressAnnounced { id: 5, addr: sa("10.0.8.2:80") };
+    assert_eq!(pm.on_event(&ctx, &other).len(), 1);
+}
