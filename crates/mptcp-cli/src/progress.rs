@@ -13,6 +13,21 @@ pub fn bytes_bar(total: u64, what: &str) -> ProgressBar {
     bar
 }
 
+/// A transfer's bar: bytes sent against `total`, or bytes received (no total).
+pub fn transfer_bar(total: Option<u64>) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(total, indicatif::ProgressDrawTarget::stderr());
+    let template = if total.is_some() {
+        "{msg} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})"
+    } else {
+        "{msg} {bytes} ({bytes_per_sec})"
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(if total.is_some() { "sending" } else { "receiving" });
+    bar
+}
+
 /// A reader that moves a progress bar as it is read.
 pub struct Reading<R> {
     inner: R,

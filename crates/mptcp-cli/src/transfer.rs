@@ -257,24 +257,12 @@ where
 }
 
 fn progress_bar(mode: Mode, enabled: bool) -> indicatif::ProgressBar {
-    if !enabled || mode == Mode::Netcat {
-        return indicatif::ProgressBar::hidden();
+    match mode {
+        _ if !enabled => indicatif::ProgressBar::hidden(),
+        Mode::Netcat => indicatif::ProgressBar::hidden(),
+        Mode::Send(n) => crate::progress::transfer_bar(Some(n)),
+        Mode::Recv | Mode::Echo => crate::progress::transfer_bar(None),
     }
-    let total = match mode {
-        Mode::Send(n) => Some(n),
-        _ => None,
-    };
-    let bar = indicatif::ProgressBar::with_draw_target(total, indicatif::ProgressDrawTarget::stderr());
-    let template = if total.is_some() {
-        "{msg} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})"
-    } else {
-        "{msg} {bytes} ({bytes_per_sec})"
-    };
-    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.set_message(if total.is_some() { "sending" } else { "receiving" });
-    bar
 }
 
 async fn send_pattern<W: AsyncWrite + Unpin>(

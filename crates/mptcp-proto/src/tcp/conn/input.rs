@@ -251,9 +251,7 @@ impl TcpConn {
                 in_recovery: self.recovery_point.is_some() && !self.rto_recovery,
                 mss: self.mss,
             };
-            let view = self.view(&*cc.cc);
-            let mut all: arrayvec::ArrayVec<_, 9> = cc.others.iter().copied().take(8).collect();
-            all.push(view);
+            let all = self.all_views(cc);
             cc.cc.on_ack(self.sf, now, &info, &all);
             // RFC 6937: what fast recovery may send on this ACK.
             if let Some(prr) = &mut self.prr {
@@ -283,9 +281,7 @@ impl TcpConn {
         self.rto_recovery = false;
         self.last_reduction = Some(now);
         self.stats.recoveries += 1;
-        let view = self.view(&*cc.cc);
-        let mut all: arrayvec::ArrayVec<_, 9> = cc.others.iter().copied().take(8).collect();
-        all.push(view);
+        let all = self.all_views(cc);
         let loss = crate::cc::LossInfo {
             in_flight: self.board.pipe() + just_lost,
             lost_bytes: just_lost,

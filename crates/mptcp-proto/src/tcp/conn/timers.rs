@@ -99,9 +99,7 @@ impl TcpConn {
                 // FlightSize as RFC 6675 counts it: SACKed bytes have left the network.
                 let flight = self.board.pipe();
                 self.board.mark_all_lost();
-                let view = self.view(&*cc.cc);
-                let mut all: arrayvec::ArrayVec<_, 9> = cc.others.iter().copied().take(8).collect();
-                all.push(view);
+                let all = self.all_views(cc);
                 cc.cc.on_rto(self.sf, now, flight, &all);
                 self.rtt.back_off();
                 // RFC 6675 §5.1: no further reduction for this window of data.
