@@ -141,14 +141,17 @@ impl MptcpConn {
     /// A join waiting for its first mapping (see
     /// `SubflowMp::first_mapping_pending`), while another subflow works.
     fn waiting_join(&self) -> Option<usize> {
-        let n = self.subflows.len();
-        let fresh_other =
-            (0..n).any(|i| self.usable(i) && !self.subflows[i].mp.first_mapping_pending && !self.subflows[i].mp.stale);
-        let backup = |i: usize| self.subflows[i].mp.backup || self.subflows[i].mp.peer_backup;
-        if !fresh_other {
+        if !self.fresh_other() {
             return None;
         }
-        (0..n).find(|&i| self.usable(i) && self.subflows[i].mp.first_mapping_pending && !backup(i))
+        let backup = |i: usize| self.subflows[i].mp.backup || self.subflows[i].mp.peer_backup;
+        (0..self.subflows.len()).find(|&i| self.usable(i) && self.subflows[i].mp.first_mapping_pending && !backup(i))
+    }
+
+    /// A usable subflow, not stale, that has carried its first mapping.
+    fn fresh_other(&self) -> bool {
+        (0..self.subflows.len())
+            .any(|i| self.usable(i) && !self.subflows[i].mp.first_mapping_pending && !self.subflows[i].mp.stale)
     }
 
     fn usable(&self, i: usize) -> bool {
@@ -213,7 +216,7 @@ impl MptcpConn {
         let n = self.subflows.len();
         let pending = |i: usize| self.subflows[i].mp.first_mapping_pending;
         let backup = |i: usize| self.subflows[i].mp.backup || self.subflows[i].mp.peer_backup;
-        let fresh_other = (0..n).any(|i| self.usable(i) && !pending(i) && !self.subflows[i].mp.stale);
+        let fresh_other = self.fresh_other();
         let drained = self.snd_una == self.snd_nxt && self.join_reserve.is_none();
         let join_first = drained && !reinjection && self.waiting_join().is_some();
         let offered = |i: usize| match (pending(i), reinjection) {
