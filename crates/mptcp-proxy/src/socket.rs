@@ -1,0 +1,93 @@
+//! Sockets on the kernel's MPTCP: `socket(AF_INET*, SOCK_STREAM,
+//! IPPROTO_MPTCP)` through socket2, with plain TCP where the kernel refuses
+//! MPTCP (no `CONFIG_MPTCP`, or `net.mptcp.enabled=0`), and a check of
+//! whether an established connection really speaks MPTCP (`MPTCP_INFO`).
+
+use socket2::{Domain, Protocol, SockRef, Socket, Type};
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+
+/// The listen backlog.
+const BACKLOG: i32 = 1024;
+
+/// Set once the kernel has refused an MPTCP socket, so the warning is said once.
+static MPTCP_REFUSED_WARNED: AtomicBool = AtomicBool::new(false);
+
+/// A stream socket for `addr`'s family: MPTCP when `mptcp` is asked and the
+/// kernel gives one, TCP otherwise. The flag says which it is.
+fn stream_socket(addr: &SocketAddr, mptcp: bool) -> io::Result<(Socket, bool)> {
+    let domain = Domain::for_address(*addr);
+    if mptcp {
+        match Socket::new(domain, Type::STREAM, Some(Protocol::MPTCP)) {
+            Ok(s) => return Ok((s, true)),
+            Err(e) => {
+                if !MPTCP_REFUSED_WARNED.swap(true, Ordering::Relaxed) {
+                    tracing::warn!("the kernel refuses MPTCP sockets ({e}); using plain TCP");
+                }
+            }
+        }
+    }
+    Ok((Socket::new(domain, Type::STREAM, Some(Protocol::TCP))?, false))
+}
+
+/// Listens on `addr`: MPTCP when `mptcp` and the kernel allows it (the flag
+/// returned says whether it does). An MPTCP listener also accepts plain TCP
+/// clients (the kernel falls back per connection).
+pub fn listen(addr: SocketAddr, mptcp: bool) -> io::Result<(TcpListener, bool)> {
+    let (socket, is_mptcp) = stream_socket(&addr, mptcp)?;
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    Ok((TcpListener::from_std(socket.into())?, is_mptcp))
+}
+
+/// Connects to `addr`, over MPTCP when `mptcp` (the kernel falls back to TCP
+/// by itself when the peer does not take MPTCP). `TCP_NODELAY` is set: the
+/// proxy writes what it read, at once.
+pub async fn connect(addr: SocketAddr, mptcp: bool) -> io::Result<TcpStream> {
+    let (socket, _) = stream_socket(&addr, mptcp)?;
+    socket.set_nonblocking(true)?;
+    let socket = TcpSocket::from_std_stream(socket.into());
+    let stream = socket.connect(addr).await?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+/// `SOL_MPTCP` and `MPTCP_INFO` (uapi `linux/mptcp.h`).
+const SOL_MPTCP: libc::c_int = 284;
+const MPTCP_INFO: libc::c_int = 1;
+/// `mptcp_info.mptcpi_flags` (offset 8): the connection fell back to TCP.
+const MPTCP_INFO_FLAG_FALLBACK: u32 = 1 << 0;
+/// The peer's key was received: MPTCP on the wire.
+const MPTCP_INFO_FLAG_REMOTE_KEY_RECEIVED: u32 = 1 << 1;
+
+/// Whether an established connection speaks MPTCP on the wire: `MPTCP_INFO`
+/// answers (a plain TCP socket, such as the one an MPTCP listener hands out
+/// for a TCP client, does not), without the fallback flag, with the peer's
+/// key received.
+pub fn is_mptcp(stream: &TcpStream) -> bool {
+    // The kernel copies at most this much of `struct mptcp_info` (about 80
+    // bytes today); the flags are the u32 at offset 8.
+    let mut raw = [0u8; 256];
+    let mut len = raw.len() as libc::socklen_t;
+    // SAFETY: the descriptor stays open for the borrow of `stream`; `raw` is
+    // `len` bytes and the kernel writes at most `len` bytes.
+    let rc = unsafe {
+        libc::getsockopt(stream.as_raw_fd(), SOL_MPTCP, MPTCP_INFO, raw.as_mut_ptr().cast::<libc::c_void>(), &mut len)
+    };
+    if rc != 0 || len < 12 {
+        return false;
+    }
+    let flags = u32::from_ne_bytes([raw[8], raw[9], raw[10], raw[11]]);
+    flags & MPTCP_INFO_FLAG_FALLBACK == 0 && flags & MPTCP_INFO_FLAG_REMOTE_KEY_RECEIVED != 0
+}
+
+/// Makes the next close of `stream` send a RST (`SO_LINGER` 0), to carry an
+/// abort from one side of the relay to the other.
+pub fn reset_on_close(stream: &TcpStream) {
+    let _ = SockRef::from(stream).set_linger(Some(std::time::Duration::ZERO));
+}
