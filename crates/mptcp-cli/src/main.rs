@@ -11,6 +11,7 @@ mod pattern;
 mod perf;
 mod pm;
 mod progress;
+mod proxy;
 mod setup;
 mod sim;
 mod transfer;
@@ -50,11 +51,20 @@ enum Command {
     Perf(perf::Args),
     /// A path-manager daemon for the Linux kernel's own MPTCP (run, status, monitor).
     Pm(pm::Args),
+    /// Proxies for MPTCP deployments: `socks5`, an MPTCP SOCKS5 proxy (RFC 1928/1929).
+    Proxy(proxy::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    logging::init(cli.verbose);
+    if let Command::Proxy(args) = &cli.command {
+        if let Err(e) = proxy::check(args).and_then(|()| proxy::init_logging(cli.verbose, args)) {
+            eprintln!("mptcp: error: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    } else {
+        logging::init(cli.verbose);
+    }
     let result = match cli.command {
         Command::Analyze(args) => analyze::run(args),
         Command::Listen(args) => listen::run(args),
@@ -62,6 +72,7 @@ fn main() -> ExitCode {
         Command::Sim(args) => sim::run(args),
         Command::Pm(args) => pm::run(args),
         Command::Perf(args) => perf::run(args),
+        Command::Proxy(args) => proxy::run(args),
     };
     match result {
         Ok(code) => code,

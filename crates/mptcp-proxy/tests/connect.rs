@@ -24,7 +24,7 @@ async fn connect_relays_to_an_echo_server() {
     };
     let mut back = Vec::new();
     let recv = r.read_to_end(&mut back);
-    let ((), n) = tokio::join!(send, recv);
+    let ((), n) = tokio::time::timeout(Duration::from_secs(20), async { tokio::join!(send, recv) }).await.unwrap();
     assert_eq!(n.unwrap(), data.len());
     assert!(back == data, "the echo came back byte for byte");
     let c = proxy.counters.clone();

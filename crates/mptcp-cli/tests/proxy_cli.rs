@@ -1,0 +1,90 @@
+//! `mptcp proxy socks5` as a program: flags, a CONNECT through it, the
+//! access log in its file, and the JSON counters printed when it stops.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_mptcp");
+
+#[test]
+fn bad_flags_give_a_one_line_error() {
+    for args in [
+        vec!["proxy", "socks5", "--listen", "nonsense"],
+        vec!["proxy", "socks5", "--listen", "127.0.0.1:0", "--auth", "nocolon"],
+        vec!["proxy", "socks5", "--listen", "127.0.0.1:0", "--idle-timeout", "3 weeks"],
+        vec!["proxy", "socks5", "--listen", "127.0.0.1:0", "--deny", "10.0.0.0/40"],
+    ] {
+        let out = Command::new(BIN).args(&args).output().unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        let first = err.lines().next().unwrap_or("");
+        assert!(first.starts_with("error: invalid value"), "{args:?}: {err}");
+    }
+    let out = Command::new(BIN).args(["proxy", "socks5", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in ["--listen", "--auth", "--no-mptcp", "--target-tcp", "--max-connections", "--access-log"] {
+        assert!(help.contains(flag), "--help names {flag}");
+    }
+}
+
+#[test]
+fn connect_through_the_binary_then_counters_on_sigint() {
+    let echo = TcpListener::bind("127.0.0.1:0").unwrap();
+    let target = echo.local_addr().unwrap();
+    std::thread::spawn(move || {
+        if let Ok((mut s, _)) = echo.accept() {
+            let mut buf = [0u8; 64];
+            while let Ok(n @ 1..) = s.read(&mut buf) {
+                let _ = s.write_all(&buf[..n]);
+            }
+        }
+    });
+    let log = std::env::temp_dir().join(format!("mptcp-proxy-access-{}.log", std::process::id()));
+    let _ = std::fs::remove_file(&log);
+    let mut child = Command::new(BIN)
+        .args(["proxy", "socks5", "--listen", "127.0.0.1:0", "--auth", "u:p", "--json", "--access-log"])
+        .arg(&log)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    // "mptcp proxy socks5: listening on 127.0.0.1:PORT (MPTCP), ..."
+    let addr: SocketAddr = first
+        .split("listening on ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("a startup line naming the address: {first:?}"));
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut req = vec![5, 1, 2, 1, 1, b'u', 1, b'p', 5, 1, 0, 1, 127, 0, 0, 1];
+    req.extend_from_slice(&target.port().to_be_bytes());
+    req.extend_from_slice(b"ping");
+    s.write_all(&req).unwrap();
+    let mut got = [0u8; 2 + 2 + 10 + 4];
+    s.read_exact(&mut got).unwrap();
+    assert_eq!(&got[..5], [5, 2, 1, 0, 5]);
+    assert_eq!(got[5], 0, "reply succeeded");
+    assert_eq!(&got[14..], b"ping");
+    drop(s);
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let counters: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON counters on stdout");
+    assert_eq!(counters["accepted"], 1);
+    assert_eq!(counters["replies"]["succeeded"], 1);
+    assert_eq!(counters["bytes_up"], 4);
+    assert_eq!(counters["bytes_down"], 4);
+    let access = std::fs::read_to_string(&log).unwrap();
+    let _ = std::fs::remove_file(&log);
+    assert_eq!(access.lines().count(), 1, "{access}");
+    assert!(access.contains("reply=\"succeeded\"") && access.contains("up=4 down=4"), "{access}");
+    assert!(access.contains(&format!("target={target}")), "{access}");
+}
