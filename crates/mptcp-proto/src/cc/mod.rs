@@ -9,13 +9,19 @@
 //! BALIA, wVegas) fit without changing the trait. Uncoupled ones (Reno, CUBIC)
 //! keep one independent state per subflow and ignore the others.
 
+mod balia;
 mod cubic;
 mod lia;
+mod olia;
 mod reno;
+mod wvegas;
 
+pub use balia::Balia;
 pub use cubic::Cubic;
 pub use lia::Lia;
+pub use olia::Olia;
 pub use reno::Reno;
+pub use wvegas::WVegas;
 
 use crate::path::PathView;
 use crate::time::{Duration, Instant};
@@ -113,7 +119,7 @@ pub trait CongestionControlFactory: Send + Sync + core::fmt::Debug {
 }
 
 /// The names of the controllers this crate builds.
-pub const NAMES: &[&str] = &["cubic", "reno", "lia"];
+pub const NAMES: &[&str] = &["cubic", "reno", "lia", "olia", "balia", "wvegas"];
 
 /// Builds a controller by its stable name.
 pub fn by_name(name: &str) -> Option<Box<dyn CongestionControl>> {
@@ -121,6 +127,9 @@ pub fn by_name(name: &str) -> Option<Box<dyn CongestionControl>> {
         "reno" => Some(Box::new(Reno::default())),
         "cubic" => Some(Box::new(Cubic::default())),
         "lia" => Some(Box::new(Lia::default())),
+        "olia" => Some(Box::new(Olia::default())),
+        "balia" => Some(Box::new(Balia::default())),
+        "wvegas" => Some(Box::new(WVegas::default())),
         _ => None,
     }
 }
@@ -174,6 +183,10 @@ mod tests {
             assert_eq!(by_name(n).map(|c| c.name()), Some(*n));
         }
         assert!(by_name("bogus").is_none());
+        assert_eq!(NAMES.len(), 6);
+        for n in ["olia", "balia", "wvegas"] {
+            assert!(NAMES.contains(&n), "{n} registered");
+        }
         assert_eq!(initial_window(1460), 14_600);
         assert_eq!(initial_window(536), 5_360);
     }

@@ -35,6 +35,26 @@ impl RenoWindow {
         self.cwnd = self.ssthresh;
     }
 
+    /// Applies `inc` bytes of congestion-avoidance change (negative: a
+    /// decrease, as OLIA's can be) through `carry`, in whole segments as a
+    /// packet-counting stack does (RFC 6356 §4's `cwnd_cnt`): the window stays
+    /// a whole number of segments between losses, so the sender is not handed
+    /// a few bytes of room after each ACK (a segment of that size). Never
+    /// below two segments.
+    pub(crate) fn add_in_segments(&mut self, carry: &mut f64, inc: f64) {
+        *carry += inc;
+        let mss = self.mss as f64;
+        if *carry >= mss {
+            let segs = (*carry / mss).floor();
+            self.cwnd += segs as u64 * self.mss;
+            *carry -= segs * mss;
+        } else if *carry <= -mss {
+            let segs = (-*carry / mss).floor();
+            self.cwnd = self.cwnd.saturating_sub(segs as u64 * self.mss).max(2 * self.mss);
+            *carry += segs * mss;
+        }
+    }
+
     /// RFC 5681 §3.1: after a timeout the loss window is one segment.
     pub(crate) fn on_rto(&mut self, in_flight: u64) {
         self.on_loss(in_flight);
