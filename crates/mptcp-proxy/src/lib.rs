@@ -13,10 +13,13 @@
 //! - [`relay`] copies both ways with half-close carried through.
 //! - [`limits`], [`counters`], [`log`] and [`rules`] are the operator's side.
 //!
-//! It does not run on the userspace MPTCP stack yet (the `--tun` backend),
-//! and it is not the RFC 8803 converter.
+//! - [`convert`] is RFC 8803's (0-RTT TCP Convert) wire format, sans-IO; the
+//!   converter and its client that will use it are not built yet.
+//!
+//! It does not run on the userspace MPTCP stack yet (the `--tun` backend).
 
 pub mod config;
+pub mod convert;
 pub mod counters;
 pub mod limits;
 pub mod log;
