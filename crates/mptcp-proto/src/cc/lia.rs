@@ -70,12 +70,10 @@ impl CongestionControl for Lia {
             Some((alpha, total)) if total > 0.0 => (alpha * acked * mss / total).min(own),
             _ => own,
         };
-        s.carry += inc;
-        if s.carry >= 1.0 {
-            let whole = s.carry.floor();
-            s.w.cwnd += whole as u64;
-            s.carry -= whole;
-        }
+        // In whole segments (RFC 6356 §4's cwnd_cnt): a window grown by a few
+        // bytes per ACK gives the sender a few bytes of room per ACK, sent as
+        // a segment of that size.
+        s.w.add_in_segments(&mut s.carry, inc);
     }
 
     fn on_congestion_event(&mut self, sf: SubflowId, _now: Instant, loss: &LossInfo, _all: &[PathView]) {
@@ -146,8 +144,10 @@ mod tests {
                 lia.on_ack(SubflowId(i), Instant::ZERO, &ack, &all);
             }
         }
-        let grown = lia.window(SubflowId(0)) + lia.window(SubflowId(1)) - 40_000;
-        assert_eq!(grown, 500, "total grew by half an MSS in one RTT");
+        // Still carried (windows move in whole segments), but counted.
+        assert_eq!(lia.window(SubflowId(0)) + lia.window(SubflowId(1)), 40_000);
+        let carried: f64 = (0..2).map(|i| lia.subflows.get(SubflowId(i)).unwrap().carry).sum();
+        assert!((carried - 500.0).abs() < 1e-6, "total grew by half an MSS in one RTT: {carried}");
         // Alone, a subflow grows as Reno would: one MSS per window.
         let mut alone = Lia::default();
         alone.on_subflow_added(SubflowId(0), Instant::ZERO, 1000);
@@ -156,8 +156,11 @@ mod tests {
         for _ in 0..5 {
             alone.on_ack(SubflowId(0), Instant::ZERO, &ack, &one);
         }
-        // MSS * MSS / cwnd per ACK, cwnd growing as it goes: about one MSS.
-        let w = alone.window(SubflowId(0));
-        assert!((5_900..=6_000).contains(&w), "{w}");
+        // MSS * MSS / cwnd per ACK: one MSS after a window of ACKs, added whole.
+        assert_eq!(alone.window(SubflowId(0)), 6_000);
+        for _ in 0..5 {
+            alone.on_ack(SubflowId(0), Instant::ZERO, &ack, &one);
+        }
+        assert_eq!(alone.window(SubflowId(0)), 6_000, "5/6 of a segment carried, not added");
     }
 }
