@@ -23,6 +23,8 @@ fn stream_socket(addr: &SocketAddr, mptcp: bool) -> io::Result<(Socket, bool)> {
     if mptcp {
         match Socket::new(domain, Type::STREAM, Some(Protocol::MPTCP)) {
             Ok(s) => return Ok((s, true)),
+            // Out of descriptors or memory is not a refusal of MPTCP.
+            Err(e) if !kernel_refuses_mptcp(&e) => return Err(e),
             Err(e) => {
                 if !MPTCP_REFUSED_WARNED.swap(true, Ordering::Relaxed) {
                     tracing::warn!("the kernel refuses MPTCP sockets ({e}); using plain TCP");
@@ -31,6 +33,17 @@ fn stream_socket(addr: &SocketAddr, mptcp: bool) -> io::Result<(Socket, bool)> {
         }
     }
     Ok((Socket::new(domain, Type::STREAM, Some(Protocol::TCP))?, false))
+}
+
+/// Whether `socket(..., IPPROTO_MPTCP)` failed because the kernel does not
+/// give MPTCP (not built, `net.mptcp.enabled=0`, an old kernel).
+fn kernel_refuses_mptcp(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(
+            libc::EPROTONOSUPPORT | libc::ENOPROTOOPT | libc::EINVAL | libc::EAFNOSUPPORT | libc::EPERM | libc::EACCES
+        )
+    )
 }
 
 /// Listens on `addr`: MPTCP when `mptcp` and the kernel allows it (the flag
