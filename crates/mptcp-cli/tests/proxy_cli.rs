@@ -74,6 +74,12 @@ fn connect_through_the_binary_then_counters_on_sigint() {
     drop(s);
     std::thread::sleep(Duration::from_millis(300));
     let pid = child.id().to_string();
+    // SIGUSR1: the counters on stderr, one JSON line, and the proxy goes on.
+    assert!(Command::new("kill").args(["-USR1", &pid]).status().unwrap().success());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let on_usr1: serde_json::Value = serde_json::from_str(&line).expect("JSON counters on stderr after SIGUSR1");
+    assert_eq!(on_usr1["accepted"], 1);
     assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
