@@ -31,6 +31,8 @@ pub struct PathView {
     pub outstanding: u64,
     /// Bytes written to it and not yet sent.
     pub unsent: u64,
+    /// Bytes deemed lost and not yet retransmitted.
+    pub lost_unsent: u64,
     /// Sender MSS.
     pub mss: u32,
     /// A backup subflow (by our choice or the peer's).
@@ -45,8 +47,13 @@ pub struct PathView {
 }
 
 impl PathView {
-    /// Bytes it could take now without queueing beyond its window.
+    /// Bytes it could take now without queueing beyond its window: the
+    /// window less what is in flight, waits to be sent, or waits to be
+    /// sent again. SACKed bytes take no room, so a subflow in loss recovery
+    /// keeps being given data as the SACKs come (and proportional rate
+    /// reduction lets it out), rather than none until the hole is filled
+    /// and then a whole window at once.
     pub fn room(&self) -> u64 {
-        self.cwnd.saturating_sub(self.outstanding)
+        self.cwnd.saturating_sub(self.in_flight + self.unsent + self.lost_unsent)
     }
 }

@@ -148,7 +148,9 @@ fn a_reset_subflow_is_opened_again_while_its_addresses_remain() {
     let mut p = Pair::new(cfg(2, 0), link(), 70);
     p.a.add_endpoint(ip("10.0.1.1"), flags("subflow"), None);
     let (a, b) = open(&mut p);
-    let mut ta = Bulk::new(4 * MB, 1, 2);
+    // Long enough that the join, opened again behind a full queue (a
+    // round trip of about 100 ms), still has data to carry.
+    let mut ta = Bulk::new(8 * MB, 1, 2);
     let mut tb = Bulk::new(0, 2, 1);
     let mut forged = false;
     let done = p.run_until(Duration::from_secs(60), |p| {

@@ -138,6 +138,8 @@ pub struct MptcpConn {
     /// The data-level receive buffer's size.
     rcv_capacity: usize,
     snd_cap: usize,
+    /// `held_before_una` when last looked at (less of it frees room: Writable).
+    held_last: usize,
     snd_una: u64,
     snd_nxt: u64,
     /// Ranges to send again on another subflow (dsn, len).
@@ -233,6 +235,7 @@ impl MptcpConn {
             rcv_freed: 0,
             rcv_capacity: tcp_cfg.recv_buffer,
             snd_cap: tcp_cfg.send_buffer,
+            held_last: 0,
             // RFC 8684 §3.3: our first data byte is numbered IDSN + 1.
             snd_una: crypto::idsn(local_key).wrapping_add(1),
             snd_nxt: crypto::idsn(local_key).wrapping_add(1),
@@ -558,9 +561,32 @@ impl MptcpConn {
         self.snd_buf.len() + tcp
     }
 
-    /// Room in the send buffer.
+    /// Room in the send buffer: its size less what it holds, counting the
+    /// bytes acknowledged at the data level that a subflow still holds (sent
+    /// there and not yet acknowledged on it: a subflow that timed out and
+    /// whose bytes went out again elsewhere), so the memory behind the send
+    /// buffer stays within its size.
     pub fn send_buffer_free(&self) -> usize {
-        self.snd_cap.saturating_sub(self.snd_buf.len())
+        self.snd_cap.saturating_sub(self.snd_buf.len() + self.held_before_una())
+    }
+
+    /// Bytes before the DATA_ACK that a subflow still holds: from the data
+    /// sequence number of its oldest unacknowledged byte, at most its queue.
+    pub(super) fn held_before_una(&self) -> usize {
+        self.subflows
+            .iter()
+            .filter(|s| !s.mp.gone)
+            .filter_map(|s| {
+                let una = s.tcp.una_rel_seq();
+                let dsn = s.mp.sent.covering(una).map(|m| m.dsn.wrapping_add(una - m.rel_ssn))?;
+                let behind = self.snd_una.wrapping_sub(dsn) as i64;
+                // What it references, at most: its own queue (so a dead
+                // subflow that is never acknowledged costs its queue, not
+                // ever more of the buffer as the connection moves on).
+                (behind > 0).then(|| (behind as usize).min(s.tcp.send_queued()))
+            })
+            .max()
+            .unwrap_or(0)
     }
 
     /// Half-close: a DATA_FIN follows the data.

@@ -306,7 +306,12 @@ impl SubflowHook for Hook<'_> {
             out.push(MptcpOption::Dss(Dss { data_ack: None, mapping, data_fin: false }));
             return out;
         }
-        if c.fallback {
+        // Bytes mapped before the fallback and sent only now (held in the
+        // subflow's queue) still carry their mappings: the peer learns of the
+        // fallback at the infinite mapping, and data without a DSS before
+        // it would make it fall back for a reason of its own.
+        let mapped_before = self.mp.infinite_map.is_some_and(|(rel, _)| seg.len > 0 && seg.rel_seq < rel);
+        if c.fallback && !mapped_before {
             return out;
         }
         if f.syn() {

@@ -122,6 +122,7 @@ pub(crate) mod tests {
             in_flight: 0,
             outstanding: 0,
             unsent: 0,
+            lost_unsent: 0,
             mss: 1000,
             backup,
             stale: false,

@@ -100,6 +100,14 @@ impl Scoreboard {
     pub fn lost_count(&self) -> usize {
         self.lost
     }
+    /// Bytes deemed lost and not yet retransmitted (what a retransmission
+    /// will take of the window).
+    pub fn lost_bytes(&self) -> u64 {
+        if self.lost == 0 {
+            return 0;
+        }
+        self.segs.iter().filter(|s| s.lost && !s.sacked).map(SentSeg::len).sum()
+    }
     /// Segments SACKed (above the cumulative ACK).
     pub fn sacked_count(&self) -> usize {
         self.sacked

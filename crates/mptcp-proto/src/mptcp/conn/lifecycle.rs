@@ -18,6 +18,12 @@ impl MptcpConn {
         if !self.closing_subflows && self.fallback.is_none() {
             self.close_single_subflows(now);
         }
+        // A subflow let go of bytes the DATA_ACK had passed: room to write.
+        let held = self.held_before_una();
+        if held < self.held_last {
+            self.events.push_back(ConnEvent::Writable);
+        }
+        self.held_last = held;
         // After both DATA_FINs, a subflow lingering in TIME-WAIT is done as far
         // as the connection goes.
         let closing = self.closing_subflows;

@@ -231,21 +231,17 @@ impl MptcpConn {
     /// How many bytes the next mapping on `path` takes, at most `want`.
     fn mapping_len(&self, path: &PathView, want: u64) -> usize {
         let sf = &self.subflows[path.index];
-        let mut n = want
-            .min(path.room().max(u64::from(path.mss)))
-            .min(MAX_MAPPING as u64)
-            .min(sf.tcp.send_buffer_free() as u64) as usize;
-        // With segmentation offload, a mapping of whole segments: each
-        // 64 KiB offloaded segment carries one mapping, and a mapping's odd
-        // tail would be a write of its own (0.6 KiB after each 63.6 KiB:
-        // half the writes, at twice the cost per byte). Without offload
-        // mappings stay as the window makes them (the simulator's figures
-        // moved for the worse with whole segments).
-        let seg = (path.mss as usize).saturating_sub(crate::mptcp::subflow::DSS_ROOM).max(1);
-        if sf.tcp.offloads_segmentation() && n > seg {
+        // Mappings of whole segments: a mapping's odd tail would be a
+        // segment of its own (1,448 bytes of room make a 1,420-byte segment
+        // and a 28-byte one), half the packets carrying almost nothing.
+        // Within the window, or one segment when the window has less room
+        // (the subflow sends it as the window opens).
+        let seg = (path.mss as usize).saturating_sub(crate::mptcp::subflow::DSS_ROOM).max(1) as u64;
+        let mut n = want.min(path.room().max(seg)).min(MAX_MAPPING as u64).min(sf.tcp.send_buffer_free() as u64);
+        if n > seg {
             n -= n % seg;
         }
-        n
+        n as usize
     }
 
     /// References to up to `n` queued bytes from offset `off` past `snd_una`.

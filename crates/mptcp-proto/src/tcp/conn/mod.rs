@@ -325,6 +325,7 @@ impl TcpConn {
             in_flight: self.board.pipe(),
             outstanding: self.send_buf.len() as u64,
             unsent,
+            lost_unsent: self.board.lost_bytes(),
             mss: self.mss,
             backup: false,
             stale: false,

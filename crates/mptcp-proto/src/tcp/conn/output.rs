@@ -143,7 +143,13 @@ impl TcpConn {
         // The window is the limit when it is full to within a segment, whoever
         // fills it (an MPTCP scheduler gives a subflow just its window's worth).
         self.cwnd_limited = cwnd_room < mss;
-        if self.cfg.nagle && len < mss && !self.board.is_empty() && !self.fin_queued {
+        if len < mss && unsent > len && pipe > 0 {
+            // Sender-side silly window avoidance (RFC 9293 §3.8.6.2.1): more
+            // is queued than the windows let out and an ACK is coming, so
+            // wait for room for a whole segment rather than send a sliver
+            // (a window grown by a few bytes, a PRR quota).
+            len = 0;
+        } else if self.cfg.nagle && len < mss && !self.board.is_empty() && !self.fin_queued {
             // RFC 896: hold a small segment while data is unacknowledged.
             len = 0;
         }
