@@ -26,6 +26,7 @@ pub const BUILTINS: &[Builtin] = &[
     builtin!("hybrid-access"),
     builtin!("datacenter"),
     builtin!("lossy-path"),
+    builtin!("small-buffers"),
     builtin!("single-tcp"),
     builtin!("tcp-bottleneck"),
     builtin!("datacenter-tcp"),

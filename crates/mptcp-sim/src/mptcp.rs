@@ -41,6 +41,7 @@ pub fn host_config(model: &Model, h: usize) -> MptcpConfig {
         cfg.path_manager = m.pm.clone();
         cfg.subflows_per_path = m.subflows as usize;
         cfg.checksum |= m.checksum;
+        cfg.opportunistic &= m.opportunistic;
         cfg.max_subflows = cfg.max_subflows.max(m.subflows as usize);
     }
     cfg

@@ -44,8 +44,8 @@ fn bad_scenarios_fail_with_one_line_that_says_where() {
     assert!(e.contains("unknown scheduler 'blest' (this stack has: minrtt, roundrobin)"), "{e}");
     let e = load_err(&format!("{mp}pm = \"mesh\"\n"));
     assert!(e.contains("unknown path manager 'mesh'") && e.contains("ndiffports"), "{e}");
-    let e = load_err(&format!("{mp}cc = \"olia\"\n"));
-    assert!(e.contains("unknown congestion control 'olia'"), "{e}");
+    let e = load_err(&format!("{mp}cc = \"bbr\"\n"));
+    assert!(e.contains("unknown congestion control 'bbr'"), "{e}");
     let e = load_err(&format!("{mp}subflows = 4\n"));
     assert!(e.contains("needs pm = \"ndiffports\""), "{e}");
     let e = load_err(&format!("{mp}backup = [\"lte\"]\n"));

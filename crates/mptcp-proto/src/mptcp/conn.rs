@@ -6,6 +6,7 @@
 mod config;
 mod counters;
 mod lifecycle;
+mod opportunistic;
 mod receive;
 mod segment;
 mod send;
@@ -142,6 +143,13 @@ pub struct MptcpConn {
     held_last: usize,
     snd_una: u64,
     snd_nxt: u64,
+    /// Opportunistic retransmission and penalisation (`MptcpConfig::opportunistic`):
+    /// on, the oldest byte last sent again so and when, and when a subflow
+    /// was last penalised.
+    opportunistic: bool,
+    opportunistic_dsn: Option<u64>,
+    opportunistic_at: Option<Instant>,
+    penalised_at: Option<Instant>,
     /// Ranges to send again on another subflow (dsn, len).
     reinject: VecDeque<(u64, u64)>,
     /// The right edge of the peer's data-level receive window: DATA_ACK plus
@@ -239,6 +247,10 @@ impl MptcpConn {
             // RFC 8684 §3.3: our first data byte is numbered IDSN + 1.
             snd_una: crypto::idsn(local_key).wrapping_add(1),
             snd_nxt: crypto::idsn(local_key).wrapping_add(1),
+            opportunistic: cfg.opportunistic,
+            opportunistic_dsn: None,
+            opportunistic_at: None,
+            penalised_at: None,
             reinject: VecDeque::new(),
             snd_wnd_end: None,
             data_rtx_at: None,

@@ -55,6 +55,16 @@ impl SentMappings {
         self.list.iter().map(|m| (m.dsn, u64::from(m.len)))
     }
 
+    /// The end (data sequence number) of a mapping that holds byte `dsn`
+    /// and is not yet acknowledged on the subflow (its end is past `una_rel`).
+    pub fn holding(&self, dsn: u64, una_rel: u64) -> Option<u64> {
+        self.list
+            .iter()
+            .filter(|m| m.end() > una_rel)
+            .find(|m| dsn.wrapping_sub(m.dsn) < u64::from(m.len))
+            .map(|m| m.dsn.wrapping_add(u64::from(m.len)))
+    }
+
     /// Whether any mapping is held.
     pub fn is_empty(&self) -> bool {
         self.list.is_empty()

@@ -32,6 +32,9 @@ pub struct SchedInput<'a> {
     /// These bytes are a reinjection (sent before on a subflow that failed or
     /// stalled), not new data.
     pub reinjection: bool,
+    /// The peer's data-level receive window: from the oldest byte not yet
+    /// DATA_ACKed to its right edge (`u64::MAX` while unknown).
+    pub peer_window: u64,
 }
 
 /// A scheduler's answer.
@@ -132,7 +135,8 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn decide(s: &mut dyn Scheduler, paths: &[PathView]) -> Option<usize> {
-        let input = SchedInput { now: Instant::ZERO, paths, pending: 1 << 20, reinjection: false };
+        let input =
+            SchedInput { now: Instant::ZERO, paths, pending: 1 << 20, reinjection: false, peer_window: u64::MAX };
         match s.decide(&input) {
             Decision::Send { paths, .. } => paths.first().copied(),
             _ => None,

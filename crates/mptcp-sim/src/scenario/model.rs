@@ -142,6 +142,8 @@ pub struct MptcpSettings {
     pub backup: Vec<String>,
     /// DSS checksums.
     pub checksum: bool,
+    /// Opportunistic retransmission and penalisation.
+    pub opportunistic: bool,
 }
 
 /// A transfer.
@@ -611,9 +613,10 @@ impl Model {
                         || f.subflows.is_some()
                         || !f.backup.is_empty()
                         || f.checksum.is_some()
+                        || f.opportunistic.is_some()
                     {
                         return err(format!(
-                            "flow '{name}': sched, pm, subflows, backup and checksum need protocol = \"mptcp\""
+                            "flow '{name}': sched, pm, subflows, backup, checksum and opportunistic need protocol = \"mptcp\""
                         ));
                     }
                     None
@@ -637,6 +640,7 @@ impl Model {
                         subflows: f.subflows.unwrap_or(1),
                         backup: f.backup.clone(),
                         checksum: f.checksum.unwrap_or(false),
+                        opportunistic: f.opportunistic.unwrap_or(true),
                     })
                 }
             };
@@ -980,6 +984,7 @@ fn expand_traffic(t: &TrafficSpec, file: &mut ScenarioFile, seed: u64) -> Result
             subflows: t.subflows,
             backup: Vec::new(),
             checksum: t.checksum,
+            opportunistic: None,
         });
     }
     Ok(())

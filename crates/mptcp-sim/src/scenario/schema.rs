@@ -458,6 +458,8 @@ pub struct FlowSpec {
     pub backup: Vec<String>,
     /// MPTCP: DSS checksums.
     pub checksum: Option<bool>,
+    /// MPTCP: opportunistic retransmission and penalisation (default true).
+    pub opportunistic: Option<bool>,
 }
 
 /// What an event does.

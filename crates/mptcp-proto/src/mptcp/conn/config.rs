@@ -41,6 +41,11 @@ pub struct MptcpConfig {
     /// Set C in our MP_CAPABLE and refuse joins to our initial address and
     /// port (RFC 8684 §3.1; the kernel's `allow_join_initial_addr_port = 0`).
     pub deny_join_initial: bool,
+    /// Opportunistic retransmission and penalisation (NSDI 2012 §4.2; on by
+    /// default): when the peer's window stops new data and its oldest
+    /// bytes wait on a slower subflow, a faster one sends them again and the
+    /// slower one's window is halved.
+    pub opportunistic: bool,
 }
 
 impl Default for MptcpConfig {
@@ -60,6 +65,7 @@ impl Default for MptcpConfig {
             subflows_per_path: 1,
             announce: false,
             deny_join_initial: false,
+            opportunistic: true,
         }
     }
 }

@@ -86,4 +86,9 @@ pub struct MptcpCounters {
     pub dss_not_matching: u32,
     /// Bytes dropped after MP_FAIL, before the infinite mapping (sent again by the peer).
     pub mp_fail_dropped_bytes: u64,
+    /// Opportunistic retransmissions: the oldest bytes sent again on a
+    /// faster subflow while the peer's window stopped new data.
+    pub opportunistic_reinjections: u32,
+    /// Slow subflows whose window was halved for holding up the window.
+    pub penalisations: u32,
 }

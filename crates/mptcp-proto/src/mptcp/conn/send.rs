@@ -38,13 +38,21 @@ impl MptcpConn {
                 }
             };
             if avail == 0 {
+                // New data waits beyond the peer's window: the oldest bytes
+                // may go again on a faster subflow.
+                let queued = self.snd_una.wrapping_add(self.snd_buf.len() as u64) != self.snd_nxt;
+                if !reinjection && queued && self.window_blocked(now) {
+                    continue;
+                }
                 break;
             }
             if !reinjection && self.reserve_for_join(avail) {
                 continue;
             }
             let paths = self.sched_paths(reinjection);
-            let input = SchedInput { now, paths: &paths, pending: avail, reinjection };
+            let peer_window =
+                self.snd_wnd_end.map_or(u64::MAX, |e| (e.wrapping_sub(self.snd_una) as i64).max(0) as u64);
+            let input = SchedInput { now, paths: &paths, pending: avail, reinjection, peer_window };
             let (targets, max_bytes) = match self.sched.decide(&input) {
                 Decision::Send { paths: targets, max_bytes } if max_bytes > 0 => (targets, max_bytes),
                 Decision::Wait { until } => {
