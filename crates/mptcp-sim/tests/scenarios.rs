@@ -40,8 +40,11 @@ fn bad_scenarios_fail_with_one_line_that_says_where() {
     assert!(e.contains("need protocol = \"mptcp\""), "{e}");
     let mp =
         format!("{base}[[links]]\na = \"a\"\nb = \"b\"\n[[flows]]\nfrom = \"a\"\nto = \"b\"\nprotocol = \"mptcp\"\n");
-    let e = load_err(&format!("{mp}sched = \"blest\"\n"));
-    assert!(e.contains("unknown scheduler 'blest' (this stack has: minrtt, roundrobin)"), "{e}");
+    let e = load_err(&format!("{mp}sched = \"lowrtt\"\n"));
+    assert!(
+        e.contains("unknown scheduler 'lowrtt' (this stack has: minrtt, roundrobin, redundant, blest, ecf)"),
+        "{e}"
+    );
     let e = load_err(&format!("{mp}pm = \"mesh\"\n"));
     assert!(e.contains("unknown path manager 'mesh'") && e.contains("ndiffports"), "{e}");
     let e = load_err(&format!("{mp}cc = \"bbr\"\n"));

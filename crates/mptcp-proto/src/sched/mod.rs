@@ -7,10 +7,16 @@
 //! a failing subflow held) and shows every subflow that could carry them;
 //! the scheduler answers with a [`Decision`].
 
+mod blest;
+mod ecf;
 mod minrtt;
+mod redundant;
 mod roundrobin;
 
+pub use blest::Blest;
+pub use ecf::Ecf;
 pub use minrtt::MinRtt;
+pub use redundant::Redundant;
 pub use roundrobin::RoundRobin;
 
 use crate::mptcp::MAX_SUBFLOWS;
@@ -83,13 +89,16 @@ pub trait SchedulerFactory: Send + Sync + core::fmt::Debug {
 }
 
 /// The names of the schedulers this crate builds.
-pub const NAMES: &[&str] = &["minrtt", "roundrobin"];
+pub const NAMES: &[&str] = &["minrtt", "roundrobin", "redundant", "blest", "ecf"];
 
 /// Builds a scheduler by its stable name.
 pub fn by_name(name: &str) -> Option<Box<dyn Scheduler>> {
     match name {
         "minrtt" | "default" => Some(Box::new(MinRtt)),
         "roundrobin" => Some(Box::new(RoundRobin::default())),
+        "redundant" => Some(Box::new(Redundant)),
+        "blest" => Some(Box::new(Blest::default())),
+        "ecf" => Some(Box::new(Ecf::default())),
         _ => None,
     }
 }
@@ -98,10 +107,21 @@ pub fn by_name(name: &str) -> Option<Box<dyn Scheduler>> {
 /// not stale (all of them when every one is stale), and of those the
 /// non-backup ones, or the backups when there is no other.
 pub fn candidates<'a>(paths: &'a [PathView]) -> impl Iterator<Item = &'a PathView> + 'a {
+    eligible(paths).filter(|v| v.room() > 0)
+}
+
+/// The paths of the class [`candidates`] draws from, with room or not (the
+/// fast subflow BLEST and ECF may wait for is one of them).
+pub(crate) fn eligible<'a>(paths: &'a [PathView]) -> impl Iterator<Item = &'a PathView> + 'a {
     let any_fresh = paths.iter().any(|v| !v.stale);
     let fresh = move |v: &&PathView| !v.stale || !any_fresh;
     let any_active = paths.iter().filter(fresh).any(|v| !v.backup);
-    paths.iter().filter(fresh).filter(move |v| v.backup != any_active && v.room() > 0)
+    paths.iter().filter(fresh).filter(move |v| v.backup != any_active)
+}
+
+/// The lowest smoothed RTT first (ties by index).
+pub(crate) fn fastest<'a>(paths: impl Iterator<Item = &'a PathView>) -> Option<&'a PathView> {
+    paths.min_by_key(|v| (v.srtt, v.index))
 }
 
 #[cfg(test)]

@@ -447,7 +447,7 @@ pub struct FlowSpec {
     /// `sender` (default) or `receiver`: who opens the connection.
     #[serde(default)]
     pub initiator: Initiator,
-    /// MPTCP: packet scheduler (`minrtt`, `roundrobin`).
+    /// MPTCP: packet scheduler (`minrtt`, `roundrobin`, `redundant`, `blest`, `ecf`).
     pub sched: Option<String>,
     /// MPTCP: path manager (`fullmesh`, `ndiffports`, `backup`, `singlepath`).
     pub pm: Option<String>,
