@@ -100,7 +100,6 @@ impl CongestionControl for Lia {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::Duration;
 
     fn view(id: u32, cwnd: u64, rtt_ms: u64) -> PathView {
         let mut v = crate::sched::tests::path(id as usize, rtt_ms, cwnd, false);
@@ -119,16 +118,7 @@ mod tests {
         assert!((alpha - 0.5).abs() < 1e-9);
         assert_eq!(total, 40_000.0);
         let mut lia = Lia::default();
-        let ack = AckInfo {
-            bytes_acked: 1000,
-            rtt: None,
-            srtt: Duration::from_millis(10),
-            min_rtt: Duration::from_millis(10),
-            in_flight: 0,
-            app_limited: false,
-            in_recovery: false,
-            mss: 1000,
-        };
+        let ack = crate::cc::tests::ack(1000);
         for i in 0..2 {
             lia.on_subflow_added(SubflowId(i), Instant::ZERO, 1000);
             // Slow start from 10 to 40 segments, then a loss halves it to 20.

@@ -174,8 +174,28 @@ impl<T> PerSubflow<T> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// An ACK of `bytes` on a 10 ms path with a 1,000-byte MSS, nothing
+    /// else to say (the controllers' tests).
+    pub(crate) fn ack(bytes: u64) -> AckInfo {
+        AckInfo {
+            bytes_acked: bytes,
+            rtt: None,
+            srtt: Duration::from_millis(10),
+            min_rtt: Duration::from_millis(10),
+            in_flight: 0,
+            app_limited: false,
+            in_recovery: false,
+            mss: 1000,
+        }
+    }
+
+    /// Subflow `id`'s view with this RTT (the coupled controllers' tests).
+    pub(crate) fn view(id: u32, rtt_ms: u64) -> PathView {
+        crate::sched::tests::path(id as usize, rtt_ms, 0, false)
+    }
 
     #[test]
     fn names_build() {

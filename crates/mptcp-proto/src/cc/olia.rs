@@ -195,25 +195,9 @@ impl CongestionControl for Olia {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cc::tests::{ack, view};
 
     const MSS: u64 = 1000;
-
-    fn view(id: u32, rtt_ms: u64) -> PathView {
-        crate::sched::tests::path(id as usize, rtt_ms, 0, false)
-    }
-
-    fn ack(bytes: u64) -> AckInfo {
-        AckInfo {
-            bytes_acked: bytes,
-            rtt: None,
-            srtt: Duration::from_millis(10),
-            min_rtt: Duration::from_millis(10),
-            in_flight: 0,
-            app_limited: false,
-            in_recovery: false,
-            mss: MSS as u32,
-        }
-    }
 
     /// An OLIA in congestion avoidance with these windows (bytes) and l_r.
     fn olia(setup: &[(u64, u64)]) -> Olia {

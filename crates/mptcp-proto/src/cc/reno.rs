@@ -126,20 +126,7 @@ impl CongestionControl for Reno {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::Duration;
-
-    fn ack(bytes: u64) -> AckInfo {
-        AckInfo {
-            bytes_acked: bytes,
-            rtt: None,
-            srtt: Duration::from_millis(10),
-            min_rtt: Duration::from_millis(10),
-            in_flight: 0,
-            app_limited: false,
-            in_recovery: false,
-            mss: 1000,
-        }
-    }
+    use crate::cc::tests::ack;
 
     #[test]
     fn slow_start_then_linear_then_halve() {

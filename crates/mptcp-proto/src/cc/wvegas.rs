@@ -241,12 +241,9 @@ impl CongestionControl for WVegas {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cc::tests::view;
 
     const MSS: u64 = 1000;
-
-    fn view(id: u32, rtt_ms: u64) -> PathView {
-        crate::sched::tests::path(id as usize, rtt_ms, 0, false)
-    }
 
     /// A wVegas whose subflows have these windows (bytes), in congestion
     /// avoidance, with a 10 ms base RTT.
