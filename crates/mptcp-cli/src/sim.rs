@@ -33,6 +33,10 @@ pub struct Args {
     /// Override a scenario key, e.g. --set topology.k=8 or --set links.0.rate=\"5Mbit\". Repeatable.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
+    /// Run the scenario alone, without its `[[compare]]` runs (which also
+    /// take the --set overrides, and may refuse one meant for the main run).
+    #[arg(long)]
+    no_compare: bool,
 }
 
 /// A progress bar over `total` microseconds of simulated time.
@@ -72,7 +76,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let name = args.scenario.as_deref().unwrap_or(DEFAULT);
     let model = mptcp_sim::load(name, &args.set, args.seed)?;
     // Load the comparisons now, so that a bad one fails before anything runs.
-    let (run_name, comparisons) = mptcp_sim::load_comparisons(name, &args.set, model.seed)?;
+    let (run_name, comparisons) =
+        if args.no_compare { (None, Vec::new()) } else { mptcp_sim::load_comparisons(name, &args.set, model.seed)? };
     let mut captures: Vec<String> = args.pcap.clone();
     if args.out.is_some() {
         captures.extend(model.record.pcap.iter().map(|&h| model.hosts[h].name.clone()));

@@ -51,7 +51,13 @@ pub fn parse_rate(s: &str) -> Result<u64, String> {
         "t" => 1e12,
         _ => return Err(bad()),
     };
-    Ok((v * mult).round() as u64)
+    let bps = (v * mult).round() as u64;
+    if bps == 0 {
+        // Zero cannot be meant (a link that carries nothing); an unlimited
+        // link is one without a rate.
+        return Err(format!("invalid rate {s:?}: a rate must be above 0 (leave `rate` out for an unlimited link)"));
+    }
+    Ok(bps)
 }
 
 /// Parses a size in bytes, as everywhere in the project (docs/units.md):
@@ -172,7 +178,10 @@ impl<'de> Deserialize<'de> for Rate {
         d.deserialize_any(UnitVisitor {
             what: "a rate, e.g. \"10Mbit\" (or a number of bit/s)",
             parse: |s| parse_rate(s).map(Rate),
-            from_number: Some(|v| Ok(Rate(v.round() as u64))),
+            from_number: Some(|v| match v.round() as u64 {
+                0 => Err("a rate must be above 0 (leave `rate` out for an unlimited link)".to_owned()),
+                bps => Ok(Rate(bps)),
+            }),
         })
     }
 }
@@ -246,6 +255,8 @@ mod tests {
         assert_eq!(parse_rate("1.5Gbps").unwrap(), 1_500_000_000);
         assert_eq!(parse_rate("64kbit").unwrap(), 64_000);
         assert!(parse_rate("10MB").is_err());
+        assert!(parse_rate("0Mbit").unwrap_err().contains("above 0"));
+        assert!(parse_rate("0.0000001bit").is_err());
         assert_eq!(parse_bytes("64KB").unwrap(), 64_000);
         assert_eq!(parse_bytes("1MiB").unwrap(), 1 << 20);
         // The CLI's spellings mean the same here (docs/units.md).

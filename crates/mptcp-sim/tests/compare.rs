@@ -67,12 +67,12 @@ fn handover_reports_the_gap_of_each_mode() {
 
 #[test]
 fn comparisons_take_the_command_line_first_and_fail_by_name() {
-    let (main, runs) = mptcp_sim::load_comparisons("handover", &["duration=\"2s\"".into()], 7).unwrap();
+    let (main, runs) = mptcp_sim::load_comparisons("handover", &["duration=\"11s\"".into()], 7).unwrap();
     assert_eq!(main.as_deref(), Some("backup"));
     assert_eq!(runs.len(), 2);
     for c in &runs {
         assert_eq!(c.model.seed, 7);
-        assert_eq!(c.model.duration, mptcp_proto::Duration::from_secs(2));
+        assert_eq!(c.model.duration, mptcp_proto::Duration::from_secs(11));
     }
     // A scenario without comparisons has none.
     let (main, runs) = mptcp_sim::load_comparisons("single-tcp", &[], 1).unwrap();

@@ -58,3 +58,19 @@ fn bad_scenarios_fail_with_one_line_that_says_where() {
     let e = mptcp_sim::load("no-such-scenario", &[], None).unwrap_err().0;
     assert!(e.contains("--list"), "{e}");
 }
+
+#[test]
+fn values_that_cannot_be_meant_are_errors() {
+    let base = "duration = \"1s\"\n[[hosts]]\nname = \"a\"\n[[hosts]]\nname = \"b\"\n[[links]]\na = \"a\"\nb = \"b\"\n";
+    // A link that carries nothing: zero, as a string or as a number.
+    let e = load_err(&format!("{base}rate = \"0Mbit\"\n"));
+    assert!(e.contains("invalid rate \"0Mbit\"") && e.contains("above 0"), "{e}");
+    let e = load_err(&format!("{base}rate = 0\n"));
+    assert!(e.contains("above 0"), "{e}");
+    // An event after the end would never happen.
+    let e = load_err(&format!("{base}[[events]]\nat = \"2s\"\nlink = \"a-b\"\naction = \"down\"\n"));
+    assert!(e.contains("event at 2.000 s: after the scenario's end (1.000 s)"), "{e}");
+    // At the end exactly, or before, is fine.
+    let ok = format!("{base}[[events]]\nat = \"1s\"\nlink = \"a-b\"\naction = \"down\"\n");
+    assert!(mptcp_sim::load_str(&ok, "ok.toml", "ok", &[], None).is_ok());
+}

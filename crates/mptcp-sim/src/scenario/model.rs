@@ -700,6 +700,13 @@ impl Model {
             if e.action != Action::Set && (e.rate.is_some() || e.delay.is_some() || e.loss.is_some()) {
                 return err("event: rate, delay and loss go with action = \"set\"");
             }
+            if e.at.0 > duration {
+                return err(format!(
+                    "event at {:.3} s: after the scenario's end ({:.3} s), it would never happen",
+                    e.at.0.as_secs_f64(),
+                    duration.as_secs_f64()
+                ));
+            }
             events.push((e.at.0, ev));
         }
         for t in &file.traces {
