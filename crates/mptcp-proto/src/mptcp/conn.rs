@@ -573,34 +573,6 @@ impl MptcpConn {
         self.snd_buf.len() + tcp
     }
 
-    /// Room in the send buffer: its size less what it holds, counting the
-    /// bytes acknowledged at the data level that a subflow still holds (sent
-    /// there and not yet acknowledged on it: a subflow that timed out and
-    /// whose bytes went out again elsewhere), so the memory behind the send
-    /// buffer stays within its size.
-    pub fn send_buffer_free(&self) -> usize {
-        self.snd_cap.saturating_sub(self.snd_buf.len() + self.held_before_una())
-    }
-
-    /// Bytes before the DATA_ACK that a subflow still holds: from the data
-    /// sequence number of its oldest unacknowledged byte, at most its queue.
-    pub(super) fn held_before_una(&self) -> usize {
-        self.subflows
-            .iter()
-            .filter(|s| !s.mp.gone)
-            .filter_map(|s| {
-                let una = s.tcp.una_rel_seq();
-                let dsn = s.mp.sent.covering(una).map(|m| m.dsn.wrapping_add(una - m.rel_ssn))?;
-                let behind = self.snd_una.wrapping_sub(dsn) as i64;
-                // What it references, at most: its own queue (so a dead
-                // subflow that is never acknowledged costs its queue, not
-                // ever more of the buffer as the connection moves on).
-                (behind > 0).then(|| (behind as usize).min(s.tcp.send_queued()))
-            })
-            .max()
-            .unwrap_or(0)
-    }
-
     /// Half-close: a DATA_FIN follows the data.
     pub fn shutdown(&mut self) {
         // In fallback the subflow's FIN follows once the queued data is in it (see `schedule`).
