@@ -12,6 +12,7 @@ mod segment;
 mod send;
 mod signals;
 mod timers;
+mod views;
 
 pub use config::MptcpConfig;
 pub use counters::{MptcpCounters, SubflowStats};
@@ -456,31 +457,6 @@ impl MptcpConn {
     fn data_ack(&self) -> u64 {
         let consumed = u64::from(self.peer_fin_consumed);
         self.rcv_base.wrapping_add(self.rcv.next()).wrapping_add(consumed)
-    }
-
-    /// The views of every live subflow but `me`.
-    fn views_except(&self, me: SubflowId) -> arrayvec::ArrayVec<PathView, MAX_SUBFLOWS> {
-        self.views().into_iter().filter(|v| v.id != me).collect()
-    }
-
-    fn views(&self) -> arrayvec::ArrayVec<PathView, MAX_SUBFLOWS> {
-        self.subflows
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| !s.mp.gone && s.tcp.is_synchronized())
-            .take(MAX_SUBFLOWS)
-            .map(|(i, _)| self.path_view(i))
-            .collect()
-    }
-
-    /// What the algorithms see of subflow `i`.
-    fn path_view(&self, i: usize) -> PathView {
-        let s = &self.subflows[i];
-        let mut v = s.tcp.view(&*self.cc);
-        v.index = i;
-        v.backup = s.mp.backup || s.mp.peer_backup;
-        v.stale = s.mp.stale;
-        v
     }
 
     /// Queues application bytes; returns how many fit.

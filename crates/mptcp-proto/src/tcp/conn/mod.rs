@@ -7,6 +7,7 @@ mod input;
 mod output;
 mod state;
 mod timers;
+mod view;
 
 pub use state::{CloseReason, ConnEvent, ConnStats, State};
 
@@ -307,40 +308,6 @@ impl TcpConn {
     /// Next event for the owner.
     pub fn poll_event(&mut self) -> Option<ConnEvent> {
         self.events.pop_front()
-    }
-
-    /// What the algorithms see of this connection's path (index 0, not a
-    /// backup, not stale: the MPTCP layer above sets those).
-    pub fn view(&self, cc: &dyn CongestionControl) -> PathView {
-        let unsent = if self.send_buf.end() > self.snd_nxt { u64::from(self.send_buf.end() - self.snd_nxt) } else { 0 };
-        PathView {
-            id: self.sf,
-            index: 0,
-            state: self.state,
-            srtt: self.rtt.srtt(),
-            rttvar: self.rtt.rttvar(),
-            min_rtt: self.rtt.min_rtt(),
-            latest_rtt: self.rtt.latest(),
-            cwnd: cc.window(self.sf),
-            in_flight: self.board.pipe(),
-            outstanding: self.send_buf.len() as u64,
-            unsent,
-            lost_unsent: self.board.lost_bytes(),
-            mss: self.mss,
-            backup: false,
-            stale: false,
-            lost: self.stats.retransmits,
-            delivered: self.stats.bytes_acked,
-        }
-    }
-
-    /// Every path of the owner for congestion control: the others it lent,
-    /// and this one.
-    fn all_views(&self, cc: &CcCtx<'_>) -> arrayvec::ArrayVec<PathView, { crate::mptcp::MAX_SUBFLOWS }> {
-        let mut all: arrayvec::ArrayVec<_, { crate::mptcp::MAX_SUBFLOWS }> =
-            cc.others.iter().copied().take(crate::mptcp::MAX_SUBFLOWS - 1).collect();
-        all.push(self.view(&*cc.cc));
-        all
     }
 
     /// Segments are built for a device that cuts them (`gso_max_size`).

@@ -1,0 +1,31 @@
+//! What congestion control and the scheduler see of the connection's
+//! subflows.
+
+use super::*;
+
+impl MptcpConn {
+    /// The views of every live subflow but `me`.
+    pub(super) fn views_except(&self, me: SubflowId) -> arrayvec::ArrayVec<PathView, MAX_SUBFLOWS> {
+        self.views().into_iter().filter(|v| v.id != me).collect()
+    }
+
+    pub(super) fn views(&self) -> arrayvec::ArrayVec<PathView, MAX_SUBFLOWS> {
+        self.subflows
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !s.mp.gone && s.tcp.is_synchronized())
+            .take(MAX_SUBFLOWS)
+            .map(|(i, _)| self.path_view(i))
+            .collect()
+    }
+
+    /// What the algorithms see of subflow `i`.
+    pub(super) fn path_view(&self, i: usize) -> PathView {
+        let s = &self.subflows[i];
+        let mut v = s.tcp.view(&*self.cc);
+        v.index = i;
+        v.backup = s.mp.backup || s.mp.peer_backup;
+        v.stale = s.mp.stale;
+        v
+    }
+}
