@@ -5,6 +5,7 @@
 
 mod config;
 mod counters;
+mod direct;
 mod lifecycle;
 mod opportunistic;
 mod receive;

@@ -1,16 +1,24 @@
 //! The receive buffer: in-order bytes waiting for the application, and
 //! out-of-order ranges waiting for a hole to fill, within a fixed capacity.
+//!
+//! One ring holds both: a byte is written once, at its place, whether it
+//! arrives in order or not, so filling a hole moves nothing (the range map
+//! only says which places hold data). The ring grows on demand up to the
+//! capacity, so an idle connection holds little.
 
 use std::collections::BTreeMap;
-use std::collections::VecDeque;
 
 /// Positions are stream offsets (bytes since the first data byte), so they
 /// never wrap.
 #[derive(Debug)]
 pub struct RecvBuffer {
-    ready: VecDeque<u8>,
-    /// Disjoint out-of-order ranges: start → bytes.
-    ooo: BTreeMap<u64, Vec<u8>>,
+    /// The bytes from `base` on, the first at `ring[head]`.
+    ring: Vec<u8>,
+    head: usize,
+    /// Offset of the first unread byte.
+    base: u64,
+    /// Disjoint, non-adjacent out-of-order ranges beyond `next`: start → end.
+    ooo: BTreeMap<u64, u64>,
     ooo_bytes: usize,
     /// Offset of the next in-order byte.
     next: u64,
@@ -33,11 +41,16 @@ pub struct Inserted {
     pub beyond_window: bool,
 }
 
+/// The ring's first allocation.
+const MIN_RING: usize = 4096;
+
 impl RecvBuffer {
     /// An empty buffer.
     pub fn new(capacity: usize, max_ranges: usize) -> Self {
         RecvBuffer {
-            ready: VecDeque::new(),
+            ring: Vec::new(),
+            head: 0,
+            base: 0,
             ooo: BTreeMap::new(),
             ooo_bytes: 0,
             next: 0,
@@ -54,12 +67,12 @@ impl RecvBuffer {
 
     /// Free space from the next in-order byte: the window to advertise.
     pub fn window(&self) -> usize {
-        self.capacity.saturating_sub(self.ready.len())
+        self.capacity.saturating_sub(self.readable())
     }
 
     /// Bytes readable now.
     pub fn readable(&self) -> usize {
-        self.ready.len()
+        (self.next - self.base) as usize
     }
 
     /// Whether out-of-order data is held.
@@ -79,28 +92,90 @@ impl RecvBuffer {
 
     /// Moves readable bytes into `out`.
     pub fn read(&mut self, out: &mut [u8]) -> usize {
-        let n = out.len().min(self.ready.len());
-        let (a, b) = self.ready.as_slices();
-        let first = n.min(a.len());
-        out[..first].copy_from_slice(&a[..first]);
-        out[first..n].copy_from_slice(&b[..n - first]);
-        self.ready.drain(..n);
-        n
+        let (a, b) = self.ready_slices(out.len());
+        let (la, lb) = (a.len(), b.len());
+        out[..la].copy_from_slice(a);
+        out[la..la + lb].copy_from_slice(b);
+        self.consume(la + lb)
     }
 
     /// Up to `max` readable bytes, in place (two slices: the buffer is a ring).
     pub fn ready_slices(&self, max: usize) -> (&[u8], &[u8]) {
-        let (a, b) = self.ready.as_slices();
-        let first = max.min(a.len());
-        let second = (max - first).min(b.len());
-        (&a[..first], &b[..second])
+        let n = max.min(self.readable());
+        if n == 0 {
+            return (&[], &[]);
+        }
+        let first = n.min(self.ring.len() - self.head);
+        (&self.ring[self.head..self.head + first], &self.ring[..n - first])
     }
 
     /// Drops the first `n` readable bytes (their reader copied them itself).
     pub fn consume(&mut self, n: usize) -> usize {
-        let n = n.min(self.ready.len());
-        self.ready.drain(..n);
+        let n = n.min(self.readable());
+        self.base += n as u64;
+        if self.ring.is_empty() {
+            return n;
+        }
+        self.head = (self.head + n) % self.ring.len();
+        if self.base == self.next && self.ooo.is_empty() {
+            self.head = 0;
+        }
         n
+    }
+
+    /// Takes `n` in-order bytes as received and read at once, without
+    /// storing them (only when nothing is held: see `tcp/conn/lend.rs`).
+    pub fn skip(&mut self, n: usize) {
+        debug_assert!(self.readable() == 0 && self.ooo.is_empty());
+        self.next += n as u64;
+        self.base = self.next;
+        self.head = 0;
+    }
+
+    /// Gives back the last `data.len()` bytes `skip` took, unread: they become
+    /// readable (nothing may have been stored since).
+    pub fn unskip(&mut self, data: &[u8]) {
+        debug_assert!(self.readable() == 0 && self.ooo.is_empty());
+        let n = data.len().min(self.capacity);
+        if self.ring.len() < n {
+            // Nothing is held: a new ring, no copy.
+            self.ring = vec![0u8; n.max(MIN_RING).min(self.capacity.max(n))];
+        }
+        self.base = self.next - n as u64;
+        self.head = 0;
+        self.put(self.base, &data[..n]);
+    }
+
+    /// The ring index of offset `at` (at least `base`, inside the ring).
+    fn index(&self, at: u64) -> usize {
+        (self.head + (at - self.base) as usize) % self.ring.len()
+    }
+
+    /// Makes the ring hold offsets up to `end` (at most `base + capacity`).
+    fn reserve(&mut self, end: u64) {
+        let need = (end - self.base) as usize;
+        if need <= self.ring.len() {
+            return;
+        }
+        let len = need.max(self.ring.len() * 2).max(MIN_RING).min(self.capacity.max(need));
+        let held_end = self.ooo.last_key_value().map_or(self.next, |(_, &e)| e);
+        let held = (held_end - self.base) as usize;
+        let mut ring = vec![0u8; len];
+        if held > 0 {
+            let first = held.min(self.ring.len() - self.head);
+            ring[..first].copy_from_slice(&self.ring[self.head..self.head + first]);
+            ring[first..held].copy_from_slice(&self.ring[..held - first]);
+        }
+        self.ring = ring;
+        self.head = 0;
+    }
+
+    /// Writes `data` at offset `at` (space reserved).
+    fn put(&mut self, at: u64, data: &[u8]) {
+        let i = self.index(at);
+        let first = data.len().min(self.ring.len() - i);
+        self.ring[i..i + first].copy_from_slice(&data[..first]);
+        self.ring[..data.len() - first].copy_from_slice(&data[first..]);
     }
 
     /// Offers `data` at offset `at`. Bytes outside `[next, next + window)`
@@ -117,103 +192,93 @@ impl RecvBuffer {
         if s >= e {
             return r;
         }
+        self.reserve(e);
         let data = &data[(s - at) as usize..(e - at) as usize];
         if s == self.next {
-            self.ready.extend(data);
+            let before = self.next;
+            self.store_gaps(s, data, false);
             self.next = e;
-            r.in_order = data.len();
-            r.in_order += self.drain_ooo();
+            self.drain_ooo();
+            r.in_order = (self.next - before) as usize;
         } else {
-            r.out_of_order = self.store_ooo(s, data);
+            r.out_of_order = self.store_gaps(s, data, true);
             r.dropped |= !r.out_of_order;
         }
         r
     }
 
-    /// Stores the parts of `[s, s + len)` not already held; false if nothing new.
-    fn store_ooo(&mut self, s: u64, data: &[u8]) -> bool {
+    /// Writes the parts of `[s, s + len)` no held range covers; with `record`,
+    /// they become out-of-order ranges (within the range limit). False if
+    /// nothing new was stored.
+    fn store_gaps(&mut self, s: u64, data: &[u8], record: bool) -> bool {
         let e = s + data.len() as u64;
-        // Gaps between existing ranges that overlap [s, e).
-        let mut gaps = Vec::new();
+        let mut gaps: arrayvec::ArrayVec<(u64, u64), 8> = arrayvec::ArrayVec::new();
         let mut cur = s;
-        let before = self.ooo.range(..s).next_back().map(|(&k, v)| (k, k + v.len() as u64));
-        if let Some((_, pe)) = before {
+        if let Some((_, &pe)) = self.ooo.range(..s).next_back() {
             cur = cur.max(pe);
         }
-        for (&k, v) in self.ooo.range(s..e) {
-            if k > cur {
-                gaps.push((cur, k));
+        let mut more = Vec::new();
+        for (&k, &ke) in self.ooo.range(s..e) {
+            if k > cur && gaps.try_push((cur, k)).is_err() {
+                more.push((cur, k));
             }
-            cur = cur.max(k + v.len() as u64);
+            cur = cur.max(ke);
         }
-        if cur < e {
-            gaps.push((cur, e));
+        if cur < e && gaps.try_push((cur, e)).is_err() {
+            more.push((cur, e));
         }
         let mut stored = false;
-        for (gs, ge) in gaps {
-            let piece = &data[(gs - s) as usize..(ge - s) as usize];
-            // Extend the range that ends where this piece starts, so that the
-            // count of entries is the count of separate ranges.
-            let before = self.ooo.range_mut(..gs).next_back().filter(|(k, v)| **k + v.len() as u64 == gs);
-            match before {
-                Some((_, v)) => v.extend_from_slice(piece),
-                None => {
-                    if self.ooo.len() >= self.max_ranges {
-                        break;
-                    }
-                    self.ooo.insert(gs, piece.to_vec());
-                }
+        for (gs, ge) in gaps.into_iter().chain(more) {
+            if record && !self.add_range(gs, ge) {
+                break;
             }
-            self.ooo_bytes += piece.len();
+            self.put(gs, &data[(gs - s) as usize..(ge - s) as usize]);
             stored = true;
-            // And absorb the range that starts where it ends.
-            if let Some(after) = self.ooo.remove(&ge) {
-                let start = self.ooo.range(..ge).next_back().map(|(k, _)| *k).unwrap_or(gs);
-                if let Some(v) = self.ooo.get_mut(&start) {
-                    v.extend_from_slice(&after);
-                } else {
-                    self.ooo.insert(ge, after);
-                }
-            }
         }
-        if stored {
+        if stored && record {
             self.last_range = Some((s, e));
         }
         stored
     }
 
-    /// Moves out-of-order ranges that now touch the in-order part; returns bytes moved.
-    fn drain_ooo(&mut self) -> usize {
-        let mut moved = 0;
+    /// Records `[s, e)` (disjoint from held ranges) as held out of order,
+    /// merged with ranges it touches; false if it would exceed the range limit.
+    fn add_range(&mut self, s: u64, e: u64) -> bool {
+        let before = self.ooo.range(..s).next_back().filter(|(_, pe)| **pe == s).map(|(&k, _)| k);
+        let after = self.ooo.get(&e).copied();
+        if before.is_none() && after.is_none() && self.ooo.len() >= self.max_ranges {
+            return false;
+        }
+        let start = before.unwrap_or(s);
+        let end = match after {
+            Some(ae) => {
+                self.ooo.remove(&e);
+                ae
+            }
+            None => e,
+        };
+        self.ooo.insert(start, end);
+        self.ooo_bytes += (e - s) as usize;
+        true
+    }
+
+    /// Takes into the in-order part the out-of-order ranges that now touch it.
+    fn drain_ooo(&mut self) {
         while let Some(entry) = self.ooo.first_entry() {
-            let k = *entry.key();
+            let (k, end) = (*entry.key(), *entry.get());
             if k > self.next {
                 break;
             }
-            let v = entry.remove();
-            self.ooo_bytes -= v.len();
-            let end = k + v.len() as u64;
-            if end > self.next {
-                let tail = &v[(self.next - k) as usize..];
-                self.ready.extend(tail);
-                moved += tail.len();
-                self.next = end;
-            }
+            entry.remove();
+            self.ooo_bytes -= (end - k) as usize;
+            self.next = self.next.max(end);
         }
-        moved
     }
 
     /// Up to `max` SACK ranges (start, end offsets): the most recent first,
-    /// then the others in order, adjacent ranges merged.
+    /// then the others in order.
     pub fn sack_ranges(&self, max: usize) -> Vec<(u64, u64)> {
-        let mut merged: Vec<(u64, u64)> = Vec::new();
-        for (&k, v) in &self.ooo {
-            let e = k + v.len() as u64;
-            match merged.last_mut() {
-                Some(last) if last.1 >= k => last.1 = last.1.max(e),
-                _ => merged.push((k, e)),
-            }
-        }
+        let mut merged: Vec<(u64, u64)> = self.ooo.iter().map(|(&k, &e)| (k, e)).collect();
         let recent = self.last_range.and_then(|(s, e)| merged.iter().position(|&(a, b)| a <= s && e <= b));
         if let Some(i) = recent {
             let r = merged.remove(i);
@@ -271,5 +336,43 @@ mod tests {
         b.insert(0, b"z");
         assert_eq!(b.insert(0, b"zzzzzzzzzz").in_order, 8);
         assert_eq!(b.next(), 10);
+    }
+
+    proptest::proptest! {
+        /// Any sequence of inserts (in order, out of order, overlapping,
+        /// beyond the window) and reads: every byte read is the byte sent at
+        /// its offset, the window and the out-of-order count add up, and
+        /// filling from `next` to the window's edge makes it all readable.
+        #[test]
+        fn bytes_land_at_their_offsets(ops in proptest::collection::vec((0u64..3000, 1usize..700, 0usize..900), 1..120)) {
+            let cap = 2048;
+            let byte = |o: u64| (o % 251) as u8;
+            let mut b = RecvBuffer::new(cap, 6);
+            let mut base = 0u64;
+            for (at, len, read) in ops {
+                let at = base + at % 2500;
+                let data: Vec<u8> = (at..at + len as u64).map(byte).collect();
+                b.insert(at, &data);
+                let mut out = vec![0u8; read];
+                let n = b.read(&mut out);
+                for (k, &v) in out[..n].iter().enumerate() {
+                    proptest::prop_assert_eq!(v, byte(base + k as u64));
+                }
+                base += n as u64;
+                proptest::prop_assert_eq!(b.window(), cap - (b.next() - base) as usize);
+                let held: usize = b.sack_ranges(64).iter().map(|(s, e)| (e - s) as usize).sum();
+                proptest::prop_assert_eq!(held, b.ooo_bytes());
+            }
+            let (from, to) = (b.next(), base + cap as u64);
+            let rest: Vec<u8> = (from..to).map(byte).collect();
+            b.insert(from, &rest);
+            proptest::prop_assert_eq!(b.next(), to);
+            proptest::prop_assert!(!b.has_ooo());
+            let mut out = vec![0u8; cap];
+            proptest::prop_assert_eq!(b.read(&mut out), cap);
+            for (k, &v) in out.iter().enumerate() {
+                proptest::prop_assert_eq!(v, byte(base + k as u64));
+            }
+        }
     }
 }

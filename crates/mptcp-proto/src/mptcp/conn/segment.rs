@@ -137,6 +137,8 @@ impl MptcpConn {
             }
         }
         {
+            let lend = self.may_lend(i);
+            self.subflows[i].tcp.set_lend(lend);
             let facts = self.facts();
             // Coupled congestion control sees the other subflows (RFC 6356).
             let others = self.views_except(self.subflows[i].id);
@@ -181,6 +183,8 @@ impl MptcpConn {
             }
             self.on_signals(now, i, &opts);
         }
+        // Always: lent bytes not taken now would be lost.
+        self.drain_lent(i, seg);
         if !self.subflows[i].mp.gone {
             self.drain_subflow(now, i, mapped);
         }

@@ -11,6 +11,7 @@ impl TcpConn {
     /// Processes one segment addressed to this connection.
     pub fn on_segment(&mut self, now: Instant, seg: &Segment<'_>, cc: &mut CcCtx<'_>) {
         self.stats.segments_received += 1;
+        self.lent = None;
         match self.state {
             State::Closed => {}
             State::SynSent => self.on_segment_syn_sent(now, seg, cc),
@@ -316,7 +317,10 @@ impl TcpConn {
             (at as u64, seg.payload)
         };
         let had_ooo = self.recv_buf.has_ooo();
-        let r = self.recv_buf.insert(at, data);
+        let r = match self.try_lend(at, seg.payload.len() - data.len(), data.len()) {
+            Some(r) => r,
+            None => self.recv_buf.insert(at, data),
+        };
         if r.in_order > 0 {
             self.rcv_nxt += r.in_order as u32;
             self.stats.bytes_received += r.in_order as u64;

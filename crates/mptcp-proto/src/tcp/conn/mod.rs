@@ -4,6 +4,7 @@
 //! owns the subflow).
 
 mod input;
+mod lend;
 mod output;
 mod state;
 mod timers;
@@ -88,6 +89,12 @@ pub struct TcpConn {
     window_cap: Option<u64>,
     /// Bytes read by the application so far (the stream offset of the next).
     read_offset: u64,
+    /// The layer above takes in-order payload straight from the segment
+    /// (see `lend.rs`), and what it was lent from the segment being handled.
+    lend: bool,
+    lent: Option<(usize, usize)>,
+    /// Lent bytes taken but not yet placed or given back.
+    lent_pending: usize,
 
     // Recovery.
     rtt: RttEstimator,
@@ -225,6 +232,9 @@ impl TcpConn {
             ws_ok: false,
             window_cap: None,
             read_offset: 0,
+            lend: false,
+            lent: None,
+            lent_pending: 0,
             rtt: RttEstimator::new(cfg.initial_rto, cfg.min_rto, cfg.max_rto),
             board: Scoreboard::default(),
             recovery_point: None,
@@ -407,11 +417,16 @@ impl TcpConn {
     /// Bytes left the receive buffer: the stream offset moves, and the window
     /// update the freed room deserves is due.
     fn after_read(&mut self, before: usize, n: usize) {
+        self.after_read_to(before, self.recv_buf.window(), n);
+    }
+
+    /// `after_read` with the window now free given (lent bytes still to be
+    /// placed count as held).
+    fn after_read_to(&mut self, before: usize, now_free: usize, n: usize) {
         self.read_offset += n as u64;
         // RFC 1122 §4.2.3.3: tell the peer once the window opened by
         // min(half the buffer, one MSS) or more (here: two MSS).
         let advertised = (self.rcv_adv_edge - self.rcv_nxt) as usize;
-        let now_free = self.recv_buf.window();
         let step = (2 * self.mss as usize).min(self.cfg.recv_buffer / 2);
         if now_free >= advertised + step && before < now_free {
             self.ack_due = true;
