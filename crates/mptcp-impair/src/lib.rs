@@ -2,11 +2,14 @@
 //! the time as inputs and draws its randomness from a seeded [`Rng`] passed in,
 //! so the same seed gives the same run, bit for bit.
 //!
-//! So far: the generator, the loss models, delay with jitter, and rate (fixed or trace). The rest of issue 13 item 1
-//! (queues, duplication, corruption, MTU, middleboxes) is still to come.
+//! So far: the generator, the loss models, delay with jitter, rate (fixed or
+//! a trace), duplication, corruption and MTU. The rest of issue 13 item 1
+//! (queues, reordering by probability, middleboxes) is still to come, and
+//! nothing uses the crate yet.
 
 pub mod delay;
 pub mod loss;
+pub mod mangle;
 pub mod rate;
 pub mod rng;
 
