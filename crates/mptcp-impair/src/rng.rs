@@ -1,5 +1,6 @@
-//! Seeded randomness: SplitMix64, the same generator and the same derivation as
-//! the simulator's, so that moving its links here keeps every draw identical.
+//! Seeded randomness: SplitMix64, with one stream derived per purpose from a
+//! seed. The simulator draws every random choice from it, so the same seed
+//! gives the same run, bit for bit.
 
 /// SplitMix64: small, fast, and good enough for coin flips.
 #[derive(Debug, Clone)]
@@ -33,9 +34,17 @@ impl Rng {
     pub fn below(&mut self, n: u64) -> u64 {
         if n == 0 { 0 } else { ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64 }
     }
+
+    /// Shuffles `v` (Fisher-Yates).
+    pub fn shuffle<T>(&mut self, v: &mut [T]) {
+        for i in (1..v.len()).rev() {
+            let j = self.below(i as u64 + 1) as usize;
+            v.swap(i, j);
+        }
+    }
 }
 
-/// The SplitMix64 finaliser.
+/// The SplitMix64 finaliser: a good 64-bit mixing function (also the simulator's ECMP hash).
 pub fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
