@@ -4,8 +4,8 @@
 //!
 //! So far: the generator, the loss models, delay with jitter, rate (fixed or
 //! a trace), duplication, corruption and MTU. The rest of issue 13 item 1
-//! (queues, reordering by probability, middleboxes) is still to come, and
-//! nothing uses the crate yet.
+//! (queues, reordering by probability, middleboxes) is still to come; the
+//! simulator takes its generator from here, its links not yet.
 
 pub mod delay;
 pub mod loss;
