@@ -264,7 +264,13 @@ impl MptcpConn {
             fin_dsn: None,
             fin_acked: false,
             fin_resend_at: None,
-            rcv: RecvBuffer::new(tcp_cfg.recv_buffer, tcp_cfg.max_ooo_ranges),
+            rcv: {
+                // Linux sends past the data level's edge by up to a window
+                // (`tcp/recv_buf.rs`, `set_slack`): held, not dropped.
+                let mut rcv = RecvBuffer::new(tcp_cfg.recv_buffer, tcp_cfg.max_ooo_ranges);
+                rcv.set_slack(tcp_cfg.recv_buffer);
+                rcv
+            },
             rcv_base: 0,
             ack_wide: false,
             peer_fin: None,

@@ -23,6 +23,8 @@ pub struct RecvBuffer {
     /// Offset of the next in-order byte.
     next: u64,
     capacity: usize,
+    /// Room held beyond the advertised window (see `set_slack`).
+    slack: usize,
     max_ranges: usize,
     /// The range most recently added out of order (first SACK block, RFC 2018 §4).
     last_range: Option<(u64, u64)>,
@@ -37,8 +39,11 @@ pub struct Inserted {
     pub out_of_order: bool,
     /// Whether any byte was a duplicate or fell outside the window.
     pub dropped: bool,
-    /// Whether any byte fell beyond the window's right edge.
+    /// Whether any byte fell beyond the window's right edge (and the slack):
+    /// dropped.
     pub beyond_window: bool,
+    /// Whether any byte was kept beyond the advertised edge, in the slack.
+    pub in_slack: bool,
 }
 
 /// The ring's first allocation.
@@ -55,9 +60,25 @@ impl RecvBuffer {
             ooo_bytes: 0,
             next: 0,
             capacity,
+            slack: 0,
             max_ranges,
             last_range: None,
         }
+    }
+
+    /// Keeps up to `slack` bytes beyond the advertised right edge instead of
+    /// dropping them (the window advertised stays `capacity` less what is
+    /// readable). The MPTCP data level needs it: Linux takes a subflow's
+    /// window as `DATA_ACK + snd_wnd`, with `snd_wnd` the last window TCP's
+    /// update rule accepted on that subflow, which may be older (larger) than
+    /// the DATA_ACK beside it, so it sends past the edge by up to a window.
+    pub fn set_slack(&mut self, slack: usize) {
+        self.slack = slack;
+    }
+
+    /// The furthest offset a byte may be held at, plus one.
+    fn limit(&self) -> u64 {
+        self.base + (self.capacity + self.slack) as u64
     }
 
     /// Offset of the next in-order byte.
@@ -151,13 +172,13 @@ impl RecvBuffer {
         (self.head + (at - self.base) as usize) % self.ring.len()
     }
 
-    /// Makes the ring hold offsets up to `end` (at most `base + capacity`).
+    /// Makes the ring hold offsets up to `end` (at most `base + capacity + slack`).
     fn reserve(&mut self, end: u64) {
         let need = (end - self.base) as usize;
         if need <= self.ring.len() {
             return;
         }
-        let len = need.max(self.ring.len() * 2).max(MIN_RING).min(self.capacity.max(need));
+        let len = need.max(self.ring.len() * 2).max(MIN_RING).min((self.capacity + self.slack).max(need));
         let held_end = self.ooo.last_key_value().map_or(self.next, |(_, &e)| e);
         let held = (held_end - self.base) as usize;
         let mut ring = vec![0u8; len];
@@ -182,8 +203,9 @@ impl RecvBuffer {
     /// are dropped; so are out-of-order bytes past the range limit.
     pub fn insert(&mut self, at: u64, data: &[u8]) -> Inserted {
         let mut r = Inserted::default();
-        let window_end = self.next + self.window() as u64;
+        let window_end = self.limit().max(self.next);
         let end = at + data.len() as u64;
+        r.in_slack = end > self.base + self.capacity as u64 && self.slack > 0;
         let (s, e) = (at.max(self.next), end.min(window_end));
         if s != at || e != end {
             r.dropped = true;
@@ -336,6 +358,31 @@ mod tests {
         b.insert(0, b"z");
         assert_eq!(b.insert(0, b"zzzzzzzzzz").in_order, 8);
         assert_eq!(b.next(), 10);
+    }
+
+    #[test]
+    fn slack_keeps_bytes_past_the_advertised_edge() {
+        let mut b = RecvBuffer::new(10, 4);
+        b.set_slack(10);
+        assert_eq!(b.insert(0, b"0123456789").in_order, 10);
+        // The window advertised is closed, yet the next 10 bytes are kept.
+        assert_eq!(b.window(), 0);
+        let r = b.insert(10, b"abcdefghijk");
+        assert!(r.in_slack && r.beyond_window && r.dropped, "{r:?}");
+        assert_eq!(r.in_order, 10);
+        let mut out = [0u8; 32];
+        assert_eq!(b.read(&mut out), 20);
+        assert_eq!(&out[..20], b"0123456789abcdefghij");
+        // Read: the window opens from the new base, slack beyond it again.
+        assert_eq!(b.window(), 10);
+        let r = b.insert(25, b"xy");
+        assert!(r.out_of_order && !r.in_slack && !r.dropped, "{r:?}");
+        let r = b.insert(38, b"zz");
+        assert!(r.in_slack && !r.dropped, "{r:?}");
+        // Without slack the same byte is dropped.
+        let mut c = RecvBuffer::new(10, 4);
+        let r = c.insert(10, b"a");
+        assert!(r.beyond_window && !r.in_slack && r.dropped);
     }
 
     proptest::proptest! {

@@ -47,6 +47,10 @@ pub struct MptcpCounters {
     /// `NoDSSInWindow`: mapped data that fell beyond the data level's
     /// window and was dropped (after its subflow acknowledged it).
     pub no_dss_in_window: u32,
+    /// Segments whose data went past the data level's advertised right edge
+    /// and were kept in the buffer's slack (Linux pairs a new DATA_ACK with
+    /// an older, larger subflow window; see `tcp/recv_buf.rs`).
+    pub rcv_past_edge: u32,
     /// `MPTCPRetrans`: data-level retransmissions (data the peer acknowledged
     /// on a subflow but never at the data level).
     pub data_retransmits: u32,

@@ -43,6 +43,9 @@ impl MptcpConn {
             if r.beyond_window {
                 self.counters.no_dss_in_window += 1;
             }
+            if r.in_slack {
+                self.counters.rcv_past_edge += 1;
+            }
             if self.fallback.is_none() {
                 self.subflows[i].mp.recv.consumed_to(rel + n as u64);
             }

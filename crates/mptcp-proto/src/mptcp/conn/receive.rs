@@ -273,6 +273,9 @@ impl MptcpConn {
         if r1.beyond_window || r2.beyond_window {
             self.counters.no_dss_in_window += 1;
         }
+        if r1.in_slack || r2.in_slack {
+            self.counters.rcv_past_edge += 1;
+        }
         n
     }
 
