@@ -200,18 +200,15 @@ impl NetArgs {
     }
 }
 
-/// Builds the tokio runtime the commands run on: one worker, so that the
-/// application's half and the stack's driver share a thread and its caches
-/// instead of handing the endpoint's lock back and forth between two cores
-/// (the kernel's half of every TUN write runs in our thread anyway). On this
-/// machine's two cores one worker moved TCP over TUN at 24.4 Gbit/s sending
-/// and 33.6 receiving, two workers 11.0 and 14.1, with half the CPU per byte.
+/// Builds the tokio runtime the commands run on: one thread, which runs the
+/// application's half (the `block_on` future) and the stack's driver task
+/// both, so that they share a thread and its caches instead of handing the
+/// endpoint's lock back and forth between two cores (the kernel's half of
+/// every TUN write runs in our thread anyway). A multi-thread runtime with one
+/// worker still ran `block_on` on the main thread: two threads waking each
+/// other through a futex for every write and window update.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .context("cannot start the tokio runtime")
+    tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the tokio runtime")
 }
 
 /// Runs `fut` with the `--timeout` deadline, if one was given.

@@ -7,6 +7,7 @@
 //! packets as are waiting and a device that can coalesce writes (the TUN
 //! device with offloads) sees them all at once.
 
+use bytes::Bytes;
 use std::future::Future;
 use std::io;
 
@@ -42,6 +43,9 @@ pub struct PacketBatch {
     bufs: Vec<Vec<u8>>,
     sizes: Vec<usize>,
     meta: Vec<PacketMeta>,
+    /// Per slot: payload that follows the slot's bytes on the wire, by
+    /// reference (empty for a packet held whole in its buffer).
+    refs: Vec<Vec<Bytes>>,
     len: usize,
     headroom: usize,
     packet_room: usize,
@@ -66,6 +70,7 @@ impl PacketBatch {
             bufs: (0..capacity).map(|_| buffer()).collect(),
             sizes: vec![0; capacity],
             meta: vec![PacketMeta::default(); capacity],
+            refs: (0..capacity).map(|_| Vec::new()).collect(),
             len: 0,
             headroom,
             packet_room,
@@ -107,9 +112,40 @@ impl PacketBatch {
         self.packet_room
     }
 
-    /// Empties the batch (the buffers are kept).
+    /// Empties the batch (the buffers are kept; payload references are let go).
     pub fn clear(&mut self) {
+        for r in &mut self.refs[..self.len] {
+            r.clear();
+        }
         self.len = 0;
+    }
+
+    /// The payload of packet `i` that follows its bytes by reference (see
+    /// [`Self::push_parts`]); empty when the packet is whole in its buffer.
+    pub fn payload(&self, i: usize) -> &[Bytes] {
+        if i >= self.len { &[] } else { &self.refs[i] }
+    }
+
+    /// Like [`Self::push_with_meta`], for a packet whose payload may follow
+    /// its headers by reference: `fill` writes the headers into the room,
+    /// the payload into the vector, and returns the headers' length.
+    pub fn push_parts(
+        &mut self,
+        fill: impl FnOnce(&mut [u8], &mut Vec<Bytes>) -> Option<(usize, PacketMeta)>,
+    ) -> Option<usize> {
+        if self.is_full() {
+            return None;
+        }
+        let i = self.len;
+        let mut refs = std::mem::take(&mut self.refs[i]);
+        refs.clear();
+        let (start, room) = (self.headroom, self.packet_room);
+        let pushed = self.push_raw(|buf| fill(&mut buf[start..start + room], &mut refs));
+        self.refs[i] = refs;
+        if pushed.is_none() {
+            self.refs[i].clear();
+        }
+        pushed
     }
 
     /// Packet `i`, if there is one.
@@ -160,6 +196,14 @@ impl PacketBatch {
         self.meta[self.len] = meta;
         self.len += 1;
         Some(n)
+    }
+
+    /// Packet `i` with its headroom in front (`headroom + size` bytes).
+    pub(crate) fn get_raw(&self, i: usize) -> Option<&[u8]> {
+        if i >= self.len {
+            return None;
+        }
+        self.bufs[i].get(..self.headroom + self.sizes[i])
     }
 
     /// Packet `i` with its headroom in front (`headroom + size` bytes), for a
@@ -249,6 +293,13 @@ pub trait PacketDevice: Send + 'static {
     /// (0 when none was waiting).
     fn try_recv(&mut self, batch: &mut PacketBatch) -> io::Result<usize>;
 
+    /// Whether [`Self::send`] writes a packet's payload references
+    /// ([`PacketBatch::payload`]) after its bytes; a device that does not
+    /// gets every packet whole in its buffer.
+    fn tx_by_reference(&self) -> bool {
+        false
+    }
+
     /// Sends every packet of `batch` (the caller clears it afterwards).
     fn send<'a>(&'a mut self, batch: &'a mut PacketBatch) -> impl Future<Output = io::Result<()>> + Send + 'a;
 }
@@ -256,6 +307,34 @@ pub trait PacketDevice: Send + 'static {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parts_keep_their_payload_until_cleared() {
+        let mut b = PacketBatch::new(2, 64, 4);
+        let chunk = Bytes::from_static(b"payload bytes");
+        let n = b.push_parts(|room, refs| {
+            room[..3].copy_from_slice(b"hdr");
+            refs.push(chunk.slice(0..7));
+            refs.push(chunk.slice(8..));
+            Some((3, PacketMeta::default()))
+        });
+        assert_eq!(n, Some(3));
+        assert_eq!(b.get(0), Some(&b"hdr"[..]));
+        let joined: Vec<u8> = b.payload(0).iter().flat_map(|p| p.iter().copied()).collect();
+        assert_eq!(joined, b"payloadbytes");
+        // A fill that gives nothing leaves no payload behind.
+        assert!(
+            b.push_parts(|_, refs| {
+                refs.push(chunk.clone());
+                None
+            })
+            .is_none()
+        );
+        assert_eq!(b.len(), 1);
+        assert!(b.payload(1).is_empty());
+        b.clear();
+        assert!(b.payload(0).is_empty());
+    }
 
     #[test]
     fn push_get_clear() {

@@ -273,11 +273,36 @@ impl PacketDevice for TunDevice {
         if self.offload { self.try_recv_offload(batch) } else { self.try_recv_plain(batch) }
     }
 
+    fn tx_by_reference(&self) -> bool {
+        self.offload
+    }
+
     async fn send(&mut self, batch: &mut PacketBatch) -> io::Result<()> {
-        for i in 0..batch.len() {
+        let mut n = batch.len();
+        if self.offload {
+            for i in 0..n {
+                if Self::write_vnet_header(batch, i).is_none() {
+                    n = i;
+                    break;
+                }
+            }
+        }
+        let batch = &*batch;
+        let mut slices: Vec<std::io::IoSlice<'_>> = Vec::new();
+        for i in 0..n {
             let result = if self.offload {
-                let Some(raw) = Self::write_vnet_header(batch, i) else { break };
-                self.dev.send(raw).await
+                let raw = batch.get_raw(i).unwrap_or_default();
+                let payload = batch.payload(i);
+                if payload.is_empty() {
+                    self.dev.send(raw).await
+                } else {
+                    // The headers, then the payload from the stack's chunks:
+                    // one write, no copy in user space.
+                    slices.clear();
+                    slices.push(std::io::IoSlice::new(raw));
+                    slices.extend(payload.iter().map(|p| std::io::IoSlice::new(p)));
+                    self.dev.send_vectored(&slices).await
+                }
             } else {
                 let Some(packet) = batch.get(i) else { break };
                 self.dev.send(packet).await

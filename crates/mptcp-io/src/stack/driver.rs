@@ -25,6 +25,8 @@ pub(super) struct Driver<D> {
     tx: PacketBatch,
     /// Microsecond timer (None if the kernel gave no timerfd).
     timer: Option<crate::timer::MicroTimer>,
+    /// The device writes payload by reference: no copy into `tx`.
+    by_ref: bool,
 }
 
 impl<D: PacketDevice> Driver<D> {
@@ -37,7 +39,8 @@ impl<D: PacketDevice> Driver<D> {
         let rx = PacketBatch::new(rx_n, rx_room, rx_head);
         let tx_room = mtu.max(offloads.gso_max_size);
         let tx = PacketBatch::with_reserve(tx_n, tx_room, dev.tx_headroom(), dev.tx_buffer_capacity());
-        Driver { dev, shared, rx, tx, timer: crate::timer::MicroTimer::new().ok() }
+        let by_ref = dev.tx_by_reference();
+        Driver { dev, shared, rx, tx, timer: crate::timer::MicroTimer::new().ok(), by_ref }
     }
 
     pub(super) async fn run(mut self) {
@@ -136,8 +139,9 @@ impl<D: PacketDevice> Driver<D> {
                 break;
             }
             let ep = &mut inner.ep;
-            let sent = self.tx.push_with_meta(|buf| {
-                let t = ep.poll_transmit_gso(now, buf)?;
+            let by_ref = self.by_ref;
+            let sent = self.tx.push_parts(|buf, refs| {
+                let t = if by_ref { ep.poll_transmit_parts(now, buf, refs)? } else { ep.poll_transmit_gso(now, buf)? };
                 let meta = crate::device::PacketMeta {
                     gso_size: t.gso_size,
                     checksum_partial: t.checksum_partial,

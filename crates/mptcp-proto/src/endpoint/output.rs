@@ -15,6 +15,27 @@ impl Endpoint {
     /// (`TcpConfig::checksum_offload`): says how to cut the packet. `buf`
     /// should hold `gso_max_size` bytes.
     pub fn poll_transmit_gso(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        self.transmit(now, buf, None)
+    }
+
+    /// Like [`Endpoint::poll_transmit_gso`], with the payload by reference:
+    /// `buf` receives the IP and TCP headers (`Transmit::len` bytes) and
+    /// `payload` the references to the chunks that follow them on the wire,
+    /// in order, with no byte copied (a driver writes them with `writev`).
+    /// Packets with no payload, and data when checksum offload is off, come
+    /// whole in `buf` with `payload` left empty. Each call clears `payload`.
+    pub fn poll_transmit_parts(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        payload: &mut Vec<bytes::Bytes>,
+    ) -> Option<Transmit> {
+        payload.clear();
+        self.transmit(now, buf, Some(payload))
+    }
+
+    fn transmit(&mut self, now: Instant, buf: &mut [u8], mut refs: Option<&mut Vec<bytes::Bytes>>) -> Option<Transmit> {
+        let by_ref = refs.is_some();
         self.last_now = self.last_now.max(now);
         // A buffer that cannot hold one packet of the MTU gets nothing and
         // costs nothing: no connection is dequeued, no byte counted as sent.
@@ -40,13 +61,30 @@ impl Endpoint {
                 Kind::Tcp { conn, cc } => {
                     let ip_len = if conn.local().is_ipv4() { 20 } else { 40 };
                     let (l, r) = (conn.local(), conn.remote());
-                    buf.get_mut(ip_len..)
+                    conn.set_tx_by_ref(by_ref);
+                    let out = buf
+                        .get_mut(ip_len..)
                         .and_then(|b| conn.poll_transmit(now, &mut CcCtx::plain(&mut **cc), b))
-                        .map(|n| (l, r, n))
+                        .map(|n| (l, r, n));
+                    if out.is_some()
+                        && let Some(refs) = refs.as_deref_mut()
+                    {
+                        conn.take_tx_refs(refs);
+                    }
+                    out
                 }
                 // Subflows of one connection may be of either family: the
                 // connection writes the TCP segment behind room for its header.
-                Kind::Mptcp(m) => m.poll_transmit(now, buf),
+                Kind::Mptcp(m) => {
+                    m.set_tx_by_ref(by_ref);
+                    let out = m.poll_transmit(now, buf);
+                    if out.is_some()
+                        && let Some(refs) = refs.as_deref_mut()
+                    {
+                        m.take_tx_refs(refs);
+                    }
+                    out
+                }
             };
             let gso = match &slot.kind {
                 Kind::Tcp { conn, .. } => conn.last_gso_size(),
@@ -61,8 +99,10 @@ impl Endpoint {
                     emit_ip_header(src, dst, PROTO_TCP, hop_limit, n, buf).ok()?;
                     self.collect(id);
                     self.stats.out_packets += 1;
+                    // What went by reference is not in `buf`.
+                    let by_refs: usize = refs.as_deref().map_or(0, |r| r.iter().map(|b| b.len()).sum());
                     return Some(Transmit {
-                        len: ip_len + n,
+                        len: ip_len + n - by_refs,
                         gso_size: gso,
                         checksum_partial: self.cfg.tcp.checksum_offload,
                         l4_offset: ip_len,

@@ -136,6 +136,10 @@ pub struct MptcpConn {
     scratch: Vec<u8>,
     /// The GSO segment size of the segment last written (0: one segment).
     last_gso: u16,
+    /// Subflows emit payload by reference (`TcpConn::set_tx_by_ref`).
+    tx_by_ref: bool,
+    /// The subflow that wrote the last segment.
+    last_emitter: usize,
     /// Bytes the application read since the last window update it caused.
     rcv_freed: u64,
     /// The data-level receive buffer's size.
@@ -242,6 +246,8 @@ impl MptcpConn {
             snd_buf: ChunkQueue::new(usize::MAX, 0),
             scratch: vec![0u8; 65_536],
             last_gso: 0,
+            tx_by_ref: false,
+            last_emitter: 0,
             rcv_freed: 0,
             rcv_capacity: tcp_cfg.recv_buffer,
             snd_cap: tcp_cfg.send_buffer,
@@ -626,6 +632,7 @@ impl MptcpConn {
             let mut ctx = CcCtx { cc: &mut *self.cc, others: &views, hook: Some(&mut hook) };
             let ip_len = if sf.tcp.local().is_ipv4() { 20 } else { 40 };
             let Some(tcp_buf) = buf.get_mut(ip_len..) else { continue };
+            sf.tcp.set_tx_by_ref(self.tx_by_ref);
             let sent = sf.tcp.poll_transmit(now, &mut ctx, tcp_buf);
             // Signals count once written (see `Hook::on_emitted`).
             let signals = std::mem::take(&mut sf.mp.sent_signals);
@@ -635,6 +642,7 @@ impl MptcpConn {
             self.counters.add_addr_too_long += signals.add_addr_too_long;
             if let Some(len) = sent {
                 self.last_gso = sf.tcp.last_gso_size();
+                self.last_emitter = i;
                 self.rr = (i + 1) % n;
                 let (l, r) = (sf.tcp.local(), sf.tcp.remote());
                 sf.mp.sent.acked_to(sf.tcp.una_rel_seq());
@@ -650,6 +658,18 @@ impl MptcpConn {
     /// `poll_transmit` into, or 0 when it is a single segment.
     pub fn last_gso_size(&self) -> u16 {
         self.last_gso
+    }
+
+    /// Subflows write payload by reference (see `TcpConn::set_tx_by_ref`).
+    pub fn set_tx_by_ref(&mut self, on: bool) {
+        self.tx_by_ref = on;
+    }
+
+    /// The payload references of the segment `poll_transmit` just wrote.
+    pub fn take_tx_refs(&mut self, out: &mut Vec<bytes::Bytes>) {
+        if let Some(sf) = self.subflows.get_mut(self.last_emitter) {
+            sf.tcp.take_tx_refs(out);
+        }
     }
 
     /// Figures per subflow.

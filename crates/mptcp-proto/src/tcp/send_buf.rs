@@ -265,6 +265,26 @@ impl SendBuffer {
         }
     }
 
+    /// References to the `len` bytes from `seq`, appended to `out`, in at
+    /// most `max_pieces` pieces; false (and `out` as it was) when they are
+    /// not all held or need more pieces. No byte is copied.
+    pub fn refs(&mut self, seq: Seq, len: usize, max_pieces: usize, out: &mut Vec<Bytes>) -> bool {
+        let Some(mut p) = self.pos(seq) else { return false };
+        let before = out.len();
+        let mut left = len;
+        while left > 0 {
+            let piece = self.q.slice(p, left);
+            if piece.is_empty() || out.len() - before == max_pieces {
+                out.truncate(before);
+                return false;
+            }
+            left -= piece.len();
+            p += piece.len() as u64;
+            out.push(piece);
+        }
+        true
+    }
+
     /// Copies the bytes from `seq` into `out`; returns how many (fewer when
     /// the buffer ends first).
     pub fn copy_from(&self, seq: Seq, out: &mut [u8]) -> usize {
@@ -299,6 +319,29 @@ impl SendBuffer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refs_name_the_same_bytes_as_a_copy() {
+        let mut b = SendBuffer::new(1 << 20, Seq(1000));
+        let big: Vec<u8> = (0..100_000u32).map(|i| (i % 253) as u8).collect();
+        assert_eq!(b.write(&big), big.len());
+        assert!(b.write_bytes(Bytes::from_static(b"tail")));
+        assert_eq!(b.write(b"small"), 5);
+        let mut refs = Vec::new();
+        // Across the chunk boundary, into the written tail.
+        let (seq, len) = (Seq(1000 + 99_990), 19);
+        assert!(b.refs(seq, len, 8, &mut refs));
+        assert_eq!(refs.len(), 3);
+        let joined: Vec<u8> = refs.iter().flat_map(|r| r.iter().copied()).collect();
+        let mut copy = vec![0u8; len];
+        assert_eq!(b.copy_from(seq, &mut copy), len);
+        assert_eq!(joined, copy);
+        // Too few pieces allowed, or bytes not held: nothing added.
+        refs.clear();
+        assert!(!b.refs(seq, len, 2, &mut refs));
+        assert!(!b.refs(seq, 100, 8, &mut refs));
+        assert!(refs.is_empty());
+    }
 
     #[test]
     fn write_ack_copy_across_the_wrap() {

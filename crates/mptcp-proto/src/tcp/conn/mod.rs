@@ -144,6 +144,11 @@ pub struct TcpConn {
     /// The segment size the device is to cut the last emitted segment into
     /// (0: it is one segment).
     last_gso: u16,
+    /// Emit payload as references to the send buffer's chunks instead of
+    /// copying it into the segment (see `take_tx_refs`).
+    tx_by_ref: bool,
+    /// The payload of the last segment emitted by reference.
+    tx_refs: Vec<bytes::Bytes>,
 }
 
 /// What a connection borrows from its owner for one call: congestion control
@@ -267,6 +272,8 @@ impl TcpConn {
             events: VecDeque::new(),
             stats,
             last_gso: 0,
+            tx_by_ref: false,
+            tx_refs: Vec::new(),
         }
     }
 
@@ -329,6 +336,20 @@ impl TcpConn {
     /// `poll_transmit` into, or 0 when it is a single segment.
     pub fn last_gso_size(&self) -> u16 {
         self.last_gso
+    }
+
+    /// With `on` (and checksum offload), `poll_transmit` writes only the
+    /// headers of a data segment into its buffer and leaves the payload as
+    /// references to the send buffer's chunks, for `take_tx_refs`: the driver
+    /// writes them out with the headers (`writev`), no copy in between.
+    pub fn set_tx_by_ref(&mut self, on: bool) {
+        self.tx_by_ref = on;
+    }
+
+    /// Moves the payload references of the segment `poll_transmit` just
+    /// wrote into `out` (nothing when it was copied whole into the buffer).
+    pub fn take_tx_refs(&mut self, out: &mut Vec<bytes::Bytes>) {
+        out.append(&mut self.tx_refs);
     }
 
     /// Counters and state.

@@ -12,6 +12,9 @@ use mptcp_wire::tcp::{
 };
 
 /// RFC 8985 §7.2: the worst-case delayed-ACK time added to a lone probe's timeout.
+/// Pieces a segment's payload may be written from by reference (the
+/// driver's `writev` takes them with the headers); more are copied.
+pub const MAX_TX_PIECES: usize = 32;
 const WC_DEL_ACK: Duration = Duration::from_millis(200);
 
 /// What one segment is to carry.
@@ -379,8 +382,15 @@ impl TcpConn {
         drop(opts);
         let hlen = HEADER_LEN + opt_len;
         let total = hlen + out.len;
-        let seg = buf.get_mut(..total)?;
-        if out.len > 0 {
+        self.tx_refs.clear();
+        // By reference: the device completes the checksum, so the payload
+        // need not be read here at all.
+        let by_ref = self.tx_by_ref
+            && self.cfg.checksum_offload
+            && out.len > 0
+            && self.send_buf.refs(out.seq, out.len, MAX_TX_PIECES, &mut self.tx_refs);
+        let seg = buf.get_mut(..if by_ref { hlen } else { total })?;
+        if out.len > 0 && !by_ref {
             let copied = self.send_buf.copy_from(out.seq, &mut seg[hlen..]);
             if copied != out.len {
                 return None;
