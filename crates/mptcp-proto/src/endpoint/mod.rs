@@ -19,10 +19,13 @@ use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 
 mod addresses;
+mod admission;
 mod connect;
+mod cookie_ack;
 mod input;
 mod output;
 mod pm;
+mod syncookie;
 
 /// A connection's handle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -72,6 +75,18 @@ pub struct EndpointConfig {
     pub fixed_isn: Option<u32>,
     /// Multipath TCP.
     pub mptcp: MptcpConfig,
+    /// Half-open connections (a SYN answered, the handshake not complete)
+    /// the listening ports hold at most, as Linux's `tcp_max_syn_backlog`;
+    /// beyond it SYNs get SYN cookies, or are dropped without them.
+    pub syn_backlog: usize,
+    /// Answer SYNs beyond `syn_backlog` with SYN cookies (Linux's
+    /// `tcp_syncookies = 1`); false drops them.
+    pub syn_cookies: bool,
+    /// MP_JOIN SYNs accepted and not yet established, over all connections,
+    /// at most (each connection also holds at most `mptcp.max_subflows`
+    /// subflows); a join SYN beyond is refused (RST + MP_TCPRST "lack of
+    /// resources"): joins cannot be cookied.
+    pub join_backlog: usize,
 }
 
 impl Default for EndpointConfig {
@@ -83,6 +98,9 @@ impl Default for EndpointConfig {
             hop_limit: 64,
             fixed_isn: None,
             mptcp: MptcpConfig::default(),
+            syn_backlog: 1024,
+            syn_cookies: true,
+            join_backlog: 256,
         }
     }
 }
@@ -146,6 +164,24 @@ pub struct EndpointStats {
     /// MP_JOIN SYNs the path manager refused (RST + MP_TCPRST
     /// "administratively prohibited").
     pub join_refused_by_pm: u64,
+    /// `SyncookiesSent`: SYN/ACKs sent with a SYN cookie.
+    pub syncookies_sent: u64,
+    /// `SyncookiesRecv`: ACKs whose cookie was good (a connection each).
+    pub syncookies_recv: u64,
+    /// `SyncookiesFailed`: ACKs to a listening port, while cookies are in
+    /// use, whose cookie was not good (answered with RST).
+    pub syncookies_failed: u64,
+    /// `TCPReqQFullDoCookies`: SYNs beyond the half-open limit answered with a cookie.
+    pub req_q_full_do_cookies: u64,
+    /// `TCPReqQFullDrop`: SYNs beyond the half-open limit dropped (cookies off).
+    pub req_q_full_drop: u64,
+    /// `ListenDrops`: SYNs to a listening port dropped (half-open limit with
+    /// cookies off, too many cookie SYN/ACKs waiting to go out, a cookie key
+    /// whose token is in use).
+    pub listen_drops: u64,
+    /// MP_JOIN SYNs refused because `join_backlog` joins were half-open
+    /// (RST + MP_TCPRST "lack of resources").
+    pub join_syn_backlog_drop: u64,
 }
 
 /// A connection: plain TCP, or MPTCP with its subflows.
@@ -160,6 +196,9 @@ struct Slot {
     announced: bool,
     passive: bool,
     queued: bool,
+    /// Counted in the endpoint's half-open connections (accepted from a SYN,
+    /// not yet announced).
+    half_open: bool,
 }
 
 impl Slot {
@@ -297,6 +336,16 @@ pub struct Endpoint {
     pm_timers: Vec<(Instant, ConnId, u64)>,
     /// Events for an outside path manager (`external`), in order.
     pm_out: VecDeque<(ConnId, crate::pm::PmEvent)>,
+    /// The keyed functions of our SYN cookies.
+    cookies: syncookie::SynCookies,
+    /// Passive connections accepted from a SYN whose handshake is not complete.
+    half_open: usize,
+    /// SYN/ACKs with a cookie waiting to go out (fixed-size entries, bounded).
+    cookie_synacks: VecDeque<cookie_ack::CookieSynAck>,
+    /// When the last cookie was sent: ACKs are checked for one only for a while after.
+    last_cookie: Option<Instant>,
+    /// Accepted joins not yet known to be established: connection, subflow, 4-tuple.
+    pending_joins: Vec<(ConnId, usize, (SocketAddr, SocketAddr))>,
 }
 
 /// What an owned address is, as a path-manager endpoint.
@@ -351,6 +400,11 @@ impl Endpoint {
             stats: EndpointStats::default(),
             pm_timers: Vec::new(),
             pm_out: VecDeque::new(),
+            cookies: syncookie::SynCookies::new(Sha256::digest([&secret[..], b"syn cookies"].concat()).into()),
+            half_open: 0,
+            cookie_synacks: VecDeque::new(),
+            last_cookie: None,
+            pending_joins: Vec::new(),
         }
     }
 
@@ -559,10 +613,12 @@ impl Endpoint {
         let Ok(slot) = self.slot_mut(id) else { return };
         let mut out: arrayvec::ArrayVec<Event, 8> = arrayvec::ArrayVec::new();
         let mut overflow = Vec::new();
+        let mut was_half_open = false;
         while let Some(e) = slot.poll_event() {
             let ev = match e {
                 ConnEvent::Connected if slot.passive => {
                     slot.announced = true;
+                    was_half_open |= std::mem::take(&mut slot.half_open);
                     Event::Accepted { id, local: slot.local(), remote: slot.remote() }
                 }
                 ConnEvent::Connected => Event::Connected(id),
@@ -578,11 +634,13 @@ impl Endpoint {
             }
         }
         let done = slot.finished();
+        was_half_open |= done && std::mem::take(&mut slot.half_open);
         let tuples = if done { slot.tuples() } else { Vec::new() };
         let token = match &slot.kind {
             Kind::Mptcp(m) if done => Some(m.local_token()),
             _ => None,
         };
+        self.half_open -= usize::from(was_half_open);
         self.events.extend(out);
         self.events.extend(overflow);
         // The path manager hears of everything, the connection's end included.
