@@ -39,7 +39,7 @@ fn segment(src: SocketAddr, dst: SocketAddr, seq: u32, ack: u32, flags: Flags, o
     tcp[14..16].copy_from_slice(&65_535u16.to_be_bytes());
     let c = tcp_checksum(src.ip(), dst.ip(), &tcp);
     tcp[16..18].copy_from_slice(&c.to_be_bytes());
-    let mut pkt = vec![0u8; 20];
+    let mut pkt = vec![0u8; if src.is_ipv4() { 20 } else { 40 }];
     emit_ip_header(src.ip(), dst.ip(), PROTO_TCP, 64, len, &mut pkt).unwrap();
     pkt.extend_from_slice(&tcp);
     pkt
@@ -219,6 +219,9 @@ fn a_plain_tcp_cookie_connection_keeps_what_the_syn_offered() {
     let (a, b) = open(&mut p);
     assert_eq!(p.b.stats_endpoint().syncookies_recv, 1);
     assert_eq!(p.b.mptcp_fallback(b), None, "plain TCP");
+    // The handshake's RTT from the TSecr of the ACK (two 5 ms hops).
+    let srtt = p.b.stats(b).unwrap().srtt_us;
+    assert!((10_000..=11_000).contains(&srtt), "srtt {srtt} us");
     // MSS 1460 from the table, less the timestamps the ACK showed agreed.
     assert_eq!(p.b.stats(b).unwrap().mss, 1448);
     transfer(&mut p, a, b, MB, Duration::from_secs(60));
@@ -444,4 +447,54 @@ proptest::proptest! {
         proptest::prop_assert_eq!(ep.stats_endpoint().syncookies_recv, 0);
         proptest::prop_assert_eq!(ep.stats_endpoint().syncookies_failed, 1);
     }
+}
+
+#[test]
+fn a_lost_third_ack_is_made_good_by_the_first_data_with_mp_capable() {
+    let mut p = Pair::new(cookie_mptcp_cfg(), link(), 45);
+    // A's first pure ACK (the third ACK) is lost.
+    let mut dropped = false;
+    p.ab.filter = Some(Box::new(move |pkt: &[u8]| {
+        let lost = !dropped && common::tcp_flags(pkt) == Flags::ACK.0 && common::tcp_payload_len(pkt) == 0;
+        dropped |= lost;
+        lost
+    }));
+    p.b.listen(80).unwrap();
+    let a = p.a.connect(p.now, p.a_addr, p.server(80)).unwrap();
+    assert!(p.run_until(Duration::from_secs(5), |p| p.a.state(a) == Some(mptcp_proto::State::Established)));
+    assert_eq!(p.b.connection_count(), 0, "nothing on B yet");
+    assert_eq!(p.a.write(a, b"first bytes").unwrap(), 11);
+    assert!(p.run_until(Duration::from_secs(5), |p| accepted(p).is_some()), "accepted from the data");
+    let b = accepted(&p).unwrap();
+    assert!(p.run_until(Duration::from_secs(5), |p| p.b.readable(b) == 11));
+    let mut buf = [0u8; 32];
+    assert_eq!(p.b.read(b, &mut buf).unwrap(), 11);
+    assert_eq!(&buf[..11], b"first bytes");
+    assert_eq!(p.b.mptcp_fallback(b), Some(None), "MPTCP: the data's MP_CAPABLE had both keys");
+    assert_eq!(p.b.stats_endpoint().syncookies_recv, 1);
+    transfer(&mut p, a, b, MB, Duration::from_secs(60));
+}
+
+#[test]
+fn ipv6_cookies_work_and_keep_the_ipv6_default_mss() {
+    let mut ep = Endpoint::new(cfg(false, 0), 5);
+    let addr: IpAddr = "fd00::2".parse().unwrap();
+    ep.add_address(addr);
+    ep.listen(80).unwrap();
+    let (server, src): (SocketAddr, SocketAddr) = (SocketAddr::new(addr, 80), "[fd00::1]:40000".parse().unwrap());
+    let t = Instant::from_micros(1_000_000);
+    // No MSS option: 1220 for IPv6 (RFC 9293 §3.7.1).
+    ep.handle(t, &segment(src, server, 500, 0, Flags::SYN, &[TcpOption::SackPermitted]));
+    let out = drain(&mut ep, t);
+    let (iss, ack, flags, _) = fields(&out[0]);
+    assert_eq!((ack, flags, ep.connection_count()), (501, Flags::SYN | Flags::ACK, 0));
+    ep.handle(t, &segment(src, server, 501, iss.wrapping_add(1), Flags::ACK, &[]));
+    assert_eq!(ep.connection_count(), 1);
+    let id = std::iter::from_fn(|| ep.poll_event())
+        .find_map(|e| match e {
+            mptcp_proto::Event::Accepted { id, .. } => Some(id),
+            _ => None,
+        })
+        .expect("accepted");
+    assert_eq!(ep.stats(id).unwrap().mss, 1220);
 }

@@ -168,7 +168,7 @@ impl Endpoint {
         };
         let iss = ack.ack.0.wrapping_sub(1);
         let mut conn = TcpConn::accept(&self.cfg.tcp, local, remote, iss, self.cfg.mtu, &syn, now);
-        conn.assume_synack_sent();
+        conn.assume_synack_sent(now, ack.timestamps.map(|(_, tsecr)| tsecr));
         match key {
             Some(k) => self.insert_passive_mptcp(k, conn, syn.options_raw),
             None => self.insert(conn, true),
