@@ -4,12 +4,12 @@
 use crate::cc::{self, CongestionControl};
 use crate::error::Error;
 use crate::mptcp::keys::KeyGen;
-use crate::mptcp::{MptcpConfig, MptcpConn, MptcpCounters, SubflowStats};
+use crate::mptcp::{MptcpConn, MptcpCounters, SubflowStats};
 use crate::sched;
 use crate::tcp::conn::{CcCtx, ConnEvent, State, TcpConn};
 use crate::tcp::isn::IsnGenerator;
 use crate::tcp::segment::Segment;
-use crate::tcp::{CloseReason, ConnStats, TcpConfig};
+use crate::tcp::{CloseReason, ConnStats};
 use crate::time::Instant;
 use mptcp_wire::ip::{IpPacket, PROTO_TCP, emit_ip_header};
 use mptcp_wire::tcp::{Flags, TcpPacket, tcp_checksum};
@@ -20,12 +20,17 @@ use std::net::{IpAddr, SocketAddr};
 
 mod addresses;
 mod admission;
+mod config;
 mod connect;
 mod cookie_ack;
 mod input;
 mod output;
 mod pm;
+mod stats;
 mod syncookie;
+
+pub use config::{ConnectOptions, EndpointConfig};
+pub use stats::EndpointStats;
 
 /// A connection's handle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -59,67 +64,6 @@ pub enum Event {
     },
 }
 
-/// Settings of an endpoint.
-#[derive(Debug, Clone)]
-pub struct EndpointConfig {
-    /// Largest IP packet, bytes (the MSS follows from it).
-    pub mtu: usize,
-    /// TCP settings for every connection.
-    pub tcp: TcpConfig,
-    /// Ephemeral port range for active opens (inclusive).
-    pub ephemeral_ports: (u16, u16),
-    /// IP TTL / hop limit of sent packets.
-    pub hop_limit: u8,
-    /// Use this ISN for every connection instead of RFC 6528's keyed hash.
-    /// Predictable, so insecure: for tests and reproducible captures only.
-    pub fixed_isn: Option<u32>,
-    /// Multipath TCP.
-    pub mptcp: MptcpConfig,
-    /// Half-open connections (a SYN answered, the handshake not complete)
-    /// the listening ports hold at most, as Linux's `tcp_max_syn_backlog`;
-    /// beyond it SYNs get SYN cookies, or are dropped without them.
-    pub syn_backlog: usize,
-    /// Answer SYNs beyond `syn_backlog` with SYN cookies (Linux's
-    /// `tcp_syncookies = 1`); false drops them.
-    pub syn_cookies: bool,
-    /// MP_JOIN SYNs accepted and not yet established, over all connections,
-    /// at most (each connection also holds at most `mptcp.max_subflows`
-    /// subflows); a join SYN beyond is refused (RST + MP_TCPRST "lack of
-    /// resources"): joins cannot be cookied.
-    pub join_backlog: usize,
-}
-
-impl Default for EndpointConfig {
-    fn default() -> Self {
-        EndpointConfig {
-            mtu: 1500,
-            tcp: TcpConfig::default(),
-            ephemeral_ports: (49_152, 65_535),
-            hop_limit: 64,
-            fixed_isn: None,
-            mptcp: MptcpConfig::default(),
-            syn_backlog: 1024,
-            syn_cookies: true,
-            join_backlog: 256,
-        }
-    }
-}
-
-/// Per-connection choices for `connect_with`; `None` takes the endpoint's configuration.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ConnectOptions {
-    /// Open with MPTCP (MP_CAPABLE) or as plain TCP.
-    pub mptcp: Option<bool>,
-    /// Congestion control by name.
-    pub cc: Option<String>,
-    /// Scheduler by name (MPTCP).
-    pub scheduler: Option<String>,
-    /// Path manager by name (MPTCP).
-    pub path_manager: Option<String>,
-    /// Subflows in all for `ndiffports`.
-    pub subflows: Option<usize>,
-}
-
 /// How to put one packet written by [`Endpoint::poll_transmit_gso`] on a
 /// device with offloads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,54 +78,6 @@ pub struct Transmit {
     pub checksum_partial: bool,
     /// Where the TCP header starts (the IP header's length).
     pub l4_offset: usize,
-}
-
-/// Counters of what the endpoint dropped or answered, named after the
-/// kernel's TCP MIB where one exists.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct EndpointStats {
-    /// Packets received.
-    pub in_packets: u64,
-    /// Packets that were not IP/TCP for us, or malformed (`InErrs`).
-    pub in_errs: u64,
-    /// TCP checksum failures (`InCsumErrors`).
-    pub in_csum_errors: u64,
-    /// RSTs sent for segments to no connection (`OutRsts`).
-    pub out_rsts: u64,
-    /// Packets sent.
-    pub out_packets: u64,
-    /// `MPJoinNoTokenFound`: MP_JOIN SYNs naming no connection of ours
-    /// (answered with RST + MP_TCPRST "MPTCP-specific error").
-    pub join_no_token: u64,
-    /// `MPJoinRejected`: MP_JOIN SYNs refused by their connection (not fully
-    /// established, fallen back, over the subflow limit, or to an initial
-    /// address and port closed to joins by C), answered with RST +
-    /// MP_TCPRST "administratively prohibited".
-    pub join_rejected: u64,
-    /// `MismatchPortSynRx`: MP_JOIN SYNs to a port neither listening nor
-    /// announced (RST + MP_TCPRST "administratively prohibited").
-    pub join_port_mismatch: u64,
-    /// MP_JOIN SYNs the path manager refused (RST + MP_TCPRST
-    /// "administratively prohibited").
-    pub join_refused_by_pm: u64,
-    /// `SyncookiesSent`: SYN/ACKs sent with a SYN cookie.
-    pub syncookies_sent: u64,
-    /// `SyncookiesRecv`: ACKs whose cookie was good (a connection each).
-    pub syncookies_recv: u64,
-    /// `SyncookiesFailed`: ACKs to a listening port, while cookies are in
-    /// use, whose cookie was not good (answered with RST).
-    pub syncookies_failed: u64,
-    /// `TCPReqQFullDoCookies`: SYNs beyond the half-open limit answered with a cookie.
-    pub req_q_full_do_cookies: u64,
-    /// `TCPReqQFullDrop`: SYNs beyond the half-open limit dropped (cookies off).
-    pub req_q_full_drop: u64,
-    /// `ListenDrops`: SYNs to a listening port dropped (half-open limit with
-    /// cookies off, too many cookie SYN/ACKs waiting to go out, a cookie key
-    /// whose token is in use).
-    pub listen_drops: u64,
-    /// MP_JOIN SYNs refused because `join_backlog` joins were half-open
-    /// (RST + MP_TCPRST "lack of resources").
-    pub join_syn_backlog_drop: u64,
 }
 
 /// A connection: plain TCP, or MPTCP with its subflows.
