@@ -140,6 +140,7 @@ fn a_client_gets_through_a_flood_of_50000_spoofed_syns() {
                 let src = spoofed(&mut rng);
                 p.b.handle(p.now, &syn(src, server, rng.next_u64() as u32, true));
                 sent += 1;
+                peak = peak.max(p.b.half_open_count());
             }
             next_burst = p.now + Duration::from_millis(1);
         }
@@ -182,6 +183,11 @@ fn a_client_gets_through_a_flood_of_50000_spoofed_syns() {
     assert!(st.syncookies_sent as usize + BACKLOG >= FLOOD, "cookies sent: {}", st.syncookies_sent);
     assert_eq!(st.listen_drops, 0, "every SYN was answered");
     assert_eq!(st.req_q_full_do_cookies, st.syncookies_sent);
+    // The spoofed half-open connections time out (their SYN/ACKs unanswered):
+    // nothing is left of the flood.
+    let drained = p.run_until(Duration::from_secs(300), |p| p.b.half_open_count() == 0);
+    assert!(drained, "half-open left: {}", p.b.half_open_count());
+    assert_eq!(p.b.connection_count(), 1, "only the client's connection is left");
 }
 
 /// Full-mesh MPTCP with room for joins, every handshake through a cookie.
