@@ -24,12 +24,18 @@ fn link() -> LinkConfig {
     LinkConfig { delay: Duration::from_millis(5), rate_bps: 100_000_000, queue_bytes: 1_000_000, ..Default::default() }
 }
 
-/// An IPv4 TCP segment from `src` to `dst`.
+/// A TCP segment from `src` to `dst`.
 fn segment(src: SocketAddr, dst: SocketAddr, seq: u32, ack: u32, flags: Flags, opts: &[TcpOption<'_>]) -> Vec<u8> {
-    let mut tcp = vec![0u8; 60];
-    let opt_len = emit_options(opts, &mut tcp[20..]).unwrap();
-    let len = 20 + opt_len;
-    tcp.truncate(len);
+    let mut raw = [0u8; 40];
+    let n = emit_options(opts, &mut raw).unwrap();
+    segment_raw(src, dst, seq, ack, flags, &raw[..n])
+}
+
+/// A TCP segment with an option area of any bytes (zero-padded to 4).
+fn segment_raw(src: SocketAddr, dst: SocketAddr, seq: u32, ack: u32, flags: Flags, opts: &[u8]) -> Vec<u8> {
+    let len = 20 + opts.len().min(40).div_ceil(4) * 4;
+    let mut tcp = vec![0u8; len];
+    tcp[20..20 + opts.len().min(40)].copy_from_slice(&opts[..opts.len().min(40)]);
     tcp[0..2].copy_from_slice(&src.port().to_be_bytes());
     tcp[2..4].copy_from_slice(&dst.port().to_be_bytes());
     tcp[4..8].copy_from_slice(&seq.to_be_bytes());
@@ -507,4 +513,37 @@ fn ipv6_cookies_work_and_keep_the_ipv6_default_mss() {
         })
         .expect("accepted");
     assert_eq!(ep.stats(id).unwrap().mss, 1220);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config {
+        cases: 256,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(4987),
+        ..Default::default()
+    })]
+    /// A SYN with any option bytes (malformed ones too) beyond the limit:
+    /// one SYN/ACK at most, no connection, no panic; and ACKing that cookie
+    /// makes one connection at most.
+    #[test]
+    fn any_syn_options_get_at_most_one_cookie(opts in proptest::collection::vec(proptest::num::u8::ANY, 0..40), mptcp: bool) {
+        let mut ep = Endpoint::new(cfg(mptcp, 0), 5);
+        let addr: IpAddr = "10.0.0.2".parse().unwrap();
+        ep.add_address(addr);
+        ep.listen(80).unwrap();
+        let (server, src): (SocketAddr, SocketAddr) = (SocketAddr::new(addr, 80), "10.0.0.1:40000".parse().unwrap());
+        let t = Instant::from_micros(1_000_000);
+        ep.handle(t, &segment_raw(src, server, 7, 0, Flags::SYN, &opts));
+        let out = drain(&mut ep, t);
+        proptest::prop_assert!(out.len() <= 1);
+        proptest::prop_assert_eq!(ep.connection_count(), 0);
+        // (An MP_JOIN among the bytes is answered with a RST instead.)
+        if let Some(synack) = out.first().filter(|p| !fields(p).2.rst()) {
+            let (iss, _, flags, key) = fields(synack);
+            proptest::prop_assert_eq!(flags, Flags::SYN | Flags::ACK);
+            ep.handle(t, &third_ack(src, server, 7, iss, key.map(|k| (9, k))));
+            drain(&mut ep, t);
+            proptest::prop_assert_eq!(ep.connection_count(), 1);
+            proptest::prop_assert_eq!(ep.stats_endpoint().syncookies_recv, 1);
+        }
+    }
 }
