@@ -76,6 +76,14 @@ pub struct BackendArgs {
     /// and port (the kernel's net.mptcp.allow_join_initial_addr_port=0).
     #[arg(long, conflicts_with = "kernel")]
     pub deny_join_initial: bool,
+    /// Half-open connections a listener holds at most (Linux's
+    /// net.ipv4.tcp_max_syn_backlog; default 1024); beyond, SYN cookies.
+    #[arg(long, value_name = "N", conflicts_with = "kernel")]
+    pub syn_backlog: Option<usize>,
+    /// Drop SYNs beyond --syn-backlog instead of answering them with SYN
+    /// cookies (the kernel's net.ipv4.tcp_syncookies=0).
+    #[arg(long, conflicts_with = "kernel")]
+    pub no_syncookies: bool,
     /// Give up connecting after this many seconds (the default, 127, is
     /// how long the kernel's SYN retries last with net.ipv4.tcp_syn_retries=6).
     #[arg(long, value_name = "SECS", value_parser = parse_secs, default_value = "127")]
@@ -251,6 +259,10 @@ pub fn start_stack(net: &BackendArgs) -> anyhow::Result<(mptcp_io::Stack, String
         if dev.offload() { "on" } else { "off" }
     );
     let mut config = mptcp_io::StackConfig { addresses: net.stack_addresses(), ..Default::default() };
+    if let Some(n) = net.syn_backlog {
+        config.endpoint.syn_backlog = n;
+    }
+    config.endpoint.syn_cookies = !net.no_syncookies;
     // MPTCP unless --no-mptcp: MP_CAPABLE on our SYNs, and accepted on our listeners.
     let m = &mut config.endpoint.mptcp;
     m.enabled = !net.no_mptcp;

@@ -54,7 +54,7 @@ impl Endpoint {
     }
 
     pub(super) fn insert_kind(&mut self, kind: Kind, passive: bool) -> ConnId {
-        let slot = Slot { kind, announced: !passive, passive, queued: false };
+        let slot = Slot { kind, announced: !passive, passive, queued: false, half_open: false };
         let tuples = slot.tuples();
         let token = match &slot.kind {
             Kind::Mptcp(m) => Some(m.local_token()),

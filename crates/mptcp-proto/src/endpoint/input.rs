@@ -38,52 +38,23 @@ impl Endpoint {
         let local = SocketAddr::new(ip.dst, tcp.dst_port());
         let remote = SocketAddr::new(ip.src, tcp.src_port());
         if let Some(&(id, k)) = self.by_tuple.get(&(local, remote)) {
-            let _conn = tracing::debug_span!("conn", id = id.0).entered();
-            let _subflow = tracing::debug_span!("subflow", k, %local, %remote).entered();
-            if let Ok(slot) = self.slot_mut(id) {
-                match &mut slot.kind {
-                    Kind::Tcp { conn, cc } => conn.on_segment(now, &seg, &mut CcCtx::plain(&mut **cc)),
-                    Kind::Mptcp(m) => m.on_segment(now, k, &seg),
-                }
-            }
-            self.mark(id);
-            self.collect(id);
+            self.deliver(now, (id, k), (local, remote), &seg);
             return;
         }
         let f = seg.flags;
         if f.syn() && !f.ack() && !f.rst() {
             let (mpc, join) = syn_mptcp(seg.options_raw);
             if let Some(token) = join {
-                // RFC 8684 §3.2: an MP_JOIN SYN names its connection by token.
-                let refused =
-                    if self.cfg.mptcp.enabled { self.accept_join(now, local, remote, token, &seg) } else { Some(None) };
-                if let Some(reason) = refused
-                    && self.resets.len() < 1024
-                {
-                    let ack = Some((seg.seq + seg.seq_len()).0);
-                    self.resets.push_back(Reset { local, remote, seq: 0, ack, mptcp_reason: reason });
-                }
+                self.on_join_syn(now, local, remote, token, &seg);
                 return;
             }
             if self.listeners.contains(&local.port()) {
-                let iss = self.iss(now, local, remote);
-                let conn = TcpConn::accept(&self.cfg.tcp, local, remote, iss, self.cfg.mtu, &seg, now);
-                if mpc && self.cfg.mptcp.enabled {
-                    let key = self.new_key();
-                    let (cc, sc) = self.new_mptcp_parts();
-                    let mut m = MptcpConn::accept(key, conn, seg.options_raw, &self.cfg.mptcp, &self.cfg.tcp, cc, sc);
-                    if let Some(f) = &self.cfg.mptcp.pm_factory {
-                        m.set_path_manager(f.build(false));
-                    } else if self.cfg.mptcp.path_manager == "external" {
-                        m.set_external_pm();
-                    }
-                    let id = self.insert_kind(Kind::Mptcp(Box::new(m)), true);
-                    self.dispatch_pm(id, crate::pm::PmEvent::Created);
-                } else {
-                    self.insert(conn, true);
-                }
+                self.on_listen_syn(now, local, remote, &seg, mpc);
                 return;
             }
+        }
+        if f.ack() && !f.syn() && !f.rst() && self.on_cookie_ack(now, local, remote, &seg) {
+            return;
         }
         if !f.rst() {
             // RFC 9293 §3.10.7.1: no connection: reset.
@@ -96,6 +67,27 @@ impl Endpoint {
                 self.resets.push_back(reset);
             }
         }
+    }
+
+    /// Hands a segment to subflow `k` of connection `id`.
+    pub(super) fn deliver(
+        &mut self,
+        now: Instant,
+        (id, k): (ConnId, usize),
+        tuple: (SocketAddr, SocketAddr),
+        seg: &Segment<'_>,
+    ) {
+        let _conn = tracing::debug_span!("conn", id = id.0).entered();
+        let (local, remote) = tuple;
+        let _subflow = tracing::debug_span!("subflow", k, %local, %remote).entered();
+        if let Ok(slot) = self.slot_mut(id) {
+            match &mut slot.kind {
+                Kind::Tcp { conn, cc } => conn.on_segment(now, seg, &mut CcCtx::plain(&mut **cc)),
+                Kind::Mptcp(m) => m.on_segment(now, k, seg),
+            }
+        }
+        self.mark(id);
+        self.collect(id);
     }
 
     /// Takes an MP_JOIN SYN (RFC 8684 §3.2). None: accepted; otherwise it

@@ -4,12 +4,12 @@
 use crate::cc::{self, CongestionControl};
 use crate::error::Error;
 use crate::mptcp::keys::KeyGen;
-use crate::mptcp::{MptcpConfig, MptcpConn, MptcpCounters, SubflowStats};
+use crate::mptcp::{MptcpConn, MptcpCounters, SubflowStats};
 use crate::sched;
 use crate::tcp::conn::{CcCtx, ConnEvent, State, TcpConn};
 use crate::tcp::isn::IsnGenerator;
 use crate::tcp::segment::Segment;
-use crate::tcp::{CloseReason, ConnStats, TcpConfig};
+use crate::tcp::{CloseReason, ConnStats};
 use crate::time::Instant;
 use mptcp_wire::ip::{IpPacket, PROTO_TCP, emit_ip_header};
 use mptcp_wire::tcp::{Flags, TcpPacket, tcp_checksum};
@@ -19,10 +19,18 @@ use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 
 mod addresses;
+mod admission;
+mod config;
 mod connect;
+mod cookie_ack;
 mod input;
 mod output;
 mod pm;
+mod stats;
+mod syncookie;
+
+pub use config::{ConnectOptions, EndpointConfig};
+pub use stats::EndpointStats;
 
 /// A connection's handle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -56,52 +64,6 @@ pub enum Event {
     },
 }
 
-/// Settings of an endpoint.
-#[derive(Debug, Clone)]
-pub struct EndpointConfig {
-    /// Largest IP packet, bytes (the MSS follows from it).
-    pub mtu: usize,
-    /// TCP settings for every connection.
-    pub tcp: TcpConfig,
-    /// Ephemeral port range for active opens (inclusive).
-    pub ephemeral_ports: (u16, u16),
-    /// IP TTL / hop limit of sent packets.
-    pub hop_limit: u8,
-    /// Use this ISN for every connection instead of RFC 6528's keyed hash.
-    /// Predictable, so insecure: for tests and reproducible captures only.
-    pub fixed_isn: Option<u32>,
-    /// Multipath TCP.
-    pub mptcp: MptcpConfig,
-}
-
-impl Default for EndpointConfig {
-    fn default() -> Self {
-        EndpointConfig {
-            mtu: 1500,
-            tcp: TcpConfig::default(),
-            ephemeral_ports: (49_152, 65_535),
-            hop_limit: 64,
-            fixed_isn: None,
-            mptcp: MptcpConfig::default(),
-        }
-    }
-}
-
-/// Per-connection choices for `connect_with`; `None` takes the endpoint's configuration.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ConnectOptions {
-    /// Open with MPTCP (MP_CAPABLE) or as plain TCP.
-    pub mptcp: Option<bool>,
-    /// Congestion control by name.
-    pub cc: Option<String>,
-    /// Scheduler by name (MPTCP).
-    pub scheduler: Option<String>,
-    /// Path manager by name (MPTCP).
-    pub path_manager: Option<String>,
-    /// Subflows in all for `ndiffports`.
-    pub subflows: Option<usize>,
-}
-
 /// How to put one packet written by [`Endpoint::poll_transmit_gso`] on a
 /// device with offloads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,36 +80,6 @@ pub struct Transmit {
     pub l4_offset: usize,
 }
 
-/// Counters of what the endpoint dropped or answered, named after the
-/// kernel's TCP MIB where one exists.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct EndpointStats {
-    /// Packets received.
-    pub in_packets: u64,
-    /// Packets that were not IP/TCP for us, or malformed (`InErrs`).
-    pub in_errs: u64,
-    /// TCP checksum failures (`InCsumErrors`).
-    pub in_csum_errors: u64,
-    /// RSTs sent for segments to no connection (`OutRsts`).
-    pub out_rsts: u64,
-    /// Packets sent.
-    pub out_packets: u64,
-    /// `MPJoinNoTokenFound`: MP_JOIN SYNs naming no connection of ours
-    /// (answered with RST + MP_TCPRST "MPTCP-specific error").
-    pub join_no_token: u64,
-    /// `MPJoinRejected`: MP_JOIN SYNs refused by their connection (not fully
-    /// established, fallen back, over the subflow limit, or to an initial
-    /// address and port closed to joins by C), answered with RST +
-    /// MP_TCPRST "administratively prohibited".
-    pub join_rejected: u64,
-    /// `MismatchPortSynRx`: MP_JOIN SYNs to a port neither listening nor
-    /// announced (RST + MP_TCPRST "administratively prohibited").
-    pub join_port_mismatch: u64,
-    /// MP_JOIN SYNs the path manager refused (RST + MP_TCPRST
-    /// "administratively prohibited").
-    pub join_refused_by_pm: u64,
-}
-
 /// A connection: plain TCP, or MPTCP with its subflows.
 enum Kind {
     Tcp { conn: Box<TcpConn>, cc: Box<dyn CongestionControl> },
@@ -160,6 +92,9 @@ struct Slot {
     announced: bool,
     passive: bool,
     queued: bool,
+    /// Counted in the endpoint's half-open connections (accepted from a SYN,
+    /// not yet announced).
+    half_open: bool,
 }
 
 impl Slot {
@@ -297,6 +232,16 @@ pub struct Endpoint {
     pm_timers: Vec<(Instant, ConnId, u64)>,
     /// Events for an outside path manager (`external`), in order.
     pm_out: VecDeque<(ConnId, crate::pm::PmEvent)>,
+    /// The keyed functions of our SYN cookies.
+    cookies: syncookie::SynCookies,
+    /// Passive connections accepted from a SYN whose handshake is not complete.
+    half_open: usize,
+    /// SYN/ACKs with a cookie waiting to go out (fixed-size entries, bounded).
+    cookie_synacks: VecDeque<cookie_ack::CookieSynAck>,
+    /// When the last cookie was sent: ACKs are checked for one only for a while after.
+    last_cookie: Option<Instant>,
+    /// Accepted joins not yet known to be established: connection, subflow, 4-tuple.
+    pending_joins: Vec<(ConnId, usize, (SocketAddr, SocketAddr))>,
 }
 
 /// What an owned address is, as a path-manager endpoint.
@@ -351,6 +296,11 @@ impl Endpoint {
             stats: EndpointStats::default(),
             pm_timers: Vec::new(),
             pm_out: VecDeque::new(),
+            cookies: syncookie::SynCookies::new(Sha256::digest([&secret[..], b"syn cookies"].concat()).into()),
+            half_open: 0,
+            cookie_synacks: VecDeque::new(),
+            last_cookie: None,
+            pending_joins: Vec::new(),
         }
     }
 
@@ -559,10 +509,12 @@ impl Endpoint {
         let Ok(slot) = self.slot_mut(id) else { return };
         let mut out: arrayvec::ArrayVec<Event, 8> = arrayvec::ArrayVec::new();
         let mut overflow = Vec::new();
+        let mut was_half_open = false;
         while let Some(e) = slot.poll_event() {
             let ev = match e {
                 ConnEvent::Connected if slot.passive => {
                     slot.announced = true;
+                    was_half_open |= std::mem::take(&mut slot.half_open);
                     Event::Accepted { id, local: slot.local(), remote: slot.remote() }
                 }
                 ConnEvent::Connected => Event::Connected(id),
@@ -578,11 +530,13 @@ impl Endpoint {
             }
         }
         let done = slot.finished();
+        was_half_open |= done && std::mem::take(&mut slot.half_open);
         let tuples = if done { slot.tuples() } else { Vec::new() };
         let token = match &slot.kind {
             Kind::Mptcp(m) if done => Some(m.local_token()),
             _ => None,
         };
+        self.half_open -= usize::from(was_half_open);
         self.events.extend(out);
         self.events.extend(overflow);
         // The path manager hears of everything, the connection's end included.

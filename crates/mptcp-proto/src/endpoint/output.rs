@@ -52,6 +52,15 @@ impl Endpoint {
                 l4_offset,
             });
         }
+        if let Some(c) = self.cookie_synacks.pop_front() {
+            let l4_offset = if c.local.is_ipv4() { 20 } else { 40 };
+            return self.emit_cookie_synack(now, &c, buf).map(|len| Transmit {
+                len,
+                gso_size: 0,
+                checksum_partial: false,
+                l4_offset,
+            });
+        }
         while let Some(id) = self.queue.pop_front() {
             let hop_limit = self.cfg.hop_limit;
             let Some(slot) = self.slots.get_mut(id.0 as usize).and_then(Option::as_mut) else { continue };

@@ -360,6 +360,11 @@ impl MptcpConn {
         self.subflows.iter().enumerate().map(|(i, s)| (i, s.tcp.local(), s.tcp.remote()))
     }
 
+    /// Whether subflow `k` is still in its handshake (a SYN answered, no ACK yet).
+    pub fn subflow_half_open(&self, k: usize) -> bool {
+        self.subflows.get(k).is_some_and(|s| !s.mp.gone && s.tcp.state() == crate::tcp::conn::State::SynReceived)
+    }
+
     /// Subflows held (gone ones included until the connection ends).
     pub fn subflow_count(&self) -> usize {
         self.subflows.iter().filter(|s| !s.mp.gone).count()

@@ -6,10 +6,12 @@
 mod input;
 mod lend;
 mod output;
+mod passive;
 mod state;
 mod timers;
 mod view;
 
+pub(crate) use passive::SynAckParams;
 pub use state::{CloseReason, ConnEvent, ConnStats, State};
 
 use super::config::TcpConfig;
@@ -172,7 +174,7 @@ impl<'a> CcCtx<'a> {
 impl TcpConn {
     fn new(cfg: &TcpConfig, local: SocketAddr, remote: SocketAddr, iss: u32, mtu: usize, state: State) -> Self {
         let ip_overhead = if local.is_ipv4() { 20 } else { 40 };
-        let our_mss = (mtu.saturating_sub(ip_overhead + 20)).clamp(64, 65_495) as u16;
+        let our_mss = our_mss_for(local, mtu);
         let iss = Seq(iss);
         let rcv_shift = if cfg.window_scaling { shift_for(cfg.recv_buffer) } else { 0 };
         let stats = ConnStats {
@@ -232,7 +234,7 @@ impl TcpConn {
             our_mss,
             max_segment: mtu.saturating_sub(ip_overhead).max(HEADER_MIN),
             ts: None,
-            ts_offset: iss.0.rotate_left(13) ^ 0x5bd1_e995,
+            ts_offset: ts_offset_for(iss.0),
             sack_ok: false,
             ws_ok: false,
             window_cap: None,
@@ -693,6 +695,17 @@ impl TcpConn {
 
 /// The smallest TCP segment we will build, whatever the MTU says.
 const HEADER_MIN: usize = 128;
+
+/// The MSS we offer on a path of `mtu` from `local` (IP and TCP headers off).
+fn our_mss_for(local: SocketAddr, mtu: usize) -> u16 {
+    let ip_overhead = if local.is_ipv4() { 20 } else { 40 };
+    (mtu.saturating_sub(ip_overhead + 20)).clamp(64, 65_495) as u16
+}
+
+/// What a connection with ISN `iss` adds to its timestamp clock.
+fn ts_offset_for(iss: u32) -> u32 {
+    iss.rotate_left(13) ^ 0x5bd1_e995
+}
 
 /// The smallest window-scale shift that lets a 16-bit field carry `buffer`.
 fn shift_for(buffer: usize) -> u8 {
