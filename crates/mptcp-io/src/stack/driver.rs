@@ -27,10 +27,13 @@ pub(super) struct Driver<D> {
     timer: Option<crate::timer::MicroTimer>,
     /// The device writes payload by reference: no copy into `tx`.
     by_ref: bool,
+    /// How long to keep polling the device after the last packet in or out
+    /// before sleeping (`StackConfig::busy_poll`).
+    busy_poll: std::time::Duration,
 }
 
 impl<D: PacketDevice> Driver<D> {
-    pub(super) fn new(dev: D, shared: Arc<Shared>) -> Self {
+    pub(super) fn new(dev: D, shared: Arc<Shared>, busy_poll: std::time::Duration) -> Self {
         let mtu = dev.mtu();
         let (rx_head, rx_room) = dev.rx_geometry();
         let offloads = dev.offloads();
@@ -40,7 +43,7 @@ impl<D: PacketDevice> Driver<D> {
         let tx_room = mtu.max(offloads.gso_max_size);
         let tx = PacketBatch::with_reserve(tx_n, tx_room, dev.tx_headroom(), dev.tx_buffer_capacity());
         let by_ref = dev.tx_by_reference();
-        Driver { dev, shared, rx, tx, timer: crate::timer::MicroTimer::new().ok(), by_ref }
+        Driver { dev, shared, rx, tx, timer: crate::timer::MicroTimer::new().ok(), by_ref, busy_poll }
     }
 
     pub(super) async fn run(mut self) {
@@ -101,13 +104,26 @@ impl<D: PacketDevice> Driver<D> {
                 }
             }
             let mut rounds = 0u32;
+            let mut last_active = std::time::Instant::now();
             loop {
                 let (received, more_to_send, next) = self.round()?;
+                let sent = self.tx.len();
                 self.dev.send(&mut self.tx).await?;
                 self.tx.clear();
                 deadline = next;
+                if received > 0 || sent > 0 {
+                    last_active = std::time::Instant::now();
+                }
                 if received == 0 && !more_to_send {
                     self.shared.flushed.fetch_add(1, std::sync::atomic::Ordering::Release);
+                    // Busy polling: the next packet (an ACK from a peer on
+                    // another core) is often microseconds away, less than a
+                    // sleep and a wake-up cost; poll again, letting the
+                    // application's tasks run in between.
+                    if last_active.elapsed() < self.busy_poll {
+                        tokio::task::yield_now().await;
+                        continue;
+                    }
                     break;
                 }
                 rounds += 1;

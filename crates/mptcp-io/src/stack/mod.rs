@@ -37,6 +37,10 @@ pub struct StackConfig {
     /// Seed of the endpoint's secrets and choices (ISNs, MPTCP keys, ports),
     /// for reproducible runs. `None` (the default): the operating system's randomness.
     pub seed: Option<u64>,
+    /// Keep polling the device for this long after the last packet in or
+    /// out before the driver sleeps (as Linux's `busy_poll`): trades CPU for
+    /// the wake-up latency of a peer's ACK. Zero (the default): sleep at once.
+    pub busy_poll: std::time::Duration,
 }
 
 /// Per-connection state of the handles: wakers and what the events said.
@@ -319,7 +323,7 @@ impl Stack {
             flushed: std::sync::atomic::AtomicU64::new(0),
             start: tokio::time::Instant::now(),
         });
-        tokio::spawn(driver::Driver::new(device, shared.clone()).run());
+        tokio::spawn(driver::Driver::new(device, shared.clone(), config.busy_poll).run());
         Stack { handle: Handle(shared), addresses: Arc::new(config.addresses) }
     }
 
