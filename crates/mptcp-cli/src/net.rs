@@ -439,6 +439,15 @@ fn show(a: io::Result<SocketAddr>) -> String {
     a.map(|a| a.to_string()).unwrap_or_else(|_| "?".to_owned())
 }
 
+impl crate::transfer::ZeroCopy for Conn {
+    fn chunk_writer(&self) -> Option<mptcp_io::ChunkWriter> {
+        match self {
+            Conn::Kernel(_) => None,
+            Conn::Stack(s) => Some(s.chunk_writer()),
+        }
+    }
+}
+
 impl AsyncRead for Conn {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {

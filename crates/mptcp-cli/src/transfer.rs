@@ -176,10 +176,11 @@ pub async fn run<S>(
     outstanding: &(dyn Fn() -> Option<usize> + Send + Sync),
 ) -> io::Result<(S, Transfer)>
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite + Unpin + ZeroCopy,
 {
     let start = Instant::now();
     let bar = progress_bar(mode, progress);
+    let chunks = stream.chunk_writer();
     let (mut rd, mut wr) = tokio::io::split(stream);
     let sent = AtomicU64::new(0);
     let received = Received::new(hash);
@@ -190,7 +191,10 @@ where
         }
         let sending = async {
             match mode {
-                Mode::Send(total) => send_pattern(&mut wr, total, &sent, &bar).await?,
+                Mode::Send(total) => match &chunks {
+                    Some(c) => send_pattern_chunks(c, total, &sent, &bar).await?,
+                    None => send_pattern(&mut wr, total, &sent, &bar).await?,
+                },
                 Mode::Netcat => {
                     let n = tokio::io::copy(&mut tokio::io::stdin(), &mut wr).await?;
                     sent.store(n, Ordering::Relaxed);
@@ -263,6 +267,40 @@ fn progress_bar(mode: Mode, enabled: bool) -> indicatif::ProgressBar {
         Mode::Send(n) => crate::progress::transfer_bar(Some(n)),
         Mode::Recv | Mode::Echo => crate::progress::transfer_bar(None),
     }
+}
+
+/// A stream that can also take the pattern by reference (the userspace
+/// stack's zero-copy write); others copy it through `AsyncWrite`.
+pub trait ZeroCopy {
+    /// A writer of `Bytes` for this stream, if it has one.
+    fn chunk_writer(&self) -> Option<mptcp_io::ChunkWriter> {
+        None
+    }
+}
+
+impl ZeroCopy for tokio::io::DuplexStream {}
+
+/// The pattern as references to one shared block (the stack copies each
+/// byte once, into the device), like an application sending from memory it
+/// already holds; the kernel's peer in `scripts/bench.sh` writes from one
+/// buffer too.
+async fn send_pattern_chunks(
+    wr: &mptcp_io::ChunkWriter,
+    total: u64,
+    sent: &AtomicU64,
+    bar: &indicatif::ProgressBar,
+) -> io::Result<()> {
+    let block = bytes::Bytes::from(pattern_block());
+    let mut off = 0u64;
+    while off < total {
+        let len = (total - off).min(CHUNK as u64) as usize;
+        let start = (off % 256) as usize;
+        wr.write(block.slice(start..start + len)).await?;
+        off += len as u64;
+        sent.store(off, Ordering::Relaxed);
+        bar.inc(len as u64);
+    }
+    Ok(())
 }
 
 async fn send_pattern<W: AsyncWrite + Unpin>(

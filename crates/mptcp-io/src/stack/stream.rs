@@ -239,3 +239,67 @@ impl Drop for TcpStream {
         self.handle.kick();
     }
 }
+
+/// Writes `bytes::Bytes` to a connection without copying them (the stack
+/// keeps a reference until the peer has acknowledged them), next to the
+/// stream's `AsyncWrite` (from [`TcpStream::chunk_writer`]; it may be used
+/// while the stream reads).
+#[derive(Clone)]
+pub struct ChunkWriter {
+    handle: Handle,
+    id: ConnId,
+}
+
+impl std::fmt::Debug for ChunkWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChunkWriter").field("id", &self.id).finish()
+    }
+}
+
+impl TcpStream {
+    /// A zero-copy writer for this connection.
+    pub fn chunk_writer(&self) -> ChunkWriter {
+        ChunkWriter { handle: self.handle.clone(), id: self.id }
+    }
+}
+
+impl ChunkWriter {
+    /// Queues `data` whole, waiting until the send buffer has room for all
+    /// of it; a chunk larger than the whole send buffer is an error
+    /// (`InvalidInput`), so keep chunks to a fraction of it.
+    pub async fn write(&self, data: bytes::Bytes) -> io::Result<()> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        poll_fn(|cx| {
+            let mut inner = self.handle.lock();
+            if let Some(e) = inner.dead_error() {
+                return Poll::Ready(Err(e));
+            }
+            if let Some(e) = TcpStream::state_error(inner.conns.get(&self.id)) {
+                return Poll::Ready(Err(e));
+            }
+            if data.len() > inner.ep.config().tcp.send_buffer {
+                return Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "chunk larger than the send buffer",
+                )));
+            }
+            match inner.ep.write_bytes(self.id, data.clone()) {
+                Ok(0) | Err(mptcp_proto::Error::WouldBlock) => {
+                    if let Some(c) = inner.conns.get_mut(&self.id) {
+                        set_waker(&mut c.write_waker, cx.waker());
+                    }
+                    Poll::Pending
+                }
+                Ok(_) => {
+                    drop(inner);
+                    self.handle.kick();
+                    Poll::Ready(Ok(()))
+                }
+                Err(e) => Poll::Ready(Err(io_error(e))),
+            }
+        })
+        .await
+    }
+}

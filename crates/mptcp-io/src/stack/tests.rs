@@ -116,3 +116,32 @@ fn unseeded_stacks_take_their_secrets_from_the_os() {
     assert_ne!(a, b, "two draws of 256 bits agree: not random");
     assert_ne!(a, [0u8; 32]);
 }
+
+#[tokio::test]
+async fn chunk_writer_sends_bytes_by_reference_while_the_stream_reads() {
+    let (client, server) = pair(None, None);
+    let listener = server.listen(5001).unwrap();
+    let data = bytes::Bytes::from(pattern(3 << 20, 3));
+    let want = data.clone();
+    let srv = tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut got = Vec::new();
+        s.read_to_end(&mut got).await.unwrap();
+        assert!(got == want[..], "server got {} bytes, wanted {}", got.len(), want.len());
+        server.linger(Duration::from_secs(5)).await;
+    });
+    let mut s = client.connect(SocketAddr::new(B, 5001)).await.unwrap();
+    let w = s.chunk_writer();
+    for start in (0..data.len()).step_by(50_000) {
+        w.write(data.slice(start..(start + 50_000).min(data.len()))).await.unwrap();
+    }
+    // Larger than the whole send buffer: refused, not waited for forever.
+    let huge = bytes::Bytes::from(vec![0u8; (4 << 20) + 1]);
+    assert_eq!(w.write(huge).await.unwrap_err().kind(), std::io::ErrorKind::InvalidInput);
+    s.shutdown().await.unwrap();
+    let mut rest = Vec::new();
+    s.read_to_end(&mut rest).await.unwrap();
+    drop(s);
+    srv.await.unwrap();
+    client.linger(Duration::from_secs(5)).await;
+}

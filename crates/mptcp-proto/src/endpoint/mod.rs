@@ -317,7 +317,12 @@ impl Endpoint {
         self.listeners.remove(&port);
     }
 
-    /// Counters.
+    /// The configuration it runs with.
+    pub fn config(&self) -> &EndpointConfig {
+        &self.cfg
+    }
+
+    /// Counters of the endpoint as a whole.
     pub fn stats_endpoint(&self) -> &EndpointStats {
         &self.stats
     }
