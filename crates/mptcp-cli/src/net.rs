@@ -446,6 +446,12 @@ impl crate::transfer::ZeroCopy for Conn {
             Conn::Stack(s) => Some(s.chunk_writer()),
         }
     }
+    fn chunk_reader(&self) -> Option<mptcp_io::ChunkReader> {
+        match self {
+            Conn::Kernel(_) => None,
+            Conn::Stack(s) => Some(s.chunk_reader()),
+        }
+    }
 }
 
 impl AsyncRead for Conn {

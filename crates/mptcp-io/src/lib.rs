@@ -24,7 +24,7 @@ pub mod tun;
 
 pub use device::{PacketBatch, PacketDevice};
 pub use memdev::MemoryDevice;
-pub use stack::{ChunkWriter, Stack, StackConfig, TcpListener, TcpStream};
+pub use stack::{ChunkReader, ChunkWriter, Stack, StackConfig, TcpListener, TcpStream};
 
 /// An MPTCP connection of the userspace stack (tokio `AsyncRead` +
 /// `AsyncWrite`): the same type as [`TcpStream`], which speaks MPTCP when

@@ -15,7 +15,7 @@ mod listener;
 mod stream;
 
 pub use listener::TcpListener;
-pub use stream::{ChunkWriter, TcpStream};
+pub use stream::{ChunkReader, ChunkWriter, TcpStream};
 
 use crate::device::PacketDevice;
 use mptcp_proto::{CloseReason, ConnId, Endpoint, EndpointConfig, EndpointStats, Event, State};

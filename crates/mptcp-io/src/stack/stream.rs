@@ -303,3 +303,66 @@ impl ChunkWriter {
         .await
     }
 }
+
+/// Reads a connection's bytes in place, next to the stream's `AsyncRead`
+/// (from [`TcpStream::chunk_reader`]; it may be used while the stream
+/// writes): for a reader that hashes, checks or parses the bytes where the
+/// stack holds them, with no copy into a buffer of its own.
+#[derive(Clone)]
+pub struct ChunkReader {
+    handle: Handle,
+    id: ConnId,
+}
+
+impl std::fmt::Debug for ChunkReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChunkReader").field("id", &self.id).finish()
+    }
+}
+
+impl TcpStream {
+    /// An in-place reader for this connection.
+    pub fn chunk_reader(&self) -> ChunkReader {
+        ChunkReader { handle: self.handle.clone(), id: self.id }
+    }
+}
+
+impl ChunkReader {
+    /// Waits for bytes, then shows `f` up to `max` of them (one or two
+    /// pieces) and consumes them; returns how many, 0 at the end of the stream.
+    pub async fn read_with(&self, max: usize, mut f: impl FnMut(&[u8])) -> io::Result<usize> {
+        if max == 0 {
+            return Ok(0);
+        }
+        poll_fn(|cx| {
+            let mut inner = self.handle.lock();
+            if let Some(e) = inner.dead_error() {
+                return Poll::Ready(Err(e));
+            }
+            match inner.ep.read_with(self.id, max, &mut f) {
+                Ok(n) => {
+                    drop(inner);
+                    // Reading opens the window: the driver may owe the peer an update.
+                    self.handle.kick();
+                    Poll::Ready(Ok(n))
+                }
+                Err(mptcp_proto::Error::WouldBlock) => {
+                    let c = inner.conns.get_mut(&self.id);
+                    if let Some(e) = TcpStream::state_error(c.as_deref()) {
+                        return Poll::Ready(Err(e));
+                    }
+                    if let Some(c) = c {
+                        set_waker(&mut c.read_waker, cx.waker());
+                    }
+                    Poll::Pending
+                }
+                Err(e) => match inner.conns.get(&self.id).and_then(|c| c.closed) {
+                    Some(mptcp_proto::CloseReason::Normal) => Poll::Ready(Ok(0)),
+                    Some(reason) => Poll::Ready(Err(close_error(reason))),
+                    None => Poll::Ready(Err(io_error(e))),
+                },
+            }
+        })
+        .await
+    }
+}

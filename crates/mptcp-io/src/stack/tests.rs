@@ -145,3 +145,38 @@ async fn chunk_writer_sends_bytes_by_reference_while_the_stream_reads() {
     srv.await.unwrap();
     client.linger(Duration::from_secs(5)).await;
 }
+
+#[tokio::test]
+async fn chunk_reader_sees_the_stream_in_place() {
+    let (client, server) = pair(None, None);
+    let listener = server.listen(5002).unwrap();
+    let data = pattern(2 << 20, 5);
+    let sent = data.clone();
+    let srv = tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        s.write_all(&sent).await.unwrap();
+        s.shutdown().await.unwrap();
+        let mut rest = Vec::new();
+        s.read_to_end(&mut rest).await.unwrap();
+        server.linger(Duration::from_secs(5)).await;
+    });
+    let mut s = client.connect(SocketAddr::new(B, 5002)).await.unwrap();
+    let r = s.chunk_reader();
+    let mut got = Vec::new();
+    let mut calls = 0;
+    loop {
+        // At most 10,000 bytes a call, in one or two pieces.
+        let n = r.read_with(10_000, |piece| got.extend_from_slice(piece)).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        assert!(n <= 10_000);
+        calls += 1;
+    }
+    assert!(got == data, "read {} bytes in place, wanted {}", got.len(), data.len());
+    assert!(calls >= data.len() / 10_000);
+    s.shutdown().await.unwrap();
+    drop(s);
+    srv.await.unwrap();
+    client.linger(Duration::from_secs(5)).await;
+}

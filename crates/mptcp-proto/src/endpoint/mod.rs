@@ -123,6 +123,12 @@ impl Slot {
             Kind::Mptcp(m) => m.read(buf),
         }
     }
+    fn read_with(&mut self, max: usize, f: &mut dyn FnMut(&[u8])) -> Result<usize, Error> {
+        match &mut self.kind {
+            Kind::Tcp { conn, .. } => conn.read_with(max, f),
+            Kind::Mptcp(m) => m.read_with(max, f),
+        }
+    }
     fn poll_event(&mut self) -> Option<ConnEvent> {
         match &mut self.kind {
             Kind::Tcp { conn, .. } => conn.poll_event(),
@@ -409,6 +415,15 @@ impl Endpoint {
     /// Reads bytes: `Ok(0)` is the end of the stream, `Err(WouldBlock)` means none yet.
     pub fn read(&mut self, id: ConnId, buf: &mut [u8]) -> Result<usize, Error> {
         let r = self.slot_mut(id)?.read(buf);
+        self.mark(id);
+        r
+    }
+
+    /// Reads in place: `f` sees up to `max` bytes (one or two pieces), which
+    /// are then consumed; otherwise as [`Endpoint::read`] (no copy into a
+    /// buffer of the caller's, for one that hashes or parses in place).
+    pub fn read_with(&mut self, id: ConnId, max: usize, f: &mut dyn FnMut(&[u8])) -> Result<usize, Error> {
+        let r = self.slot_mut(id)?.read_with(max, f);
         self.mark(id);
         r
     }

@@ -514,7 +514,25 @@ impl MptcpConn {
 
     /// Reads in-order data-level bytes; `Ok(0)` is the end of the stream.
     pub fn read(&mut self, out: &mut [u8]) -> Result<usize, Error> {
-        let n = self.rcv.read(out);
+        let mut at = 0;
+        self.read_with(out.len(), &mut |piece| {
+            out[at..at + piece.len()].copy_from_slice(piece);
+            at += piece.len();
+        })
+    }
+
+    /// Reads in place: `f` sees up to `max` in-order data-level bytes (one
+    /// or two pieces), which are then consumed; otherwise as [`Self::read`].
+    pub fn read_with(&mut self, max: usize, f: &mut dyn FnMut(&[u8])) -> Result<usize, Error> {
+        let (a, b) = self.rcv.ready_slices(max);
+        let n = a.len() + b.len();
+        if n > 0 {
+            f(a);
+            if !b.is_empty() {
+                f(b);
+            }
+            self.rcv.consume(n);
+        }
         if n > 0 {
             let cap = self.rcv.window() as u64;
             for sf in &mut self.subflows {

@@ -404,12 +404,29 @@ impl TcpConn {
 
     /// Reads in-order bytes. `Ok(0)` is the end of the stream.
     pub fn read(&mut self, out: &mut [u8]) -> Result<usize, crate::Error> {
-        if out.is_empty() {
+        let mut at = 0;
+        self.read_with(out.len(), &mut |piece| {
+            out[at..at + piece.len()].copy_from_slice(piece);
+            at += piece.len();
+        })
+    }
+
+    /// Reads in place: `f` sees up to `max` in-order bytes (in one or two
+    /// pieces, the buffer is a ring), which are then consumed; the same
+    /// results as [`Self::read`], without a copy into a caller's buffer.
+    pub fn read_with(&mut self, max: usize, f: &mut dyn FnMut(&[u8])) -> Result<usize, crate::Error> {
+        if max == 0 {
             return Ok(0);
         }
         let before = self.recv_buf.window();
-        let n = self.recv_buf.read(out);
+        let (a, b) = self.recv_buf.ready_slices(max);
+        let n = a.len() + b.len();
         if n > 0 {
+            f(a);
+            if !b.is_empty() {
+                f(b);
+            }
+            self.recv_buf.consume(n);
             self.after_read(before, n);
             return Ok(n);
         }
