@@ -3,6 +3,10 @@
 //! `TCP_FASTOPEN_NO_COOKIE` so that no cookie is needed, RFC 8803 §3.1); the
 //! client sends its Convert message with `sendto(MSG_FASTOPEN)`. Both need
 //! the right bit of `net.ipv4.tcp_fastopen`: 1 for a client, 2 for a server.
+//!
+//! A listener without the server bit answers an MPTCP SYN that carries data
+//! with a plain TCP SYN+ACK (seen on Linux 6.18): the connection falls back
+//! to TCP. The converter therefore insists on the bit.
 
 use socket2::Socket;
 use std::io;
