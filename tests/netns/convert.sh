@@ -20,7 +20,8 @@
 #       network without a route code 97 with ICMP code 0;
 #   (c) malformed messages: bad magic and a truncated Connect get Malformed
 #       Message (1) echoing the message, version 2 gets Unsupported Version (0)
-#       listing 1, an Info alone gets Supported TCP Extensions with MPTCP (30);
+#       listing 1, a Connect to the converter itself Not Authorized (32), an
+#       Info alone gets Supported TCP Extensions with MPTCP (30);
 #   (d) curl -> convert-client -> convert-server -> http.server, SHA-256
 #       equal, fixed destination and transparent (REDIRECT), with the
 #       client's JSON counters.
@@ -235,9 +236,11 @@ expect "(c) short Connect" "30 01${short_connect}.*" "$(py raw "$short_connect")
 expect "(c) version 2" "30 0001.*" "$(py raw 02012263)"
 # A loopback destination is refused as malformed (RFC 8803 §4.2.2).
 expect "(c) loopback destination" "30 01.*" "$(py connect 127.0.0.1 8000)"
+# A Connect to the converter itself is a hairpin: Not Authorized (32 = 0x20).
+expect "(c) hairpin" "30 2000.*" "$(py connect 10.212.1.2 5124)"
 # Info alone: Supported TCP Extensions (21) listing MPTCP (30 = 0x1e).
 expect "(c) Info" "21 0000.*1e.*" "$(py raw 0102226301010000)"
-echo "(c) malformed -> 1 with the echo; version 2 -> 0 listing 1; loopback -> 1; Info -> Supported TCP Extensions with 30"
+echo "(c) malformed -> 1 with the echo; version 2 -> 0 listing 1; loopback -> 1; hairpin -> 32; Info -> Supported TCP Extensions with 30"
 
 # (d)
 ip netns exec cv-cli curl -sS --max-time 60 -o "$WORK/d.bin" http://10.212.1.1:8081/file.bin \
@@ -271,6 +274,7 @@ assert server["errors"].get("connection_reset") == 2, server
 assert server["errors"].get("destination_unreachable") == 2, server
 assert server["errors"].get("malformed_message") == 3, server
 assert server["errors"].get("unsupported_version") == 1, server
+assert server["errors"].get("not_authorized") == 1, server
 assert server["info"] == 1 and server["connected"] == 3, server
 assert server["accepted_mptcp"] == server["accepted"], server
 print("counters: client", json.dumps(client))

@@ -78,6 +78,13 @@ pub fn destination_allowed(dst: SocketAddr, allow_loopback: bool) -> bool {
     }
 }
 
+/// Whether a Connect names the converter itself (`local`: the address the
+/// client reached it on): a hairpin, refused with Not Authorized, else a
+/// client could chain Convert messages through the converter to itself.
+pub fn is_hairpin(dst: SocketAddr, local: SocketAddr) -> bool {
+    dst == local
+}
+
 /// Decides on a parsed message; `raw` is its bytes (for the echo).
 pub fn decide(msg: &Message, raw: &[u8], allow_loopback: bool) -> Decision {
     // Only Info, Connect and Cookie travel from the client; anything else
@@ -179,6 +186,14 @@ mod tests {
         }
         let m = connect("127.0.0.1:80", vec![]);
         assert!(matches!(decide(&m, &raw(&m), true), Decision::Connect { .. }), "loopback when allowed");
+    }
+
+    #[test]
+    fn only_the_converter_itself_is_a_hairpin() {
+        let local: SocketAddr = "192.0.2.1:5124".parse().unwrap();
+        assert!(is_hairpin(local, local));
+        assert!(!is_hairpin("192.0.2.1:80".parse().unwrap(), local));
+        assert!(!is_hairpin("192.0.2.2:5124".parse().unwrap(), local));
     }
 
     #[test]

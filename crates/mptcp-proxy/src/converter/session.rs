@@ -3,7 +3,7 @@
 
 use super::Ctx;
 use super::failure::connect_error;
-use super::request::{Decision, SUPPORTED_KINDS, decide, refuse_parse_error};
+use super::request::{Decision, SUPPORTED_KINDS, decide, is_hairpin, refuse_parse_error};
 use crate::convert::{ErrorCode, Message, Tlv};
 use crate::convert_counters::code_name;
 use crate::convert_io::{ConvertRecord, ReadError, read_message, send_and_close};
@@ -47,7 +47,15 @@ pub(crate) async fn serve(mut stream: TcpStream, peer: SocketAddr, ctx: Arc<Ctx>
             rec.end = e.to_string();
             None
         }
-        Ok(Ok((msg, used))) => Some((decide(&msg, &buf[..used], ctx.config.allow_loopback), used)),
+        Ok(Ok((msg, used))) => {
+            let mut d = decide(&msg, &buf[..used], ctx.config.allow_loopback);
+            if let (Decision::Connect { dst, .. }, Ok(local)) = (&d, stream.local_addr())
+                && is_hairpin(*dst, local)
+            {
+                d = Decision::Refuse { code: ErrorCode::NotAuthorized, value: vec![0] };
+            }
+            Some((d, used))
+        }
     };
     if let Some((decision, used)) = decision {
         answer(stream, &buf[used..], decision, &ctx, &mut rec).await;
