@@ -7,10 +7,12 @@
 #
 #   convert.sh MPTCP_BINARY [SIZE_MB]
 #
-#   cv-cli  v1 10.212.1.1 ====== 10.212.1.2 v1  cv-cnv  v2 10.212.2.1 ====== 10.212.2.2 v2  cv-srv
-#   python client, curl,                        convert-server                            http.server :8000
-#   convert-client :8081 (fixed) :8082 (transparent, iptables REDIRECT)
+#   cv-lan v0 10.212.0.2 == 10.212.0.1 v0  cv-cli  v1 10.212.1.1 == 10.212.1.2 v1  cv-cnv  v2 10.212.2.1 == 10.212.2.2 v2  cv-srv
+#   curl (through TPROXY)                python client, curl,                 convert-server                http.server :8000
+#                                        convert-client :8081 (fixed), :8082 (REDIRECT), :8083 (TPROXY)
 #
+# cv-cli is cv-lan's gateway: what cv-lan sends to 10.212.2.0/24 is taken by
+# TPROXY (mangle PREROUTING) to the transparent client on :8083.
 # cv-cnv does not forward: cv-cli reaches 10.212.2.0/24 only through the
 # converter. net.ipv4.tcp_fastopen=3 in every namespace. Checks:
 #   (a) the Python client fetches a file through the converter, SHA-256 equal,
@@ -23,8 +25,9 @@
 #       listing 1, a Connect to the converter itself Not Authorized (32), an
 #       Info alone gets Supported TCP Extensions with MPTCP (30);
 #   (d) curl -> convert-client -> convert-server -> http.server, SHA-256
-#       equal, fixed destination and transparent (REDIRECT), with the
-#       client's JSON counters.
+#       equal: fixed destination, transparent after REDIRECT (curl in
+#       cv-cli) and after TPROXY (curl in cv-lan), with the clients' JSON
+#       counters.
 # Exits non-zero on the first failed check. Every namespace is named cv-* and
 # deleted at the end.
 set -euo pipefail
@@ -32,7 +35,7 @@ BIN=${1:?usage: convert.sh MPTCP_BINARY [SIZE_MB]}
 SIZE=${2:-20}
 BIN=$(readlink -f "$BIN")
 WORK=$(mktemp -d /tmp/cv-test.XXXXXX)
-NSS=(cv-cli cv-cnv cv-srv)
+NSS=(cv-lan cv-cli cv-cnv cv-srv)
 PIDS=()
 
 cleanup() {
@@ -58,13 +61,16 @@ for ns in "${NSS[@]}"; do
     ip netns exec "$ns" sysctl -qw net.ipv4.tcp_fastopen=3
     ip netns exec "$ns" sysctl -qw net.mptcp.enabled=1
 done
+ip link add v0 netns cv-lan type veth peer name v0 netns cv-cli
 ip link add v1 netns cv-cli type veth peer name v1 netns cv-cnv
 ip link add v2 netns cv-cnv type veth peer name v2 netns cv-srv
+ip -n cv-lan addr add 10.212.0.2/24 dev v0
+ip -n cv-cli addr add 10.212.0.1/24 dev v0
 ip -n cv-cli addr add 10.212.1.1/24 dev v1
 ip -n cv-cnv addr add 10.212.1.2/24 dev v1
 ip -n cv-cnv addr add 10.212.2.1/24 dev v2
 ip -n cv-srv addr add 10.212.2.2/24 dev v2
-for l in "cv-cli v1" "cv-cnv v1" "cv-cnv v2" "cv-srv v2"; do
+for l in "cv-lan v0" "cv-cli v0" "cv-cli v1" "cv-cnv v1" "cv-cnv v2" "cv-srv v2"; do
     set -- $l
     ip -n "$1" link set "$2" up
 done
@@ -73,6 +79,13 @@ ip netns exec cv-cnv sysctl -qw net.ipv4.ip_forward=0
 # it: only converted connections get through.
 ip -n cv-cli route add 10.212.2.0/24 via 10.212.1.2
 ip -n cv-srv route add default via 10.212.2.1
+ip -n cv-lan route add default via 10.212.0.1
+ip netns exec cv-cli sysctl -qw net.ipv4.ip_forward=1
+# TPROXY: cv-lan's connections to the server's network go to :8083, unNATed.
+ip netns exec cv-cli iptables -t mangle -A PREROUTING -i v0 -p tcp -d 10.212.2.0/24 \
+    -j TPROXY --on-ip 0.0.0.0 --on-port 8083 --tproxy-mark 1
+ip -n cv-cli rule add fwmark 1 lookup 100
+ip -n cv-cli route add local 0.0.0.0/0 dev lo table 100
 
 mkdir -p "$WORK/www"
 head -c "$((SIZE * 1000 * 1000))" /dev/urandom >"$WORK/www/file.bin"
@@ -92,6 +105,10 @@ ip netns exec cv-cli "$BIN" proxy convert-client --listen 0.0.0.0:8082 --convert
     --transparent --kernel --json >"$WORK/tclient.out" 2>"$WORK/tclient.err" &
 PIDS+=($!)
 TCLIENT=$!
+ip netns exec cv-cli "$BIN" proxy convert-client --listen 0.0.0.0:8083 --converter 10.212.1.2:5124 \
+    --transparent --kernel --json >"$WORK/pclient.out" 2>"$WORK/pclient.err" &
+PIDS+=($!)
+PCLIENT=$!
 # Locally made connections to the server's network go to the transparent client.
 ip netns exec cv-cli iptables -t nat -A OUTPUT -p tcp -d 10.212.2.0/24 -j REDIRECT --to-ports 8082
 
@@ -115,6 +132,7 @@ wait_port cv-srv 10.212.2.2 8000
 wait_log "$WORK/server.err"
 wait_log "$WORK/client.err"
 wait_log "$WORK/tclient.err"
+wait_log "$WORK/pclient.err"
 
 # The client written from RFC 8803. Usage:
 #   rfc8803_client.py fetch HOST PORT PATH OUT   -> prints nothing, writes the body
@@ -254,31 +272,38 @@ ip netns exec cv-cli curl -sS --max-time 60 -o "$WORK/t.bin" http://10.212.2.2:8
 got=$(sha256sum "$WORK/t.bin" | cut -d' ' -f1)
 [ "$got" = "$WANT" ] || fail "(d) transparent: SHA-256 $got, want $WANT"
 echo "(d) curl -> REDIRECT -> convert-client --transparent -> convert-server: sha256 ok"
+ip netns exec cv-lan curl -sS --max-time 60 -o "$WORK/p.bin" http://10.212.2.2:8000/file.bin \
+    || fail "(d) curl from cv-lan through TPROXY to the transparent convert-client"
+got=$(sha256sum "$WORK/p.bin" | cut -d' ' -f1)
+[ "$got" = "$WANT" ] || fail "(d) TPROXY: SHA-256 $got, want $WANT"
+echo "(d) curl in cv-lan -> TPROXY -> convert-client --transparent -> convert-server: sha256 ok"
 # A refused destination resets the client's connection.
 if ip netns exec cv-cli curl -sS --max-time 20 -o /dev/null http://10.212.2.2:9/ 2>"$WORK/refused.txt"; then
     fail "(d) curl to a closed port through the transparent client succeeded"
 fi
 echo "(d) closed port through the transparent client: curl fails ($(tr -d '\n' <"$WORK/refused.txt"))"
 
-kill -INT "$CLIENT" "$TCLIENT" "$SERVER"
-for p in "$CLIENT" "$TCLIENT" "$SERVER"; do
+kill -INT "$CLIENT" "$TCLIENT" "$PCLIENT" "$SERVER"
+for p in "$CLIENT" "$TCLIENT" "$PCLIENT" "$SERVER"; do
     wait "$p" || fail "a converter or client (pid $p) exited with an error"
 done
-python3 - "$WORK/client.out" "$WORK/tclient.out" "$WORK/server.out" <<'PY' || fail "counters"
+python3 - "$WORK/client.out" "$WORK/tclient.out" "$WORK/pclient.out" "$WORK/server.out" <<'PY' || fail "counters"
 import json, sys
-client, tclient, server = (json.loads(open(p).read().strip().splitlines()[-1]) for p in sys.argv[1:])
+client, tclient, pclient, server = (json.loads(open(p).read().strip().splitlines()[-1]) for p in sys.argv[1:])
 assert client["connected"] == 1 and client["upstream_mptcp"] == 1, client
 assert client["data_in_syn"] == 1, client
 assert tclient["connected"] == 1 and tclient["errors"].get("connection_reset") == 1, tclient
+assert pclient["connected"] == 1 and pclient["upstream_mptcp"] == 1, pclient
 assert server["errors"].get("connection_reset") == 2, server
 assert server["errors"].get("destination_unreachable") == 2, server
 assert server["errors"].get("malformed_message") == 3, server
 assert server["errors"].get("unsupported_version") == 1, server
 assert server["errors"].get("not_authorized") == 1, server
-assert server["info"] == 1 and server["connected"] == 3, server
+assert server["info"] == 1 and server["connected"] == 4, server
 assert server["accepted_mptcp"] == server["accepted"], server
 print("counters: client", json.dumps(client))
-print("counters: transparent client", json.dumps(tclient))
+print("counters: transparent client (REDIRECT)", json.dumps(tclient))
+print("counters: transparent client (TPROXY)", json.dumps(pclient))
 print("counters: server", json.dumps(server))
 PY
 echo "convert.sh: all checks passed"

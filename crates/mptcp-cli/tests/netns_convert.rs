@@ -3,7 +3,7 @@
 //! checks it with a Python client written from the RFC (data in the SYN,
 //! SHA-256 of a download), Error TLVs for unreachable destinations and
 //! malformed messages, and curl through `mptcp proxy convert-client` (a fixed
-//! destination and a transparent one behind an iptables REDIRECT).
+//! destination, and transparent behind an iptables REDIRECT and a TPROXY).
 //!
 //! Needs root (a loud skip without it, a failure under CI). Run it alone with
 //! `cargo test --release -p mptcp-cli --test netns_convert -- --nocapture`.
