@@ -283,6 +283,15 @@ if ip netns exec cv-cli curl -sS --max-time 20 -o /dev/null http://10.212.2.2:9/
 fi
 echo "(d) closed port through the transparent client: curl fails ($(tr -d '\n' <"$WORK/refused.txt"))"
 
+# SIGUSR1: the counters as one JSON line on stderr, the converter goes on.
+kill -USR1 "$SERVER"
+for _ in $(seq 50); do
+    grep -q '^{"accepted":' "$WORK/server.err" && break
+    sleep 0.1
+done
+grep -q '^{"accepted":' "$WORK/server.err" || fail "no JSON counters on stderr after SIGUSR1"
+kill -0 "$SERVER" 2>/dev/null || fail "the converter stopped on SIGUSR1"
+echo "SIGUSR1: $(grep '^{"accepted":' "$WORK/server.err" | tail -1 | cut -c1-60)..."
 kill -INT "$CLIENT" "$TCLIENT" "$PCLIENT" "$SERVER"
 for p in "$CLIENT" "$TCLIENT" "$PCLIENT" "$SERVER"; do
     wait "$p" || fail "a converter or client (pid $p) exited with an error"
