@@ -25,9 +25,9 @@
 #       listing 1, a Connect to the converter itself Not Authorized (32), an
 #       Info alone gets Supported TCP Extensions with MPTCP (30);
 #   (d) curl -> convert-client -> convert-server -> http.server, SHA-256
-#       equal: fixed destination, transparent after REDIRECT (curl in
-#       cv-cli) and after TPROXY (curl in cv-lan), with the clients' JSON
-#       counters.
+#       equal: fixed destination (Convert in the SYN, and with --no-syn-data
+#       after the handshake), transparent after REDIRECT (curl in cv-cli) and
+#       after TPROXY (curl in cv-lan), with the clients' JSON counters.
 # Exits non-zero on the first failed check. Every namespace is named cv-* and
 # deleted at the end.
 set -euo pipefail
@@ -101,6 +101,10 @@ ip netns exec cv-cli "$BIN" proxy convert-client --listen 10.212.1.1:8081 --conv
     --destination 10.212.2.2:8000 --kernel --json >"$WORK/client.out" 2>"$WORK/client.err" &
 PIDS+=($!)
 CLIENT=$!
+ip netns exec cv-cli "$BIN" proxy convert-client --listen 10.212.1.1:8084 --converter 10.212.1.2:5124 \
+    --destination 10.212.2.2:8000 --no-syn-data --kernel --json >"$WORK/lclient.out" 2>"$WORK/lclient.err" &
+PIDS+=($!)
+LCLIENT=$!
 ip netns exec cv-cli "$BIN" proxy convert-client --listen 0.0.0.0:8082 --converter 10.212.1.2:5124 \
     --transparent --kernel --json >"$WORK/tclient.out" 2>"$WORK/tclient.err" &
 PIDS+=($!)
@@ -133,6 +137,7 @@ wait_log "$WORK/server.err"
 wait_log "$WORK/client.err"
 wait_log "$WORK/tclient.err"
 wait_log "$WORK/pclient.err"
+wait_log "$WORK/lclient.err"
 
 # The client written from RFC 8803. Usage:
 #   rfc8803_client.py fetch HOST PORT PATH OUT   -> prints nothing, writes the body
@@ -267,6 +272,11 @@ got=$(sha256sum "$WORK/d.bin" | cut -d' ' -f1)
 [ "$got" = "$WANT" ] || fail "(d) SHA-256 $got, want $WANT"
 read -r speed secs <"$WORK/d.speed"
 echo "(d) curl -> convert-client -> convert-server -> http.server: ${SIZE} MB in ${secs} s ($(awk -v b="$speed" 'BEGIN { printf "%.0f", b * 8 / 1e6 }') Mbit/s), sha256 ok"
+ip netns exec cv-cli curl -sS --max-time 60 -o "$WORK/l.bin" http://10.212.1.1:8084/file.bin \
+    || fail "(d) curl through convert-client --no-syn-data"
+got=$(sha256sum "$WORK/l.bin" | cut -d' ' -f1)
+[ "$got" = "$WANT" ] || fail "(d) --no-syn-data: SHA-256 $got, want $WANT"
+echo "(d) curl -> convert-client --no-syn-data -> convert-server: sha256 ok"
 ip netns exec cv-cli curl -sS --max-time 60 -o "$WORK/t.bin" http://10.212.2.2:8000/file.bin \
     || fail "(d) curl redirected to the transparent convert-client"
 got=$(sha256sum "$WORK/t.bin" | cut -d' ' -f1)
@@ -292,24 +302,27 @@ done
 grep -q '^{"accepted":' "$WORK/server.err" || fail "no JSON counters on stderr after SIGUSR1"
 kill -0 "$SERVER" 2>/dev/null || fail "the converter stopped on SIGUSR1"
 echo "SIGUSR1: $(grep '^{"accepted":' "$WORK/server.err" | tail -1 | cut -c1-60)..."
-kill -INT "$CLIENT" "$TCLIENT" "$PCLIENT" "$SERVER"
-for p in "$CLIENT" "$TCLIENT" "$PCLIENT" "$SERVER"; do
+kill -INT "$CLIENT" "$TCLIENT" "$PCLIENT" "$LCLIENT" "$SERVER"
+for p in "$CLIENT" "$TCLIENT" "$PCLIENT" "$LCLIENT" "$SERVER"; do
     wait "$p" || fail "a converter or client (pid $p) exited with an error"
 done
-python3 - "$WORK/client.out" "$WORK/tclient.out" "$WORK/pclient.out" "$WORK/server.out" <<'PY' || fail "counters"
+python3 - "$WORK/client.out" "$WORK/tclient.out" "$WORK/pclient.out" "$WORK/lclient.out" "$WORK/server.out" \
+    <<'PY' || fail "counters"
 import json, sys
-client, tclient, pclient, server = (json.loads(open(p).read().strip().splitlines()[-1]) for p in sys.argv[1:])
+client, tclient, pclient, lclient, server = (json.loads(open(p).read().strip().splitlines()[-1]) for p in sys.argv[1:])
 assert client["connected"] == 1 and client["upstream_mptcp"] == 1, client
 assert client["data_in_syn"] == 1, client
 assert tclient["connected"] == 1 and tclient["errors"].get("connection_reset") == 1, tclient
 assert pclient["connected"] == 1 and pclient["upstream_mptcp"] == 1, pclient
+assert lclient["connected"] == 1 and lclient["upstream_mptcp"] == 1 and lclient["data_in_syn"] == 0, lclient
 assert server["errors"].get("connection_reset") == 2, server
 assert server["errors"].get("destination_unreachable") == 2, server
 assert server["errors"].get("malformed_message") == 3, server
 assert server["errors"].get("unsupported_version") == 1, server
 assert server["errors"].get("not_authorized") == 1, server
-assert server["info"] == 1 and server["connected"] == 4, server
+assert server["info"] == 1 and server["connected"] == 5, server
 assert server["accepted_mptcp"] == server["accepted"], server
+assert server["data_in_syn"] == server["accepted"] - 1, server
 print("counters: client", json.dumps(client))
 print("counters: transparent client (REDIRECT)", json.dumps(tclient))
 print("counters: transparent client (TPROXY)", json.dumps(pclient))

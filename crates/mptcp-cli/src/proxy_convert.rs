@@ -25,7 +25,7 @@ Counters (connections, data in SYN, Error TLVs by code, bytes each way) are prin
 Example: sysctl -w net.ipv4.tcp_fastopen=3; mptcp proxy convert-server --listen 0.0.0.0:5124 --kernel";
 
 pub const CLIENT_AFTER_HELP: &str = "\
-Needs net.ipv4.tcp_fastopen with the client bit (1) to put the Convert message in the SYN. With --transparent the
+Needs net.ipv4.tcp_fastopen with the client bit (1) to put the Convert message in the SYN (not with --no-syn-data). With --transparent the
 destination is where the connection was going before an iptables/nftables REDIRECT (SO_ORIGINAL_DST) or TPROXY
 (the accepted socket's local address; the listener gets IP_TRANSPARENT). An Error TLV from the converter resets
 the client's connection.
@@ -109,6 +109,10 @@ pub struct ConvertClientArgs {
     /// Reach the converter with plain TCP instead of MPTCP.
     #[arg(long)]
     no_mptcp: bool,
+    /// Send the Convert message right after the handshake instead of in the SYN (one round trip more; on
+    /// Linux 6.18 an MPTCP connection opened with data in the SYN is slow once a second subflow joins).
+    #[arg(long)]
+    no_syn_data: bool,
     #[command(flatten)]
     pub(crate) common: CommonArgs,
 }
@@ -151,7 +155,9 @@ pub fn server(a: ConvertServerArgs) -> anyhow::Result<ExitCode> {
 
 /// Runs `mptcp proxy convert-client`.
 pub fn client(a: ConvertClientArgs) -> anyhow::Result<ExitCode> {
-    check_fastopen(Role::Client)?;
+    if !a.no_syn_data {
+        check_fastopen(Role::Client)?;
+    }
     let destination = match (a.transparent, a.destination) {
         (true, None) => Destination::Transparent,
         (false, Some(d)) => Destination::Fixed(d),
@@ -159,14 +165,17 @@ pub fn client(a: ConvertClientArgs) -> anyhow::Result<ExitCode> {
     };
     let mut config = ConvertClientConfig::new(a.listen, a.converter, destination);
     config.mptcp = !a.no_mptcp;
+    config.syn_data = !a.no_syn_data;
     config.limits = a.common.limits();
     runtime()?.block_on(async move {
         let client = ConvertClient::bind(config).with_context(|| format!("listening on {}", a.listen))?;
         eprintln!(
-            "mptcp proxy convert-client: listening on {} (TCP), converter {} over {}, destination {}",
+            "mptcp proxy convert-client: listening on {} (TCP), converter {} over {} (Convert message {}), \
+             destination {}",
             client.local_addr()?,
             a.converter,
             if a.no_mptcp { "TCP" } else { "MPTCP" },
+            if a.no_syn_data { "after the handshake" } else { "in the SYN" },
             match destination {
                 Destination::Transparent => "the original one (REDIRECT or TPROXY)".to_owned(),
                 Destination::Fixed(d) => d.to_string(),

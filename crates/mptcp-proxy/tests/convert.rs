@@ -39,7 +39,12 @@ fn start_converter(handshake_timeout: Duration) -> Running {
 }
 
 fn start_client(converter: SocketAddr, dst: SocketAddr) -> Running {
-    let config = ConvertClientConfig::new("127.0.0.1:0".parse().unwrap(), converter, Destination::Fixed(dst));
+    start_client_with(converter, dst, true)
+}
+
+fn start_client_with(converter: SocketAddr, dst: SocketAddr, syn_data: bool) -> Running {
+    let mut config = ConvertClientConfig::new("127.0.0.1:0".parse().unwrap(), converter, Destination::Fixed(dst));
+    config.syn_data = syn_data;
     let c = ConvertClient::bind(config).expect("bind the client");
     let (addr, counters) = (c.local_addr().unwrap(), c.counters());
     let (tx, rx) = oneshot::channel::<()>();
@@ -96,6 +101,20 @@ async fn bytes_go_through_client_and_converter_both_ways() {
         assert_eq!(cs.upstream_mptcp, 1, "the client reaches the converter over MPTCP: {cs:?} {ss:?}");
         assert_eq!(ss.accepted_mptcp, 1);
     }
+}
+
+#[tokio::test]
+async fn without_syn_data_the_message_follows_the_handshake() {
+    let echo = echo_server().await;
+    let converter = start_converter(Duration::from_secs(10));
+    let client = start_client_with(converter.addr, echo, false);
+    let mut s = TcpStream::connect(client.addr).await.unwrap();
+    s.write_all(b"after the handshake").await.unwrap();
+    s.shutdown().await.unwrap();
+    assert_eq!(read_to_end(&mut s).await, b"after the handshake");
+    let (cs, ss) = (client.counters.snapshot(), converter.counters.snapshot());
+    assert_eq!((cs.connected, ss.connected), (1, 1));
+    assert_eq!((cs.data_in_syn, ss.data_in_syn), (0, 0), "nothing went in the SYN");
 }
 
 #[tokio::test]

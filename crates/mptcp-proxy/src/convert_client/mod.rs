@@ -39,6 +39,12 @@ pub struct ConvertClientConfig {
     pub destination: Destination,
     /// Reach the converter over MPTCP (plain TCP if the kernel refuses it).
     pub mptcp: bool,
+    /// Send the Convert message in the SYN (TCP Fast Open, RFC 8803's 0-RTT);
+    /// off, it goes right after the handshake, one round trip later. Linux
+    /// 6.18 MPTCP connections opened with data in the SYN run far below the
+    /// paths' rate once a second subflow joins (`tests/netns/convert_bench.sh`),
+    /// so multipath deployments may prefer it off.
+    pub syn_data: bool,
     /// Connection and time limits (`connect_timeout`: reaching the
     /// converter; `handshake_timeout`: its Convert reply).
     pub limits: Limits,
@@ -54,6 +60,7 @@ impl ConvertClientConfig {
             converter,
             destination,
             mptcp: true,
+            syn_data: true,
             limits: Limits::default(),
             relay_buffer: crate::config::DEFAULT_RELAY_BUFFER,
         }

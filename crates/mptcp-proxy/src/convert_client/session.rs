@@ -42,6 +42,21 @@ fn reset(stream: TcpStream) {
     drop(stream);
 }
 
+/// Connects to the converter with `syn` (the Convert message and the
+/// client's first bytes): in the SYN, or right after the handshake.
+async fn connect_upstream(config: &super::ConvertClientConfig, syn: &[u8]) -> io::Result<(TcpStream, usize)> {
+    let timeout = config.limits.connect_timeout;
+    if config.syn_data {
+        return tfo::connect_with_data_timeout(config.converter, config.mptcp, syn, timeout).await;
+    }
+    let mut s = match tokio::time::timeout(timeout, socket::connect(config.converter, config.mptcp)).await {
+        Ok(r) => r?,
+        Err(_) => return Err(io::Error::new(io::ErrorKind::TimedOut, format!("no answer in {timeout:?}"))),
+    };
+    s.write_all(syn).await?;
+    Ok((s, 0))
+}
+
 /// The whole connection; `Err` is how it ended early (the client reset).
 async fn convert(mut client: TcpStream, ctx: &Ctx, rec: &mut ConvertRecord) -> Result<(), String> {
     let counters = &ctx.counters;
@@ -68,8 +83,7 @@ async fn convert(mut client: TcpStream, ctx: &Ctx, rec: &mut ConvertRecord) -> R
     let mut syn = Vec::new();
     Message { tlvs: vec![Tlv::Connect(Connect::to(dst))] }.emit(&mut syn);
     syn.extend_from_slice(&first);
-    let connected = tfo::connect_with_data_timeout(config.converter, config.mptcp, &syn, config.limits.connect_timeout);
-    let (mut upstream, _) = match connected.await {
+    let (mut upstream, _) = match connect_upstream(config, &syn).await {
         Ok(c) => c,
         Err(e) => {
             Counters::bump(&counters.converter_failures);
