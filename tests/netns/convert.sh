@@ -27,7 +27,8 @@
 #   (d) curl -> convert-client -> convert-server -> http.server, SHA-256
 #       equal: fixed destination (Convert in the SYN, and with --no-syn-data
 #       after the handshake), transparent after REDIRECT (curl in cv-cli) and
-#       after TPROXY (curl in cv-lan), with the clients' JSON counters.
+#       after TPROXY (curl in cv-lan), all over IPv6, with the clients' JSON
+#       counters. The converter listens dual-stack on [::]:5124.
 # Exits non-zero on the first failed check. Every namespace is named cv-* and
 # deleted at the end.
 set -euo pipefail
@@ -70,6 +71,10 @@ ip -n cv-cli addr add 10.212.1.1/24 dev v1
 ip -n cv-cnv addr add 10.212.1.2/24 dev v1
 ip -n cv-cnv addr add 10.212.2.1/24 dev v2
 ip -n cv-srv addr add 10.212.2.2/24 dev v2
+ip -n cv-cli addr add fd00:212:1::1/64 dev v1 nodad
+ip -n cv-cnv addr add fd00:212:1::2/64 dev v1 nodad
+ip -n cv-cnv addr add fd00:212:2::1/64 dev v2 nodad
+ip -n cv-srv addr add fd00:212:2::2/64 dev v2 nodad
 for l in "cv-lan v0" "cv-cli v0" "cv-cli v1" "cv-cnv v1" "cv-cnv v2" "cv-srv v2"; do
     set -- $l
     ip -n "$1" link set "$2" up
@@ -93,7 +98,11 @@ WANT=$(sha256sum "$WORK/www/file.bin" | cut -d' ' -f1)
 ip netns exec cv-srv python3 -m http.server 8000 --bind 10.212.2.2 --directory "$WORK/www" \
     >/dev/null 2>"$WORK/http.err" &
 PIDS+=($!)
-ip netns exec cv-cnv "$BIN" proxy convert-server --listen 10.212.1.2:5124 --kernel --json \
+ip netns exec cv-srv python3 -m http.server 8000 --bind fd00:212:2::2 --directory "$WORK/www" \
+    >/dev/null 2>"$WORK/http6.err" &
+PIDS+=($!)
+# Dual-stack: IPv4 clients show up on IPv4-mapped addresses.
+ip netns exec cv-cnv "$BIN" proxy convert-server --listen [::]:5124 --kernel --json \
     >"$WORK/server.out" 2>"$WORK/server.err" &
 PIDS+=($!)
 SERVER=$!
@@ -105,6 +114,10 @@ ip netns exec cv-cli "$BIN" proxy convert-client --listen 10.212.1.1:8084 --conv
     --destination 10.212.2.2:8000 --no-syn-data --kernel --json >"$WORK/lclient.out" 2>"$WORK/lclient.err" &
 PIDS+=($!)
 LCLIENT=$!
+ip netns exec cv-cli "$BIN" proxy convert-client --listen [fd00:212:1::1]:8085 --converter [fd00:212:1::2]:5124 \
+    --destination [fd00:212:2::2]:8000 --kernel --json >"$WORK/vclient.out" 2>"$WORK/vclient.err" &
+PIDS+=($!)
+VCLIENT=$!
 ip netns exec cv-cli "$BIN" proxy convert-client --listen 0.0.0.0:8082 --converter 10.212.1.2:5124 \
     --transparent --kernel --json >"$WORK/tclient.out" 2>"$WORK/tclient.err" &
 PIDS+=($!)
@@ -138,6 +151,11 @@ wait_log "$WORK/client.err"
 wait_log "$WORK/tclient.err"
 wait_log "$WORK/pclient.err"
 wait_log "$WORK/lclient.err"
+wait_log "$WORK/vclient.err"
+for _ in $(seq 100); do
+    ip netns exec cv-srv bash -c "exec 3<>/dev/tcp/fd00:212:2::2/8000" 2>/dev/null && break
+    sleep 0.1
+done
 
 # The client written from RFC 8803. Usage:
 #   rfc8803_client.py fetch HOST PORT PATH OUT   -> prints nothing, writes the body
@@ -277,6 +295,11 @@ ip netns exec cv-cli curl -sS --max-time 60 -o "$WORK/l.bin" http://10.212.1.1:8
 got=$(sha256sum "$WORK/l.bin" | cut -d' ' -f1)
 [ "$got" = "$WANT" ] || fail "(d) --no-syn-data: SHA-256 $got, want $WANT"
 echo "(d) curl -> convert-client --no-syn-data -> convert-server: sha256 ok"
+ip netns exec cv-cli curl -sS --max-time 60 -o "$WORK/v.bin" "http://[fd00:212:1::1]:8085/file.bin" \
+    || fail "(d) curl through convert-client over IPv6"
+got=$(sha256sum "$WORK/v.bin" | cut -d' ' -f1)
+[ "$got" = "$WANT" ] || fail "(d) IPv6: SHA-256 $got, want $WANT"
+echo "(d) IPv6: curl -> convert-client -> convert-server -> http.server, all over IPv6: sha256 ok"
 ip netns exec cv-cli curl -sS --max-time 60 -o "$WORK/t.bin" http://10.212.2.2:8000/file.bin \
     || fail "(d) curl redirected to the transparent convert-client"
 got=$(sha256sum "$WORK/t.bin" | cut -d' ' -f1)
@@ -302,14 +325,14 @@ done
 grep -q '^{"accepted":' "$WORK/server.err" || fail "no JSON counters on stderr after SIGUSR1"
 kill -0 "$SERVER" 2>/dev/null || fail "the converter stopped on SIGUSR1"
 echo "SIGUSR1: $(grep '^{"accepted":' "$WORK/server.err" | tail -1 | cut -c1-60)..."
-kill -INT "$CLIENT" "$TCLIENT" "$PCLIENT" "$LCLIENT" "$SERVER"
-for p in "$CLIENT" "$TCLIENT" "$PCLIENT" "$LCLIENT" "$SERVER"; do
+kill -INT "$CLIENT" "$TCLIENT" "$PCLIENT" "$LCLIENT" "$VCLIENT" "$SERVER"
+for p in "$CLIENT" "$TCLIENT" "$PCLIENT" "$LCLIENT" "$VCLIENT" "$SERVER"; do
     wait "$p" || fail "a converter or client (pid $p) exited with an error"
 done
-python3 - "$WORK/client.out" "$WORK/tclient.out" "$WORK/pclient.out" "$WORK/lclient.out" "$WORK/server.out" \
-    <<'PY' || fail "counters"
+python3 - "$WORK/client.out" "$WORK/tclient.out" "$WORK/pclient.out" "$WORK/lclient.out" "$WORK/vclient.out" \
+    "$WORK/server.out" <<'PY' || fail "counters"
 import json, sys
-client, tclient, pclient, lclient, server = (json.loads(open(p).read().strip().splitlines()[-1]) for p in sys.argv[1:])
+client, tclient, pclient, lclient, vclient, server = (json.loads(open(p).read().strip().splitlines()[-1]) for p in sys.argv[1:])
 assert client["connected"] == 1 and client["upstream_mptcp"] == 1, client
 assert client["data_in_syn"] == 1, client
 assert tclient["connected"] == 1 and tclient["errors"].get("connection_reset") == 1, tclient
@@ -320,7 +343,8 @@ assert server["errors"].get("destination_unreachable") == 2, server
 assert server["errors"].get("malformed_message") == 3, server
 assert server["errors"].get("unsupported_version") == 1, server
 assert server["errors"].get("not_authorized") == 1, server
-assert server["info"] == 1 and server["connected"] == 5, server
+assert vclient["connected"] == 1 and vclient["upstream_mptcp"] == 1 and vclient["data_in_syn"] == 1, vclient
+assert server["info"] == 1 and server["connected"] == 6, server
 assert server["accepted_mptcp"] == server["accepted"], server
 assert server["data_in_syn"] == server["accepted"] - 1, server
 print("counters: client", json.dumps(client))

@@ -81,8 +81,9 @@ pub fn destination_allowed(dst: SocketAddr, allow_loopback: bool) -> bool {
 /// Whether a Connect names the converter itself (`local`: the address the
 /// client reached it on): a hairpin, refused with Not Authorized, else a
 /// client could chain Convert messages through the converter to itself.
+/// IPv4-mapped addresses (a dual-stack listener's view of IPv4) count as IPv4.
 pub fn is_hairpin(dst: SocketAddr, local: SocketAddr) -> bool {
-    dst == local
+    dst.port() == local.port() && dst.ip().to_canonical() == local.ip().to_canonical()
 }
 
 /// Decides on a parsed message; `raw` is its bytes (for the echo).
@@ -194,6 +195,8 @@ mod tests {
         assert!(is_hairpin(local, local));
         assert!(!is_hairpin("192.0.2.1:80".parse().unwrap(), local));
         assert!(!is_hairpin("192.0.2.2:5124".parse().unwrap(), local));
+        // A dual-stack listener sees an IPv4 client's connection on a mapped address.
+        assert!(is_hairpin(local, "[::ffff:192.0.2.1]:5124".parse().unwrap()));
     }
 
     #[test]

@@ -73,7 +73,7 @@ fn error_message(code: ErrorCode, value: Vec<u8>) -> Vec<u8> {
 }
 
 /// Acts on the decision; `early` is the client's data read past the message.
-async fn answer(client: TcpStream, early: &[u8], decision: Decision, ctx: &Ctx, rec: &mut ConvertRecord) {
+async fn answer(mut client: TcpStream, early: &[u8], decision: Decision, ctx: &Ctx, rec: &mut ConvertRecord) {
     let counters = &ctx.counters;
     let (dst, mptcp, info) = match decision {
         Decision::Refuse { code, value } => {
@@ -117,7 +117,6 @@ async fn answer(client: TcpStream, early: &[u8], decision: Decision, ctx: &Ctx, 
     }
     let mut reply = Vec::new();
     Message { tlvs }.emit(&mut reply);
-    let mut client = client;
     let sent = async {
         client.write_all(&reply).await?;
         server.write_all(early).await
