@@ -25,10 +25,10 @@ Counters (connections, data in SYN, Error TLVs by code, bytes each way) are prin
 Example: sysctl -w net.ipv4.tcp_fastopen=3; mptcp proxy convert-server --listen 0.0.0.0:5124 --kernel";
 
 pub const CLIENT_AFTER_HELP: &str = "\
-Needs net.ipv4.tcp_fastopen with the client bit (1) to put the Convert message in the SYN (not with --no-syn-data). With --transparent the
-destination is where the connection was going before an iptables/nftables REDIRECT (SO_ORIGINAL_DST) or TPROXY
-(the accepted socket's local address; the listener gets IP_TRANSPARENT). An Error TLV from the converter resets
-the client's connection.
+Needs net.ipv4.tcp_fastopen with the client bit (1) to put the Convert message in the SYN (not with
+--no-syn-data). With --transparent the destination is where the connection was going before an iptables/nftables
+REDIRECT (SO_ORIGINAL_DST) or TPROXY (the accepted socket's local address; the listener gets IP_TRANSPARENT). An
+Error TLV from the converter resets the client's connection.
 
 Example: mptcp proxy convert-client --listen 127.0.0.1:8080 --converter 192.0.2.1:5124 --destination 198.51.100.7:80";
 
@@ -93,6 +93,7 @@ pub struct ConvertServerArgs {
 
 /// `mptcp proxy convert-client`.
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("where").required(true).args(["transparent", "destination"])))]
 pub struct ConvertClientArgs {
     /// The address plain TCP clients connect to (or are redirected to), IP:PORT.
     #[arg(long, value_name = "IP:PORT")]
@@ -101,7 +102,7 @@ pub struct ConvertClientArgs {
     #[arg(long, value_name = "IP:PORT")]
     converter: SocketAddr,
     /// Send each connection where it was going before a REDIRECT or TPROXY rule sent it here.
-    #[arg(long, conflicts_with = "destination", required_unless_present = "destination")]
+    #[arg(long)]
     transparent: bool,
     /// Send every connection to this server, IP:PORT.
     #[arg(long, value_name = "IP:PORT")]

@@ -100,6 +100,17 @@ fn convert_flags_and_the_fast_open_check() {
     for args in [
         vec!["proxy", "convert-client", "--listen", "127.0.0.1:0", "--converter", "127.0.0.1:1"],
         vec!["proxy", "convert-client", "--listen", "127.0.0.1:0", "--converter", "x", "--transparent"],
+        vec![
+            "proxy",
+            "convert-client",
+            "--listen",
+            "127.0.0.1:0",
+            "--converter",
+            "127.0.0.1:1",
+            "--transparent",
+            "--destination",
+            "127.0.0.1:2",
+        ],
         vec!["proxy", "convert-server", "--listen", "127.0.0.1"],
     ] {
         let out = Command::new(BIN).args(&args).output().unwrap();
