@@ -87,6 +87,10 @@ pub struct ConvertServerArgs {
     /// Take loopback destinations (refused by RFC 8803; for tests on one host).
     #[arg(long)]
     allow_loopback: bool,
+    /// Error TLVs sent per second at most (RFC 8803 asks for a limit); past it a refused client is reset without
+    /// one. 0: no limit.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    error_rate: u32,
     #[command(flatten)]
     pub(crate) common: CommonArgs,
 }
@@ -135,6 +139,7 @@ pub fn server(a: ConvertServerArgs) -> anyhow::Result<ExitCode> {
     config.client_mptcp = !a.no_mptcp;
     config.server_mptcp = !a.target_tcp;
     config.allow_loopback = a.allow_loopback;
+    config.error_rate = a.error_rate;
     config.limits = a.common.limits();
     runtime()?.block_on(async move {
         let server = Converter::bind(config).with_context(|| format!("listening on {}", a.listen))?;

@@ -26,6 +26,8 @@ pub struct ConvertCounters {
     pub(crate) errors: [AtomicU64; 256],
     /// Client side: connections to the converter that failed, or whose reply was not a Convert message.
     pub(crate) converter_failures: AtomicU64,
+    /// Converter: refusals reset without an Error TLV (the rate limit).
+    pub(crate) errors_rate_limited: AtomicU64,
 }
 
 impl Default for ConvertCounters {
@@ -37,6 +39,7 @@ impl Default for ConvertCounters {
             connected: AtomicU64::new(0),
             errors: std::array::from_fn(|_| AtomicU64::new(0)),
             converter_failures: AtomicU64::new(0),
+            errors_rate_limited: AtomicU64::new(0),
         }
     }
 }
@@ -84,6 +87,7 @@ impl ConvertCounters {
             connected: get(&self.connected),
             errors,
             converter_failures: get(&self.converter_failures),
+            errors_rate_limited: get(&self.errors_rate_limited),
             upstream_mptcp: base.targets_mptcp,
             idle_timeouts: base.idle_timeouts,
             bytes_up: base.bytes_up,
@@ -115,6 +119,8 @@ pub struct ConvertSnapshot {
     pub errors: BTreeMap<String, u64>,
     /// Client: the converter could not be reached or did not answer with a Convert message.
     pub converter_failures: u64,
+    /// Converter: refusals (counted in `errors` too) reset without an Error TLV, past the rate limit.
+    pub errors_rate_limited: u64,
     /// Converter: connections to servers over MPTCP. Client: connections to the converter over MPTCP.
     pub upstream_mptcp: u64,
     /// Relays ended because nothing moved for `idle_timeout`.
@@ -135,12 +141,13 @@ impl fmt::Display for ConvertSnapshot {
         let errors: Vec<String> = self.errors.iter().map(|(name, n)| format!("{name} {n}")).collect();
         writeln!(
             f,
-            "convert: data in SYN {}, info {}, connected {}, converter failures {}, errors: {}",
+            "convert: data in SYN {}, info {}, connected {}, converter failures {}, errors: {} (rate-limited {})",
             self.data_in_syn,
             self.info,
             self.connected,
             self.converter_failures,
-            if errors.is_empty() { "none".to_owned() } else { errors.join(", ") }
+            if errors.is_empty() { "none".to_owned() } else { errors.join(", ") },
+            self.errors_rate_limited
         )?;
         write!(
             f,

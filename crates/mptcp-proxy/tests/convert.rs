@@ -26,7 +26,12 @@ struct Running {
 }
 
 fn start_converter(handshake_timeout: Duration) -> Running {
+    start_converter_with(handshake_timeout, 1000)
+}
+
+fn start_converter_with(handshake_timeout: Duration, error_rate: u32) -> Running {
     let mut config = ConverterConfig::new("127.0.0.1:0".parse().unwrap());
+    config.error_rate = error_rate;
     config.allow_loopback = true;
     config.limits.handshake_timeout = handshake_timeout;
     let c = Converter::bind(config).expect("bind the converter");
@@ -156,4 +161,24 @@ async fn a_silent_client_times_out() {
     s.write_all(&[1, 6]).await.unwrap();
     assert_eq!(read_to_end(&mut s).await, b"", "closed without a reply");
     assert!(eventually(|| converter.counters.snapshot().handshake_timeouts == 1).await);
+}
+
+#[tokio::test]
+async fn error_tlvs_past_the_rate_limit_become_resets() {
+    let converter = start_converter_with(Duration::from_secs(10), 2);
+    let mut replies = 0;
+    for _ in 0..5 {
+        let mut s = TcpStream::connect(converter.addr).await.unwrap();
+        s.write_all(&[1, 1, 0x22, 0x64]).await.unwrap();
+        let mut buf = Vec::new();
+        let r = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf)).await.expect("closed in time");
+        if r.is_ok() && Message::parse(&buf).is_ok_and(|m| m.is_some()) {
+            replies += 1;
+        }
+    }
+    // A burst of 2; the five attempts take far less than the half second a third token needs.
+    assert_eq!(replies, 2);
+    let snap = converter.counters.snapshot();
+    assert_eq!(snap.errors.get("malformed_message"), Some(&5));
+    assert_eq!(snap.errors_rate_limited, 3);
 }

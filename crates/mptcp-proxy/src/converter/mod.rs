@@ -10,6 +10,7 @@
 //! right after the handshake, once the server's answer is known.
 
 pub mod failure;
+pub mod ratelimit;
 pub mod request;
 mod session;
 
@@ -41,6 +42,9 @@ pub struct ConverterConfig {
     /// Take loopback destinations (RFC 8803 §4.2.2 refuses them; tests on
     /// one machine need them).
     pub allow_loopback: bool,
+    /// Error TLVs sent per second at most (as many at once); past it a
+    /// refused client is reset without one. 0: no limit.
+    pub error_rate: u32,
     /// The Fast Open queue of the listener.
     pub fastopen_queue: i32,
     /// The relay's buffer size per direction.
@@ -56,6 +60,7 @@ impl ConverterConfig {
             server_mptcp: true,
             limits: Limits::default(),
             allow_loopback: false,
+            error_rate: 1000,
             fastopen_queue: 1024,
             relay_buffer: crate::config::DEFAULT_RELAY_BUFFER,
         }
@@ -66,6 +71,7 @@ impl ConverterConfig {
 pub(crate) struct Ctx {
     pub(crate) config: ConverterConfig,
     pub(crate) counters: Arc<ConvertCounters>,
+    pub(crate) error_limit: ratelimit::RateLimit,
 }
 
 /// A converter bound to its address, ready to run.
@@ -83,7 +89,8 @@ impl Converter {
         let queue = config.fastopen_queue;
         let (listener, listens_mptcp) =
             socket::listen_with(config.listen, config.client_mptcp, |s| tfo::listener_options(s, queue))?;
-        let ctx = Arc::new(Ctx { config, counters: Arc::new(ConvertCounters::default()) });
+        let error_limit = ratelimit::RateLimit::new(config.error_rate);
+        let ctx = Arc::new(Ctx { config, counters: Arc::new(ConvertCounters::default()), error_limit });
         Ok(Converter { listener, listens_mptcp, ctx })
     }
 

@@ -65,11 +65,20 @@ pub(crate) async fn serve(mut stream: TcpStream, peer: SocketAddr, ctx: Arc<Ctx>
     rec.emit();
 }
 
-/// A message holding one Error TLV.
-fn error_message(code: ErrorCode, value: Vec<u8>) -> Vec<u8> {
+/// Sends an Error TLV and closes, or, past the rate limit, resets the
+/// client without one.
+async fn send_error(client: TcpStream, code: ErrorCode, value: Vec<u8>, ctx: &Ctx, rec: &mut ConvertRecord) {
+    ctx.counters.error(code);
+    rec.error = Some(code_name(code));
+    if !ctx.error_limit.allow() {
+        Counters::bump(&ctx.counters.errors_rate_limited);
+        rec.end = format!("{} (rate-limited: reset without an Error TLV)", rec.end);
+        socket::reset_on_close(&client);
+        return;
+    }
     let mut out = Vec::new();
     Message { tlvs: vec![Tlv::Error { code, value }] }.emit(&mut out);
-    out
+    send_and_close(client, &out).await;
 }
 
 /// Acts on the decision; `early` is the client's data read past the message.
@@ -77,10 +86,8 @@ async fn answer(mut client: TcpStream, early: &[u8], decision: Decision, ctx: &C
     let counters = &ctx.counters;
     let (dst, mptcp, info) = match decision {
         Decision::Refuse { code, value } => {
-            counters.error(code);
-            rec.error = Some(code_name(code));
             rec.end = "refused".to_owned();
-            send_and_close(client, &error_message(code, value)).await;
+            send_error(client, code, value, ctx, rec).await;
             return;
         }
         Decision::InfoOnly => {
@@ -138,8 +145,6 @@ async fn answer(mut client: TcpStream, early: &[u8], decision: Decision, ctx: &C
 async fn refuse_connect(client: TcpStream, e: &std::io::Error, ctx: &Ctx, rec: &mut ConvertRecord) {
     let (code, value) = connect_error(e);
     tracing::debug!("connect to {:?}: {e}", rec.target);
-    ctx.counters.error(code);
-    rec.error = Some(code_name(code));
     rec.end = format!("connect: {e}");
-    send_and_close(client, &error_message(code, value)).await;
+    send_error(client, code, value, ctx, rec).await;
 }
