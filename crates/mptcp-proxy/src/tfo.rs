@@ -109,6 +109,13 @@ pub async fn connect_with_data(addr: SocketAddr, mptcp: bool, data: &[u8]) -> io
         // No cookie yet (or Fast Open off): the SYN went without data.
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => 0,
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
+        // Fast Open is off for clients (no bit 1 in net.ipv4.tcp_fastopen):
+        // a plain connect, the data after the handshake.
+        Err(e) if e.raw_os_error() == Some(libc::EOPNOTSUPP) => match socket.connect(&addr.into()) {
+            Ok(()) => 0,
+            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => 0,
+            Err(e) => return Err(e),
+        },
         Err(e) => return Err(e),
     };
     let std_stream: std::net::TcpStream = socket.into();
