@@ -12,6 +12,7 @@ mod perf;
 mod pm;
 mod progress;
 mod proxy;
+mod proxy_convert;
 mod setup;
 mod sim;
 mod transfer;
@@ -51,7 +52,8 @@ enum Command {
     Perf(perf::Args),
     /// A path-manager daemon for the Linux kernel's own MPTCP (run, status, monitor).
     Pm(pm::Args),
-    /// Proxies for MPTCP deployments: `socks5`, an MPTCP SOCKS5 proxy (RFC 1928/1929).
+    /// Proxies for MPTCP deployments: `socks5`, an MPTCP SOCKS5 proxy (RFC 1928/1929); `convert-server` and
+    /// `convert-client`, the 0-RTT TCP Convert protocol (RFC 8803).
     Proxy(proxy::Args),
 }
 

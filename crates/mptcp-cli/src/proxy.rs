@@ -1,12 +1,18 @@
 //! `mptcp proxy socks5`: the MPTCP SOCKS5 proxy of `mptcp-proxy`, its flags
 //! mapped to the library's configuration, its counters printed on exit, on
 //! SIGUSR1 and every `--stats-interval`, its access log on stderr or a file.
+//! `mptcp proxy convert-server` and `convert-client` (RFC 8803) are in
+//! [`crate::proxy_convert`] and share those pieces.
 
+use crate::proxy_convert::{self, ConvertClientArgs, ConvertServerArgs};
 use anyhow::{Context, bail};
 use mptcp_proxy::log::ACCESS_TARGET;
 use mptcp_proxy::rules::Prefix;
 use mptcp_proxy::socks5::Credentials;
-use mptcp_proxy::{Snapshot, Socks5Config, Socks5Server};
+use mptcp_proxy::{Socks5Config, Socks5Server};
+use serde::Serialize;
+use std::fmt::Display;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,6 +35,32 @@ enum Command {
     /// over MPTCP and reaches targets over MPTCP where they take it (TCP otherwise), on the kernel's sockets.
     #[command(after_help = SOCKS5_AFTER_HELP)]
     Socks5(Socks5Args),
+    /// An RFC 8803 Transport Converter: takes MPTCP connections whose first bytes are a Convert message (in the
+    /// SYN with TCP Fast Open, or after it), connects to the server its Connect TLV names, answers, then relays.
+    #[command(after_help = proxy_convert::SERVER_AFTER_HELP)]
+    ConvertServer(ConvertServerArgs),
+    /// An RFC 8803 client: takes plain TCP connections (redirected to it, or for one --destination) and carries
+    /// each to a converter over MPTCP, its Connect TLV and first bytes in the SYN (TCP Fast Open).
+    #[command(after_help = proxy_convert::CLIENT_AFTER_HELP)]
+    ConvertClient(ConvertClientArgs),
+}
+
+impl Command {
+    fn access_log(&self) -> Option<&PathBuf> {
+        match self {
+            Command::Socks5(a) => a.access_log.as_ref(),
+            Command::ConvertServer(a) => a.common.access_log.as_ref(),
+            Command::ConvertClient(a) => a.common.access_log.as_ref(),
+        }
+    }
+
+    fn stats_interval(&self) -> Option<Duration> {
+        match self {
+            Command::Socks5(a) => a.stats_interval,
+            Command::ConvertServer(a) => a.common.stats_interval,
+            Command::ConvertClient(a) => a.common.stats_interval,
+        }
+    }
 }
 
 const SOCKS5_AFTER_HELP: &str = "\
@@ -91,7 +123,7 @@ fn parse_account(s: &str) -> Result<(String, String), String> {
 }
 
 /// `10`, `10s`, `500ms`, `5m`, `1h`.
-fn parse_duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
@@ -113,7 +145,6 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 /// `logging::init`) without the access lines, plus the access log (INFO
 /// events of `mptcp_proxy::access`) on stderr or in `--access-log FILE`.
 pub fn init_logging(verbosity: u8, args: &Args) -> anyhow::Result<()> {
-    let Command::Socks5(a) = &args.command;
     let fallback = match verbosity {
         0 => "warn",
         1 => "debug",
@@ -130,7 +161,7 @@ pub fn init_logging(verbosity: u8, args: &Args) -> anyhow::Result<()> {
     let stderr_layer =
         tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(ansi).with_filter(filter);
     let access_filter = Targets::new().with_target(ACCESS_TARGET, LevelFilter::INFO);
-    let access_layer = match &a.access_log {
+    let access_layer = match args.command.access_log() {
         Some(path) => {
             let file = std::fs::OpenOptions::new()
                 .create(true)
@@ -157,6 +188,8 @@ pub fn init_logging(verbosity: u8, args: &Args) -> anyhow::Result<()> {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         Command::Socks5(a) => socks5(a),
+        Command::ConvertServer(a) => proxy_convert::server(a),
+        Command::ConvertClient(a) => proxy_convert::client(a),
     }
 }
 
@@ -189,33 +222,44 @@ fn socks5(a: Socks5Args) -> anyhow::Result<ExitCode> {
             if a.target_tcp { "TCP" } else { "MPTCP where the target takes it" },
         );
         let counters = server.counters();
-        let json = a.json;
-        let stats = tokio::spawn(async move {
-            let mut usr1 = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1()).ok();
-            let mut tick = a.stats_interval.map(|d| {
-                let mut i = tokio::time::interval_at(tokio::time::Instant::now() + d, d);
-                i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-                i
-            });
-            loop {
-                tokio::select! {
-                    Some(()) = async { match usr1.as_mut() { Some(s) => s.recv().await, None => std::future::pending().await } } => {}
-                    _ = async { match tick.as_mut() { Some(t) => t.tick().await, None => std::future::pending().await } } => {}
-                }
-                eprintln!("{}", render(&counters.snapshot(), json));
-            }
-        });
-        let final_counters = server.counters();
-        server.run(stop_signal()).await?;
-        stats.abort();
-        println!("{}", render(&final_counters.snapshot(), json));
-        Ok::<_, anyhow::Error>(())
+        serve_with_stats(move || counters.snapshot(), a.json, a.stats_interval, server.run(stop_signal())).await
     })?;
     Ok(ExitCode::SUCCESS)
 }
 
+/// Runs `serve` until it ends, printing `snapshot()` on stderr on SIGUSR1
+/// and every `interval`, and on stdout at the end.
+pub(crate) async fn serve_with_stats<S: Serialize + Display + Send + 'static>(
+    snapshot: impl Fn() -> S + Send + Sync + 'static,
+    json: bool,
+    interval: Option<Duration>,
+    serve: impl Future<Output = std::io::Result<()>>,
+) -> anyhow::Result<()> {
+    let snapshot = std::sync::Arc::new(snapshot);
+    let for_stats = std::sync::Arc::clone(&snapshot);
+    let stats = tokio::spawn(async move {
+        let mut usr1 = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1()).ok();
+        let mut tick = interval.map(|d| {
+            let mut i = tokio::time::interval_at(tokio::time::Instant::now() + d, d);
+            i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            i
+        });
+        loop {
+            tokio::select! {
+                Some(()) = async { match usr1.as_mut() { Some(s) => s.recv().await, None => std::future::pending().await } } => {}
+                _ = async { match tick.as_mut() { Some(t) => t.tick().await, None => std::future::pending().await } } => {}
+            }
+            eprintln!("{}", render(&for_stats(), json));
+        }
+    });
+    let result = serve.await;
+    stats.abort();
+    println!("{}", render(&snapshot(), json));
+    Ok(result?)
+}
+
 /// SIGINT or SIGTERM.
-async fn stop_signal() {
+pub(crate) async fn stop_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     let Ok(mut term) = signal(SignalKind::terminate()) else {
         let _ = tokio::signal::ctrl_c().await;
@@ -228,14 +272,13 @@ async fn stop_signal() {
 }
 
 /// The counters as text or one line of JSON.
-fn render(s: &Snapshot, json: bool) -> String {
+fn render<S: Serialize + Display>(s: &S, json: bool) -> String {
     if json { serde_json::to_string(s).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")) } else { s.to_string() }
 }
 
 /// Fails on flag combinations clap cannot express.
 pub fn check(args: &Args) -> anyhow::Result<()> {
-    let Command::Socks5(a) = &args.command;
-    if a.stats_interval.is_some_and(|d| d < Duration::from_millis(10)) {
+    if args.command.stats_interval().is_some_and(|d| d < Duration::from_millis(10)) {
         bail!("--stats-interval must be at least 10ms");
     }
     Ok(())

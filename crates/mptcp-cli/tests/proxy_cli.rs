@@ -94,3 +94,52 @@ fn connect_through_the_binary_then_counters_on_sigint() {
     assert!(access.contains("reply=\"succeeded\"") && access.contains("up=4 down=4"), "{access}");
     assert!(access.contains(&format!("target={target}")), "{access}");
 }
+
+#[test]
+fn convert_flags_and_the_fast_open_check() {
+    for args in [
+        vec!["proxy", "convert-client", "--listen", "127.0.0.1:0", "--converter", "127.0.0.1:1"],
+        vec!["proxy", "convert-client", "--listen", "127.0.0.1:0", "--converter", "x", "--transparent"],
+        vec![
+            "proxy",
+            "convert-client",
+            "--listen",
+            "127.0.0.1:0",
+            "--converter",
+            "127.0.0.1:1",
+            "--transparent",
+            "--destination",
+            "127.0.0.1:2",
+        ],
+        vec!["proxy", "convert-server", "--listen", "127.0.0.1"],
+    ] {
+        let out = Command::new(BIN).args(&args).output().unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.lines().next().unwrap_or("").starts_with("error:"), "{args:?}: {err}");
+    }
+    // Without the server bit of net.ipv4.tcp_fastopen the converter does not
+    // start and says what to set; with it, it listens.
+    let value: u32 = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_fastopen").unwrap().trim().parse().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["proxy", "convert-server", "--listen", "127.0.0.1:0", "--kernel"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    if value & 2 == 0 {
+        let status = child.wait().unwrap();
+        assert!(!status.success());
+        assert!(
+            first.contains("net.ipv4.tcp_fastopen") && first.contains(&format!("tcp_fastopen={}", value | 2)),
+            "{first}"
+        );
+    } else {
+        assert!(first.contains("listening on"), "{first}");
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}

@@ -13,13 +13,19 @@
 //! - [`relay`] copies both ways with half-close carried through.
 //! - [`limits`], [`counters`], [`log`] and [`rules`] are the operator's side.
 //!
-//! - [`convert`] is RFC 8803's (0-RTT TCP Convert) wire format, sans-IO; the
-//!   converter and its client that will use it are not built yet.
+//! - [`convert`] is RFC 8803's (0-RTT TCP Convert) wire format, sans-IO;
+//!   [`Converter`] is the Transport Converter (MPTCP in, TCP out) and
+//!   [`ConvertClient`] its client (TCP in, MPTCP with the Connect TLV in the
+//!   SYN out), with [`tfo`] for data in the SYN.
 //!
 //! It does not run on the userspace MPTCP stack yet (the `--tun` backend).
 
 pub mod config;
 pub mod convert;
+pub mod convert_client;
+pub mod convert_counters;
+pub mod convert_io;
+pub mod converter;
 pub mod counters;
 pub mod limits;
 pub mod log;
@@ -28,8 +34,13 @@ pub mod rules;
 mod server;
 pub mod socket;
 pub mod socks5;
+pub mod tcpinfo;
+pub mod tfo;
 
 pub use config::Socks5Config;
+pub use convert_client::{ConvertClient, ConvertClientConfig};
+pub use convert_counters::{ConvertCounters, ConvertSnapshot};
+pub use converter::{Converter, ConverterConfig};
 pub use counters::{Counters, Snapshot};
 pub use limits::Limits;
 pub use server::Socks5Server;

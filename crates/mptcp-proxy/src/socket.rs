@@ -18,7 +18,7 @@ static MPTCP_REFUSED_WARNED: AtomicBool = AtomicBool::new(false);
 
 /// A stream socket for `addr`'s family: MPTCP when `mptcp` is asked and the
 /// kernel gives one, TCP otherwise. The flag says which it is.
-fn stream_socket(addr: &SocketAddr, mptcp: bool) -> io::Result<(Socket, bool)> {
+pub(crate) fn stream_socket(addr: &SocketAddr, mptcp: bool) -> io::Result<(Socket, bool)> {
     let domain = Domain::for_address(*addr);
     if mptcp {
         match Socket::new(domain, Type::STREAM, Some(Protocol::MPTCP)) {
@@ -50,7 +50,18 @@ fn kernel_refuses_mptcp(e: &io::Error) -> bool {
 /// returned says whether it does). An MPTCP listener also accepts plain TCP
 /// clients (the kernel falls back per connection).
 pub fn listen(addr: SocketAddr, mptcp: bool) -> io::Result<(TcpListener, bool)> {
+    listen_with(addr, mptcp, |_| Ok(()))
+}
+
+/// [`listen`] with `configure` called on the socket before it is bound (for
+/// options such as `TCP_FASTOPEN` or `IP_TRANSPARENT`).
+pub fn listen_with(
+    addr: SocketAddr,
+    mptcp: bool,
+    configure: impl FnOnce(&Socket) -> io::Result<()>,
+) -> io::Result<(TcpListener, bool)> {
     let (socket, is_mptcp) = stream_socket(&addr, mptcp)?;
+    configure(&socket)?;
     socket.set_reuse_address(true)?;
     socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;

@@ -1,7 +1,8 @@
 //! The 0-RTT TCP Convert Protocol's wire format (RFC 8803 §4), sans-IO: the
 //! fixed header and its TLVs, parsed from a byte slice and written into a
-//! `Vec<u8>`. The converter and the client (`mptcp proxy convert-server`,
-//! `convert-client`) are not built yet; this is their codec.
+//! `Vec<u8>`: the codec of the converter ([`crate::converter`], `mptcp proxy
+//! convert-server`) and of its client ([`crate::convert_client`],
+//! `convert-client`).
 //!
 //! A message is a 4-byte fixed header (Version, Total Length in 32-bit
 //! words including the header, Magic Number) followed by TLVs (Type,

@@ -1,0 +1,142 @@
+//! One plain TCP client: its destination, the connection to the converter
+//! with the Connect TLV (and the client's first bytes) in the SYN, the
+//! converter's reply, then the relay. An Error TLV, or a converter that
+//! cannot be reached or answers something else, resets the client.
+
+use super::{Ctx, Destination, origdst};
+use crate::convert::tlv::TYPE_ERROR;
+use crate::convert::{Connect, Message, Tlv};
+use crate::convert_counters::code_name;
+use crate::convert_io::{ConvertRecord, read_message};
+use crate::counters::Counters;
+use crate::limits::Slot;
+use crate::relay::relay;
+use crate::tcpinfo::Negotiated;
+use crate::{socket, tfo};
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+/// The most of the client's first bytes sent along with the Connect TLV
+/// (what the SYN cannot carry follows it at once).
+const FIRST_DATA_MAX: usize = 16 * 1024;
+
+/// Serves one client until its relay ends.
+pub(crate) async fn serve(client: TcpStream, peer: SocketAddr, ctx: Arc<Ctx>, slot: Slot) {
+    let start = Instant::now();
+    let mut rec = ConvertRecord::new("convert-client", peer);
+    if let Err(end) = convert(client, &ctx, &mut rec).await {
+        rec.end = end;
+    }
+    drop(slot);
+    rec.duration = start.elapsed();
+    rec.emit();
+}
+
+/// Closes `stream` with a RST.
+fn reset(stream: TcpStream) {
+    socket::reset_on_close(&stream);
+    drop(stream);
+}
+
+/// Connects to the converter with `syn` (the Convert message and the
+/// client's first bytes): in the SYN, or right after the handshake.
+async fn connect_upstream(config: &super::ConvertClientConfig, syn: &[u8]) -> io::Result<(TcpStream, usize)> {
+    let timeout = config.limits.connect_timeout;
+    if config.syn_data {
+        return tfo::connect_with_data_timeout(config.converter, config.mptcp, syn, timeout).await;
+    }
+    let mut s = match tokio::time::timeout(timeout, socket::connect(config.converter, config.mptcp)).await {
+        Ok(r) => r?,
+        Err(_) => return Err(io::Error::new(io::ErrorKind::TimedOut, format!("no answer in {timeout:?}"))),
+    };
+    s.write_all(syn).await?;
+    Ok((s, 0))
+}
+
+/// The whole connection; `Err` is how it ended early (the client reset).
+async fn convert(mut client: TcpStream, ctx: &Ctx, rec: &mut ConvertRecord) -> Result<(), String> {
+    let counters = &ctx.counters;
+    let config = &ctx.config;
+    let dst = match config.destination {
+        Destination::Fixed(d) => d,
+        Destination::Transparent => match origdst::destination(&client, config.listen) {
+            Ok(d) => d,
+            Err(e) => {
+                reset(client);
+                return Err(e.to_string());
+            }
+        },
+    };
+    rec.target = Some(dst);
+    // What the client has sent already goes with the SYN.
+    let mut first = vec![0u8; FIRST_DATA_MAX];
+    let n = match client.try_read(&mut first) {
+        Ok(n) => n,
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
+        Err(e) => return Err(format!("client: {e}")),
+    };
+    first.truncate(n);
+    let mut syn = Vec::new();
+    Message { tlvs: vec![Tlv::Connect(Connect::to(dst))] }.emit(&mut syn);
+    syn.extend_from_slice(&first);
+    let (mut upstream, _) = match connect_upstream(config, &syn).await {
+        Ok(c) => c,
+        Err(e) => {
+            Counters::bump(&counters.converter_failures);
+            reset(client);
+            return Err(format!("converter {}: {e}", config.converter));
+        }
+    };
+    Counters::add(&counters.base.bytes_up, first.len() as u64);
+    rec.up = first.len() as u64;
+    rec.mptcp = socket::is_mptcp(&upstream);
+    if rec.mptcp {
+        Counters::bump(&counters.base.targets_mptcp);
+    }
+    rec.data_in_syn = Negotiated::of(&upstream).is_some_and(Negotiated::syn_data);
+    if rec.data_in_syn {
+        Counters::bump(&counters.data_in_syn);
+    }
+    let mut buf = Vec::new();
+    let reply = tokio::time::timeout(config.limits.handshake_timeout, read_message(&mut upstream, &mut buf)).await;
+    let used = match reply {
+        Err(_) => {
+            Counters::bump(&counters.base.handshake_timeouts);
+            reset(client);
+            reset(upstream);
+            return Err("no Convert reply in time".to_owned());
+        }
+        Ok(Err(e)) => {
+            Counters::bump(&counters.converter_failures);
+            reset(client);
+            reset(upstream);
+            return Err(format!("converter reply: {e}"));
+        }
+        Ok(Ok((msg, used))) => {
+            if let Some(Tlv::Error { code, value }) = msg.find(TYPE_ERROR) {
+                counters.error(*code);
+                rec.error = Some(code_name(*code));
+                tracing::debug!("converter refused {dst}: {} {value:?}", code_name(*code));
+                reset(client);
+                return Err("refused by the converter".to_owned());
+            }
+            used
+        }
+    };
+    Counters::bump(&counters.connected);
+    let early = &buf[used..];
+    if let Err(e) = client.write_all(early).await {
+        reset(upstream);
+        return Err(format!("client: {e}"));
+    }
+    Counters::add(&counters.base.bytes_down, early.len() as u64);
+    let outcome = relay(client, upstream, config.limits.idle_timeout, config.relay_buffer, &counters.base).await;
+    rec.up += outcome.up;
+    rec.down = outcome.down + early.len() as u64;
+    rec.end = outcome.end.describe();
+    Ok(())
+}
