@@ -64,11 +64,6 @@ impl SentMappings {
             .find(|m| dsn.wrapping_sub(m.dsn) < u64::from(m.len))
             .map(|m| m.dsn.wrapping_add(u64::from(m.len)))
     }
-
-    /// Whether any mapping is held.
-    pub fn is_empty(&self) -> bool {
-        self.list.is_empty()
-    }
 }
 
 /// The most received mappings a subflow keeps (about 400 KiB at worst).
@@ -179,6 +174,7 @@ impl RecvMappings {
             .or(self.infinite.filter(covering))
     }
 
+    #[cfg(test)]
     /// The data sequence number of subflow byte `rel` and how many bytes from
     /// it the same mapping covers.
     pub fn translate(&self, rel: u64) -> Option<(u64, u64)> {
@@ -192,14 +188,10 @@ impl RecvMappings {
         }
     }
 
+    #[cfg(test)]
     /// Mappings held (the infinite one included).
     pub fn len(&self) -> usize {
         self.list.len() + usize::from(self.infinite.is_some())
-    }
-
-    /// Nothing held.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

@@ -1,12 +1,12 @@
 //! Multipath TCP (RFC 8684): the connection layer over TCP subflows.
 
 mod conn;
-pub mod keys;
-pub mod mapping;
+pub(crate) mod keys;
+pub(crate) mod mapping;
 mod subflow;
 
-pub use conn::{Fallback, MptcpConfig, MptcpConn, MptcpCounters, SubflowStats};
-pub use subflow::SubflowRole;
+pub(crate) use conn::MptcpConn;
+pub use conn::{Fallback, MptcpConfig, MptcpCounters, SubflowStats};
 
 /// The most live subflows one connection has: the initial one and eight
 /// more, the Linux kernel's highest `ip mptcp limits` (`subflows 8`). A

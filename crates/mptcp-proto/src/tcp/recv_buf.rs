@@ -106,11 +106,13 @@ impl RecvBuffer {
         self.ooo.len()
     }
 
+    #[cfg(test)]
     /// Bytes held out of order.
     pub fn ooo_bytes(&self) -> usize {
         self.ooo_bytes
     }
 
+    #[cfg(test)]
     /// Moves readable bytes into `out`.
     pub fn read(&mut self, out: &mut [u8]) -> usize {
         let (a, b) = self.ready_slices(out.len());

@@ -62,6 +62,7 @@ impl ChunkQueue {
         self.start + self.len as u64
     }
 
+    #[cfg(test)]
     /// Chunks held (for memory accounting and tests).
     pub fn chunk_count(&self) -> usize {
         self.chunks.len() + usize::from(!self.tail.is_empty())
@@ -248,11 +249,6 @@ impl SendBuffer {
         self.q.len()
     }
 
-    /// Nothing held.
-    pub fn is_empty(&self) -> bool {
-        self.q.is_empty()
-    }
-
     /// Sequence number one past the last byte held.
     pub fn end(&self) -> Seq {
         self.origin + self.q.end() as u32
@@ -289,11 +285,6 @@ impl SendBuffer {
     /// the buffer ends first).
     pub fn copy_from(&self, seq: Seq, out: &mut [u8]) -> usize {
         self.pos(seq).map_or(0, |p| self.q.copy_to(p, out))
-    }
-
-    /// Chunks held.
-    pub fn chunk_count(&self) -> usize {
-        self.q.chunk_count()
     }
 
     /// The 64-bit stream position of `seq` (0 for the first byte ever

@@ -108,6 +108,7 @@ impl Scoreboard {
         }
         self.segs.iter().filter(|s| s.lost && !s.sacked).map(SentSeg::len).sum()
     }
+    #[cfg(test)]
     /// Segments SACKed (above the cumulative ACK).
     pub fn sacked_count(&self) -> usize {
         self.sacked
@@ -115,14 +116,6 @@ impl Scoreboard {
     /// The path has been seen to reorder (RFC 8985 §6.2 step 3).
     pub fn reordering_seen(&self) -> bool {
         self.reordering_seen
-    }
-    /// The oldest outstanding segment.
-    pub fn front(&self) -> Option<&SentSeg> {
-        self.segs.front()
-    }
-    /// The newest outstanding segment.
-    pub fn back(&self) -> Option<&SentSeg> {
-        self.segs.back()
     }
 
     /// Records a new transmission at the end of the sequence space.

@@ -329,11 +329,6 @@ impl TcpConn {
         self.events.pop_front()
     }
 
-    /// Segments are built for a device that cuts them (`gso_max_size`).
-    pub fn offloads_segmentation(&self) -> bool {
-        self.cfg.gso_max_size > 0
-    }
-
     /// The segment size the device is to cut the segment last written by
     /// `poll_transmit` into, or 0 when it is a single segment.
     pub fn last_gso_size(&self) -> u16 {
@@ -559,11 +554,6 @@ impl TcpConn {
         self.irs
     }
 
-    /// Our initial sequence number.
-    pub fn iss(&self) -> Seq {
-        self.iss
-    }
-
     /// Bytes the application has read: the next byte read is the one with
     /// relative sequence number `read_offset() + 1`.
     pub fn read_offset(&self) -> u64 {
@@ -597,11 +587,6 @@ impl TcpConn {
         if seq == self.iss { 0 } else { 1 + self.send_buf.position_of(seq) }
     }
 
-    /// The sender MSS (payload bytes, before options of the layer above).
-    pub fn mss(&self) -> u32 {
-        self.mss
-    }
-
     /// The retransmission timeout, backoff included (RFC 6298).
     pub fn rto(&self) -> Duration {
         self.rtt.rto()
@@ -610,11 +595,6 @@ impl TcpConn {
     /// Smoothed RTT.
     pub fn srtt(&self) -> Duration {
         self.rtt.srtt()
-    }
-
-    /// Bytes in flight.
-    pub fn in_flight(&self) -> u64 {
-        self.board.pipe()
     }
 
     /// Whether the SYN exchange is over (data may flow).
