@@ -185,6 +185,11 @@ pub struct MptcpConn {
     peer_fin_consumed: bool,
     app_closed: bool,
     closing_subflows: bool,
+    /// The peer's DATA_FIN came before ours: we are the passive closer, and
+    /// leave the subflows' first FINs to the peer (RFC 8041 §3.6).
+    passive_close: bool,
+    /// Until then, the passive closer waits for the peer's subflow FINs.
+    passive_fin_deadline: Option<Instant>,
     closed: Option<CloseReason>,
     events: VecDeque<ConnEvent>,
     rr: usize,
@@ -283,6 +288,8 @@ impl MptcpConn {
             peer_fin_consumed: false,
             app_closed: false,
             closing_subflows: false,
+            passive_close: false,
+            passive_fin_deadline: None,
             closed: None,
             events: VecDeque::new(),
             rr: 0,

@@ -192,6 +192,11 @@ pub struct Pair {
     pub rng: Rng,
     pub a_events: VecDeque<Event>,
     pub b_events: VecDeque<Event>,
+    /// When set, every packet sent, with whether A sent it; and every
+    /// packet delivered (see `delivered`).
+    pub log: Option<Vec<(bool, Vec<u8>)>>,
+    /// With `log`: the packets delivered, with whether A had sent them.
+    pub delivered: Vec<(usize, bool, Vec<u8>)>,
     buf: Vec<u8>,
 }
 
@@ -218,6 +223,8 @@ impl Pair {
             rng: Rng::new(seed ^ 0xabcdef),
             a_events: VecDeque::new(),
             b_events: VecDeque::new(),
+            log: None,
+            delivered: Vec::new(),
             // One MTU, as a real driver gives: a segment that does not fit is a bug.
             buf: vec![0u8; 1500],
         }
@@ -230,9 +237,15 @@ impl Pair {
     /// Drains both endpoints' output onto the links and their events into the queues.
     pub fn flush(&mut self) {
         while let Some(n) = self.a.poll_transmit(self.now, &mut self.buf) {
+            if let Some(log) = &mut self.log {
+                log.push((true, self.buf[..n].to_vec()));
+            }
             self.ab.send(self.now, self.buf[..n].to_vec(), &mut self.rng);
         }
         while let Some(n) = self.b.poll_transmit(self.now, &mut self.buf) {
+            if let Some(log) = &mut self.log {
+                log.push((false, self.buf[..n].to_vec()));
+            }
             self.ba.send(self.now, self.buf[..n].to_vec(), &mut self.rng);
         }
         while let Some(e) = self.a.poll_event() {
@@ -240,6 +253,14 @@ impl Pair {
         }
         while let Some(e) = self.b.poll_event() {
             self.b_events.push_back(e);
+        }
+    }
+
+    /// With `log` on: records a delivery, with how many packets had been
+    /// sent by then (its place among the sends).
+    fn note_delivery(&mut self, from_a: bool, p: &[u8]) {
+        if let Some(log) = &self.log {
+            self.delivered.push((log.len(), from_a, p.to_vec()));
         }
     }
 
@@ -257,9 +278,11 @@ impl Pair {
         let Some(t) = self.next_time() else { return false };
         self.now = self.now.max(t);
         for p in self.ab.take_due(self.now) {
+            self.note_delivery(true, &p);
             self.b.handle(self.now, &p);
         }
         for p in self.ba.take_due(self.now) {
+            self.note_delivery(false, &p);
             self.a.handle(self.now, &p);
         }
         if self.a.poll_timeout().is_some_and(|t| t <= self.now) {
@@ -493,6 +516,12 @@ pub mod pkt {
     pub fn flags(p: &[u8]) -> u8 {
         let (ihl, _) = lens(p);
         p[ihl + 13]
+    }
+
+    /// Source and destination ports.
+    pub fn ports(p: &[u8]) -> (u16, u16) {
+        let (ihl, _) = lens(p);
+        (u16::from_be_bytes([p[ihl], p[ihl + 1]]), u16::from_be_bytes([p[ihl + 2], p[ihl + 3]]))
     }
 
     /// The MPTCP options of a packet.

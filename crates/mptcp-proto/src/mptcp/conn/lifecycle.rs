@@ -105,12 +105,30 @@ impl MptcpConn {
     }
 
     /// Closes the subflows once both DATA_FINs are through (RFC 8684 §3.3.3).
+    ///
+    /// The active closer closes them at once. The passive closer (the
+    /// peer's DATA_FIN came first) answers the FINs the peer sends and
+    /// closes the others itself only after a while (RFC 8041 §3.6): a
+    /// subflow it closed first would sit in TIME-WAIT on its side, which an
+    /// application that let its peer close first means to avoid.
     pub(super) fn maybe_close_subflows(&mut self, now: Instant) {
-        if self.fallback.is_some() || self.closing_subflows {
+        if self.fallback.is_some() {
+            return;
+        }
+        if self.closing_subflows {
+            if self.passive_fin_deadline.is_some() {
+                self.passive_close_subflows(now);
+            }
             return;
         }
         if self.fin_acked && self.peer_fin_consumed {
             self.closing_subflows = true;
+            if self.passive_close {
+                let rto = self.subflows.iter().map(|s| s.tcp.rto()).max().unwrap_or(Duration::ZERO);
+                self.passive_fin_deadline = Some(now + rto.max(Duration::from_millis(200)));
+                self.passive_close_subflows(now);
+                return;
+            }
             for sf in &mut self.subflows {
                 if !sf.mp.gone {
                     sf.tcp.close();
@@ -119,6 +137,27 @@ impl MptcpConn {
         } else if self.fin_dsn.is_some() && !self.fin_acked && self.fin_resend_at.is_none() {
             let srtt = self.subflows.iter().map(|s| s.tcp.srtt()).max().unwrap_or(Duration::ZERO);
             self.fin_resend_at = Some(now + srtt.saturating_mul(2).max(Duration::from_millis(200)));
+        }
+    }
+
+    /// The passive closer's side of closing the subflows: those the peer
+    /// closed are answered; after the deadline, the rest are closed too.
+    pub(super) fn passive_close_subflows(&mut self, now: Instant) {
+        let late = self.passive_fin_deadline.is_some_and(|t| t <= now);
+        let mut waiting = false;
+        for sf in &mut self.subflows {
+            if sf.mp.gone {
+                continue;
+            }
+            match sf.tcp.state() {
+                State::CloseWait => sf.tcp.close(),
+                State::Established if late => sf.tcp.close(),
+                State::Established => waiting = true,
+                _ => {}
+            }
+        }
+        if !waiting {
+            self.passive_fin_deadline = None;
         }
     }
 }

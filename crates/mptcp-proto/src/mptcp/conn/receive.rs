@@ -385,6 +385,7 @@ impl MptcpConn {
             && self.rcv_base.wrapping_add(self.rcv.next()) == fin
         {
             self.peer_fin_consumed = true;
+            self.passive_close = self.fin_dsn.is_none();
             self.events.push_back(ConnEvent::Readable);
             for sf in &mut self.subflows {
                 sf.mp.ack_due = true;

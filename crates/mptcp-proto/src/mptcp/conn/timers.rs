@@ -10,8 +10,10 @@ impl MptcpConn {
         let add = self.announced.iter().filter(|a| !a.echoed).filter_map(|a| a.resend_at).min();
         let third = self.subflows.iter().filter(|s| !s.mp.gone).filter_map(|s| s.mp.third_ack_resend_at).min();
         let fail = self.subflows.iter().filter(|s| !s.mp.gone).filter_map(|s| s.mp.mp_fail_deadline).min();
-        [sub, self.fin_resend_at, self.orphan_deadline, add, third, self.data_rtx_at, fail, self.sched_wake]
+        let close = [self.fin_resend_at, self.orphan_deadline, self.passive_fin_deadline];
+        [sub, add, third, self.data_rtx_at, fail, self.sched_wake]
             .into_iter()
+            .chain(close)
             .flatten()
             .min()
     }
@@ -95,6 +97,9 @@ impl MptcpConn {
             self.orphan_deadline = None;
             let reason = self.subflows.first().and_then(|s| s.tcp.close_reason()).unwrap_or(CloseReason::Reset);
             self.finish(reason);
+        }
+        if self.passive_fin_deadline.is_some_and(|t| t <= now) {
+            self.passive_close_subflows(now);
         }
         if self.fin_resend_at.is_some_and(|t| t <= now) {
             self.fin_resend_at = None;
