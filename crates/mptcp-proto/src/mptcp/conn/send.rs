@@ -272,7 +272,11 @@ impl MptcpConn {
         // and a 28-byte one), half the packets carrying almost nothing.
         // Within the window, or one segment when the window has less room
         // (the subflow sends it as the window opens).
-        let seg = (path.mss as usize).saturating_sub(crate::mptcp::subflow::DSS_ROOM).max(1) as u64;
+        // The segment's payload room now: the MSS less the DSS and the SACK
+        // blocks it carries (as Linux sizes its mappings by mss_now); a
+        // mapping cut for the bare MSS would be sent as a segment and a
+        // sliver while SACK blocks ride on the data (RFC 8041 §3.8).
+        let seg = sf.tcp.payload_room(crate::mptcp::subflow::DSS_ROOM).min(u64::from(path.mss)).max(1);
         let mut n = want.min(path.room().max(seg)).min(MAX_MAPPING as u64).min(sf.tcp.send_buffer_free() as u64);
         if n > seg {
             n -= n % seg;

@@ -11,11 +11,7 @@ impl MptcpConn {
         let third = self.subflows.iter().filter(|s| !s.mp.gone).filter_map(|s| s.mp.third_ack_resend_at).min();
         let fail = self.subflows.iter().filter(|s| !s.mp.gone).filter_map(|s| s.mp.mp_fail_deadline).min();
         let close = [self.fin_resend_at, self.orphan_deadline, self.passive_fin_deadline];
-        [sub, add, third, self.data_rtx_at, fail, self.sched_wake]
-            .into_iter()
-            .chain(close)
-            .flatten()
-            .min()
+        [sub, add, third, self.data_rtx_at, fail, self.sched_wake].into_iter().chain(close).flatten().min()
     }
 
     /// The data-level retransmission timeout: a few of the slowest subflow's

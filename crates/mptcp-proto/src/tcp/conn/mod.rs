@@ -617,7 +617,7 @@ impl TcpConn {
     }
 
     /// Payload room in a data segment: the MSS less the SACK option, if one rides along.
-    fn payload_room(&self, reserved: usize) -> u64 {
+    pub(crate) fn payload_room(&self, reserved: usize) -> u64 {
         let sack = if self.sack_ok && self.recv_buf.has_ooo() {
             let max = if self.ts.is_some() { 3 } else { 4 };
             4 + 8 * self.recv_buf.ooo_ranges().min(max) as u64
