@@ -49,9 +49,11 @@ fn clamp_mss(packet: &mut [u8], mss: u16) {
     pkt::fix(packet);
 }
 
+/// Per path (A's source address): data segments and payload bytes.
+type PerPath = HashMap<[u8; 4], (u64, u64)>;
+
 struct Outcome {
-    /// Per path (A's source address): data segments and payload bytes.
-    per_path: HashMap<[u8; 4], (u64, u64)>,
+    per_path: PerPath,
     seconds: f64,
 }
 
@@ -66,7 +68,7 @@ fn run(mss: (u16, u16), seed: u64) -> Outcome {
         }
         vec![packet]
     }));
-    let counts: Rc<RefCell<HashMap<[u8; 4], (u64, u64)>>> = Rc::default();
+    let counts: Rc<RefCell<PerPath>> = Rc::default();
     let c = counts.clone();
     p.ab.middlebox = Some(Box::new(move |packet| {
         let n = pkt::payload(&packet).len() as u64;
