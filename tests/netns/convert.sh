@@ -131,7 +131,7 @@ ip netns exec cv-cli iptables -t nat -A OUTPUT -p tcp -d 10.212.2.0/24 -j REDIRE
 
 wait_port() {
     local ns=$1 host=$2 port=$3
-    for _ in $(seq 100); do
+    for _ in $(seq 300); do
         ip netns exec "$ns" bash -c "exec 3<>/dev/tcp/$host/$port" 2>/dev/null && return 0
         sleep 0.1
     done
