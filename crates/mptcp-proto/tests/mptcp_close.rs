@@ -7,16 +7,8 @@
 mod common;
 
 use common::{LinkConfig, Pair, closed, open, pkt};
-use mptcp_proto::{CloseReason, Duration, EndpointConfig};
+use mptcp_proto::{CloseReason, Duration};
 use std::collections::HashMap;
-
-fn cfg() -> EndpointConfig {
-    let mut cfg = EndpointConfig::default();
-    cfg.mptcp.enabled = true;
-    cfg.mptcp.path_manager = "fullmesh".to_owned();
-    cfg.mptcp.max_subflows = 8;
-    cfg
-}
 
 /// Reordering holds some packets back (a FIN on one path arriving after
 /// the DATA_ACK on the other, as two paths of different delays do).
@@ -34,7 +26,7 @@ fn link(delay_ms: u64) -> LinkConfig {
 /// A closes first, B when it has read A's end of data; returns, per subflow
 /// (by A's and B's ports), whether B sent a FIN before A's reached it.
 fn close_order(seed: u64, delay_ms: u64) -> HashMap<(u16, u16), bool> {
-    let mut p = Pair::new(cfg(), link(delay_ms), seed);
+    let mut p = Pair::new(common::fullmesh_cfg(), link(delay_ms), seed);
     let (a, b) = open(&mut p);
     let second: std::net::IpAddr = "10.0.1.1".parse().unwrap();
     p.a.add_address(second);

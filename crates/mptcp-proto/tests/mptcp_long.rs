@@ -4,8 +4,11 @@
 //! endpoint to the other as 64 KiB offloaded segments (as the TUN driver
 //! hands them), so the test takes seconds.
 
+mod common;
+
 use bytes::Bytes;
-use mptcp_proto::{ConnId, Duration, Endpoint, EndpointConfig, Event, Instant};
+use common::DirectReceiver;
+use mptcp_proto::{Duration, Endpoint, EndpointConfig, Instant};
 use std::net::{IpAddr, SocketAddr};
 
 const TOTAL: u64 = (4 << 30) + (300 << 20);
@@ -30,17 +33,16 @@ fn more_than_4_gib_through_one_subflow() {
     b.listen(80).unwrap();
     let mut now = Instant::ZERO;
     let ca = a.connect(now, a_ip, SocketAddr::new(b_ip, 80)).unwrap();
-    let mut cb: Option<ConnId> = None;
+    let mut far = DirectReceiver::new(BLOCK);
     let block = pattern_block();
     let shared = Bytes::from(block.clone());
     let mut buf = vec![0u8; 65_536];
-    let mut sink = vec![0u8; BLOCK];
-    let (mut written, mut read, mut ok, mut shut) = (0u64, 0u64, true, false);
+    let (mut written, mut shut) = (0u64, false);
     let mut eof = false;
     let mut rounds = 0u64;
     while !eof {
         rounds += 1;
-        assert!(rounds < 50_000_000, "no progress: wrote {written}, read {read}");
+        assert!(rounds < 50_000_000, "no progress: wrote {written}, read {}", far.read);
         now += Duration::from_micros(1);
         while written < TOTAL {
             let n = ((TOTAL - written) as usize).min(BLOCK);
@@ -57,39 +59,10 @@ fn more_than_4_gib_through_one_subflow() {
         while let Some(t) = a.poll_transmit_gso(now, &mut buf) {
             b.handle_offloaded(now, &buf[..t.len], true);
         }
-        while let Some(e) = b.poll_event() {
-            if let Event::Accepted { id, .. } = e {
-                cb = Some(id);
-            }
-        }
-        if let Some(cb) = cb {
-            loop {
-                match b.read(cb, &mut sink) {
-                    Ok(0) => {
-                        eof = true;
-                        break;
-                    }
-                    Ok(n) => {
-                        let start = (read % 256) as usize;
-                        ok &= sink[..n] == block[start..start + n];
-                        read += n as u64;
-                    }
-                    Err(_) => break,
-                }
-            }
-        }
-        while let Some(t) = b.poll_transmit_gso(now, &mut buf) {
-            a.handle_offloaded(now, &buf[..t.len], true);
-        }
-        while a.poll_event().is_some() {}
-        for ep in [&mut a, &mut b] {
-            if ep.poll_timeout().is_some_and(|t| t <= now) {
-                ep.handle_timeout(now);
-            }
-        }
+        eof = far.round(now, &mut a, &mut b, &block, true);
     }
-    assert_eq!(read, TOTAL, "the whole stream arrived");
-    assert!(ok, "the stream arrived intact");
+    assert_eq!(far.read, TOTAL, "the whole stream arrived");
+    assert!(far.intact, "the stream arrived intact");
     let s = a.subflow_stats(ca).unwrap();
     assert_eq!(s.len(), 1, "one subflow");
     assert!(s[0].bytes_sent >= TOTAL, "it carried all of it: {}", s[0].bytes_sent);

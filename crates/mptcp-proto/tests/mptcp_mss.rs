@@ -7,20 +7,12 @@
 mod common;
 
 use common::{LinkConfig, Pair, open, pkt, transfer};
-use mptcp_proto::{Duration, EndpointConfig};
+use mptcp_proto::Duration;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
 const SECOND: [u8; 4] = [10, 0, 1, 1];
-
-fn cfg() -> EndpointConfig {
-    let mut cfg = EndpointConfig::default();
-    cfg.mptcp.enabled = true;
-    cfg.mptcp.path_manager = "fullmesh".to_owned();
-    cfg.mptcp.max_subflows = 8;
-    cfg
-}
 
 fn link(delay_ms: u64) -> LinkConfig {
     LinkConfig {
@@ -60,7 +52,7 @@ struct Outcome {
 /// B's SYN/ACKs announce `mss.0` on the first path and `mss.1` on the
 /// second; A then sends 8 MB each way over both (`seed` ms one way).
 fn run(mss: (u16, u16), seed: u64) -> Outcome {
-    let mut p = Pair::new(cfg(), link(seed), seed);
+    let mut p = Pair::new(common::fullmesh_cfg(), link(seed), seed);
     p.ba.middlebox = Some(Box::new(move |mut packet| {
         if pkt::flags(&packet) & 0x02 != 0 {
             let second = pkt::dst(&packet) == SECOND;

@@ -9,15 +9,9 @@ use mptcp_proto::{CloseReason, ConnId, Duration, EndpointConfig};
 
 const MB: u64 = 1_000_000;
 
+/// These tests are about the full-mesh manager's behaviour.
 fn mptcp_cfg() -> EndpointConfig {
-    let mut cfg = EndpointConfig::default();
-    cfg.mptcp.enabled = true;
-    // These tests are about the full-mesh manager's behaviour (every local
-    // address used, every announcement joined); tests/mptcp_pm.rs covers
-    // the kernel-style default.
-    cfg.mptcp.path_manager = "fullmesh".to_owned();
-    cfg.mptcp.max_subflows = 8;
-    cfg
+    common::fullmesh_cfg()
 }
 
 fn link(loss: f64) -> LinkConfig {

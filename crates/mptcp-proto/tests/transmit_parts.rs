@@ -4,8 +4,11 @@
 //! from its two parts arrives intact, for TCP and for MPTCP, and the parts
 //! add up to the length the IP header says.
 
+mod common;
+
 use bytes::Bytes;
-use mptcp_proto::{ConnId, Duration, Endpoint, EndpointConfig, Event, Instant};
+use common::DirectReceiver;
+use mptcp_proto::{Duration, Endpoint, EndpointConfig, Instant};
 use std::net::{IpAddr, SocketAddr};
 
 const TOTAL: u64 = 20 << 20;
@@ -43,19 +46,18 @@ fn transfer(mptcp: bool, offload: bool) -> Outcome {
     b.listen(80).unwrap();
     let mut now = Instant::ZERO;
     let ca = a.connect(now, a_ip, SocketAddr::new(b_ip, 80)).unwrap();
-    let mut cb: Option<ConnId> = None;
+    let mut far = DirectReceiver::new(BLOCK);
     let block = pattern_block();
     let shared = Bytes::from(block.clone());
     let mut buf = vec![0u8; 65_536];
     let mut packet = Vec::new();
     let mut payload = Vec::new();
-    let mut sink = vec![0u8; BLOCK];
-    let (mut written, mut read, mut intact, mut shut, mut eof) = (0u64, 0u64, true, false, false);
+    let (mut written, mut shut, mut eof) = (0u64, false, false);
     let (mut by_ref_packets, mut whole_packets, mut writes) = (0u64, 0u64, 0u64);
     let mut rounds = 0u64;
     while !eof {
         rounds += 1;
-        assert!(rounds < 5_000_000, "no progress: wrote {written}, read {read}");
+        assert!(rounds < 5_000_000, "no progress: wrote {written}, read {}", far.read);
         now += Duration::from_micros(5);
         while written < TOTAL {
             let n = ((TOTAL - written) as usize).min(BLOCK - (writes as usize % 7) * 1000);
@@ -89,38 +91,9 @@ fn transfer(mptcp: bool, offload: bool) -> Outcome {
             }
             b.handle_offloaded(now, &packet, offload);
         }
-        while let Some(e) = b.poll_event() {
-            if let Event::Accepted { id, .. } = e {
-                cb = Some(id);
-            }
-        }
-        if let Some(cb) = cb {
-            loop {
-                match b.read(cb, &mut sink) {
-                    Ok(0) => {
-                        eof = true;
-                        break;
-                    }
-                    Ok(n) => {
-                        let start = (read % 256) as usize;
-                        intact &= sink[..n] == block[start..start + n];
-                        read += n as u64;
-                    }
-                    Err(_) => break,
-                }
-            }
-        }
-        while let Some(t) = b.poll_transmit_gso(now, &mut buf) {
-            a.handle_offloaded(now, &buf[..t.len], offload);
-        }
-        while a.poll_event().is_some() {}
-        for ep in [&mut a, &mut b] {
-            if ep.poll_timeout().is_some_and(|t| t <= now) {
-                ep.handle_timeout(now);
-            }
-        }
+        eof = far.round(now, &mut a, &mut b, &block, offload);
     }
-    Outcome { read, intact, by_ref_packets, whole_packets }
+    Outcome { read: far.read, intact: far.intact, by_ref_packets, whole_packets }
 }
 
 #[test]

@@ -521,11 +521,8 @@ impl MptcpConn {
 
     /// Reads in-order data-level bytes; `Ok(0)` is the end of the stream.
     pub fn read(&mut self, out: &mut [u8]) -> Result<usize, Error> {
-        let mut at = 0;
-        self.read_with(out.len(), &mut |piece| {
-            out[at..at + piece.len()].copy_from_slice(piece);
-            at += piece.len();
-        })
+        let max = out.len();
+        self.read_with(max, &mut crate::tcp::recv_buf::copy_into(out))
     }
 
     /// Reads in place: `f` sees up to `max` in-order data-level bytes (one

@@ -46,6 +46,16 @@ pub struct Inserted {
     pub in_slack: bool,
 }
 
+/// A reader for `read_with` that copies the pieces it is shown into `out`
+/// one after another (what `read` does with it).
+pub(crate) fn copy_into(out: &mut [u8]) -> impl FnMut(&[u8]) + '_ {
+    let mut at = 0;
+    move |piece| {
+        out[at..at + piece.len()].copy_from_slice(piece);
+        at += piece.len();
+    }
+}
+
 /// The ring's first allocation.
 const MIN_RING: usize = 4096;
 

@@ -479,6 +479,70 @@ pub fn transfer_arming(
 }
 
 /// IPv4 + TCP packet surgery for middleboxes (tests build IPv4 pairs).
+/// The far side of a transfer between two endpoints joined directly (no
+/// link): B's listener events, B's reads checked against `block` (the
+/// pattern from offset `read % 256`), B's packets handed to A whole, and
+/// both endpoints' timers. Returns true at B's end of stream.
+pub struct DirectReceiver {
+    pub id: Option<ConnId>,
+    pub read: u64,
+    pub intact: bool,
+    sink: Vec<u8>,
+    buf: Vec<u8>,
+}
+
+impl DirectReceiver {
+    pub fn new(sink: usize) -> Self {
+        DirectReceiver { id: None, read: 0, intact: true, sink: vec![0; sink], buf: vec![0; 65_536] }
+    }
+
+    pub fn round(&mut self, now: Instant, a: &mut Endpoint, b: &mut Endpoint, block: &[u8], offload: bool) -> bool {
+        let mut eof = false;
+        while let Some(e) = b.poll_event() {
+            if let Event::Accepted { id, .. } = e {
+                self.id = Some(id);
+            }
+        }
+        if let Some(cb) = self.id {
+            loop {
+                match b.read(cb, &mut self.sink) {
+                    Ok(0) => {
+                        eof = true;
+                        break;
+                    }
+                    Ok(n) => {
+                        let start = (self.read % 256) as usize;
+                        self.intact &= self.sink[..n] == block[start..start + n];
+                        self.read += n as u64;
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+        while let Some(t) = b.poll_transmit_gso(now, &mut self.buf) {
+            a.handle_offloaded(now, &self.buf[..t.len], offload);
+        }
+        while a.poll_event().is_some() {}
+        for ep in [a, b] {
+            if ep.poll_timeout().is_some_and(|t| t <= now) {
+                ep.handle_timeout(now);
+            }
+        }
+        eof
+    }
+}
+
+/// MPTCP with the full-mesh path manager (every local address used, every
+/// announcement joined) and room for 8 subflows: the tests of the data path
+/// and its closes (tests/mptcp_pm.rs covers the kernel-style default).
+pub fn fullmesh_cfg() -> EndpointConfig {
+    let mut cfg = EndpointConfig::default();
+    cfg.mptcp.enabled = true;
+    cfg.mptcp.path_manager = "fullmesh".to_owned();
+    cfg.mptcp.max_subflows = 8;
+    cfg
+}
+
 pub mod pkt {
     use mptcp_wire::mptcp::{DssMapping, MptcpOption};
     use mptcp_wire::tcp::{TcpOption, TcpOptionIter};
