@@ -7,9 +7,8 @@
 mod common;
 
 use bytes::Bytes;
-use common::DirectReceiver;
-use mptcp_proto::{Duration, Endpoint, EndpointConfig, Instant};
-use std::net::{IpAddr, SocketAddr};
+use common::{DirectReceiver, direct_pair};
+use mptcp_proto::{Duration, EndpointConfig, Instant};
 
 const TOTAL: u64 = 20 << 20;
 const BLOCK: usize = 100_000;
@@ -37,15 +36,8 @@ fn transfer(mptcp: bool, offload: bool) -> Outcome {
     cfg.mptcp.enabled = mptcp;
     cfg.tcp.gso_max_size = if offload { 65_535 } else { 0 };
     cfg.tcp.checksum_offload = offload;
-    let ip = |s: &str| -> IpAddr { s.parse().unwrap() };
-    let (a_ip, b_ip) = (ip("10.0.0.1"), ip("10.0.0.2"));
-    let mut a = Endpoint::new(cfg.clone(), 1);
-    let mut b = Endpoint::new(cfg, 2);
-    a.add_address(a_ip);
-    b.add_address(b_ip);
-    b.listen(80).unwrap();
+    let (mut a, mut b, ca) = direct_pair(cfg);
     let mut now = Instant::ZERO;
-    let ca = a.connect(now, a_ip, SocketAddr::new(b_ip, 80)).unwrap();
     let mut far = DirectReceiver::new(BLOCK);
     let block = pattern_block();
     let shared = Bytes::from(block.clone());

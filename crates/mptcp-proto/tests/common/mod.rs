@@ -479,6 +479,20 @@ pub fn transfer_arming(
 }
 
 /// IPv4 + TCP packet surgery for middleboxes (tests build IPv4 pairs).
+/// Two endpoints joined directly (10.0.0.1 and 10.0.0.2), A connecting to
+/// B's port 80 at time zero: (A, B, A's connection).
+pub fn direct_pair(cfg: EndpointConfig) -> (Endpoint, Endpoint, ConnId) {
+    let a_ip: IpAddr = "10.0.0.1".parse().unwrap();
+    let b_ip: IpAddr = "10.0.0.2".parse().unwrap();
+    let mut a = Endpoint::new(cfg.clone(), 1);
+    let mut b = Endpoint::new(cfg, 2);
+    a.add_address(a_ip);
+    b.add_address(b_ip);
+    b.listen(80).unwrap();
+    let ca = a.connect(Instant::ZERO, a_ip, SocketAddr::new(b_ip, 80)).unwrap();
+    (a, b, ca)
+}
+
 /// The far side of a transfer between two endpoints joined directly (no
 /// link): B's listener events, B's reads checked against `block` (the
 /// pattern from offset `read % 256`), B's packets handed to A whole, and
