@@ -27,6 +27,7 @@ pub const BUILTINS: &[Builtin] = &[
     builtin!("datacenter"),
     builtin!("lossy-path"),
     builtin!("small-buffers"),
+    builtin!("three-path-upload"),
     builtin!("single-tcp"),
     builtin!("tcp-bottleneck"),
     builtin!("datacenter-tcp"),

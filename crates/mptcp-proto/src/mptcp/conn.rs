@@ -278,7 +278,13 @@ impl MptcpConn {
             rcv: {
                 // Linux sends past the data level's edge by up to a window
                 // (`tcp/recv_buf.rs`, `set_slack`): held, not dropped.
-                let mut rcv = RecvBuffer::new(tcp_cfg.recv_buffer, tcp_cfg.max_ooo_ranges);
+                // Out-of-order ranges at the data level: subflows of unequal
+                // RTTs leave a hole every mapping or so, far more than one
+                // TCP connection's reordering; a range per KiB of buffer (6,144
+                // for 6 MiB, a few hundred KiB of map) still bounds a hostile
+                // peer's slivers.
+                let ranges = tcp_cfg.max_ooo_ranges.max(tcp_cfg.recv_buffer / 1024);
+                let mut rcv = RecvBuffer::new(tcp_cfg.recv_buffer, ranges);
                 rcv.set_slack(tcp_cfg.recv_buffer);
                 rcv
             },

@@ -44,6 +44,8 @@ pub struct Inserted {
     pub beyond_window: bool,
     /// Whether any byte was kept beyond the advertised edge, in the slack.
     pub in_slack: bool,
+    /// Whether out-of-order bytes were dropped for the range limit.
+    pub over_range_limit: bool,
 }
 
 /// A reader for `read_with` that copies the pieces it is shown into `out`
@@ -230,21 +232,24 @@ impl RecvBuffer {
         let data = &data[(s - at) as usize..(e - at) as usize];
         if s == self.next {
             let before = self.next;
-            self.store_gaps(s, data, false);
+            let _ = self.store_gaps(s, data, false);
             self.next = e;
             self.drain_ooo();
             r.in_order = (self.next - before) as usize;
         } else {
-            r.out_of_order = self.store_gaps(s, data, true);
-            r.dropped |= !r.out_of_order;
+            let (stored, refused) = self.store_gaps(s, data, true);
+            r.out_of_order = stored;
+            r.over_range_limit = refused;
+            r.dropped |= !stored || refused;
         }
         r
     }
 
     /// Writes the parts of `[s, s + len)` no held range covers; with `record`,
-    /// they become out-of-order ranges (within the range limit). False if
-    /// nothing new was stored.
-    fn store_gaps(&mut self, s: u64, data: &[u8], record: bool) -> bool {
+    /// they become out-of-order ranges (within the range limit). Returns
+    /// whether anything new was stored, and whether a gap was refused for
+    /// the range limit.
+    fn store_gaps(&mut self, s: u64, data: &[u8], record: bool) -> (bool, bool) {
         let e = s + data.len() as u64;
         let mut gaps: arrayvec::ArrayVec<(u64, u64), 8> = arrayvec::ArrayVec::new();
         let mut cur = s;
@@ -261,9 +266,10 @@ impl RecvBuffer {
         if cur < e && gaps.try_push((cur, e)).is_err() {
             more.push((cur, e));
         }
-        let mut stored = false;
+        let (mut stored, mut refused) = (false, false);
         for (gs, ge) in gaps.into_iter().chain(more) {
             if record && !self.add_range(gs, ge) {
+                refused = true;
                 break;
             }
             self.put(gs, &data[(gs - s) as usize..(ge - s) as usize]);
@@ -272,7 +278,7 @@ impl RecvBuffer {
         if stored && record {
             self.last_range = Some((s, e));
         }
-        stored
+        (stored, refused)
     }
 
     /// Records `[s, e)` (disjoint from held ranges) as held out of order,
@@ -364,7 +370,8 @@ mod tests {
         assert!(r.dropped && r.out_of_order);
         assert_eq!(b.ooo_bytes(), 5);
         b.insert(1, b"a");
-        assert!(!b.insert(3, b"b").out_of_order, "third range refused");
+        let r = b.insert(3, b"b");
+        assert!(!r.out_of_order && r.over_range_limit && r.dropped, "third range refused");
         assert_eq!(b.ooo_bytes(), 6);
         // Overlapping data stores only the gaps.
         b.insert(0, b"z");

@@ -51,6 +51,10 @@ pub struct MptcpCounters {
     /// and were kept in the buffer's slack (Linux pairs a new DATA_ACK with
     /// an older, larger subflow window; see `tcp/recv_buf.rs`).
     pub rcv_past_edge: u32,
+    /// `OFODrop` at the data level: out-of-order data dropped for the limit
+    /// on out-of-order ranges (after its subflow acknowledged it: only the
+    /// peer's data-level retransmission brings it back).
+    pub ofo_drop: u32,
     /// `MPTCPRetrans`: data-level retransmissions (data the peer acknowledged
     /// on a subflow but never at the data level).
     pub data_retransmits: u32,

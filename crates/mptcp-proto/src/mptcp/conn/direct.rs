@@ -46,6 +46,9 @@ impl MptcpConn {
             if r.in_slack {
                 self.counters.rcv_past_edge += 1;
             }
+            if r.over_range_limit {
+                self.counters.ofo_drop += 1;
+            }
             if self.fallback.is_none() {
                 self.subflows[i].mp.recv.consumed_to(rel + n as u64);
             }

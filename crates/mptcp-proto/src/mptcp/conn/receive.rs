@@ -276,6 +276,9 @@ impl MptcpConn {
         if r1.in_slack || r2.in_slack {
             self.counters.rcv_past_edge += 1;
         }
+        if r1.over_range_limit || r2.over_range_limit {
+            self.counters.ofo_drop += 1;
+        }
         n
     }
 
