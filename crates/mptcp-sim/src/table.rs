@@ -230,6 +230,15 @@ pub fn render(r: &Results) -> String {
         );
     }
     subflows(&mut out, &r.flows);
+    for (i, f) in r.flows.iter().enumerate() {
+        if let Some(s) = crate::stall::of_flow(r, i, f) {
+            let _ = writeln!(
+                out,
+                "{}: STALLED {:.1} s from {:.1} s (goodput under a tenth of its usual rate)",
+                f.name, s.length_s, s.from_s
+            );
+        }
+    }
     out.push('\n');
 
     let mut links: Vec<&crate::results::LinkResult> = r.links.iter().filter(|l| l.counters.sent > 0).collect();
