@@ -200,6 +200,10 @@ pub struct MptcpConn {
     announced: Vec<Announcement>,
     /// What the peer announced: (id, address, port).
     remote_addrs: Vec<(u8, std::net::IpAddr, Option<u16>)>,
+    /// Address ids withdrawn while no live subflow could carry the REMOVE_ADDR
+    /// (with the address that went away, which must not carry it): it goes
+    /// out on the next subflow established.
+    pending_rm: arrayvec::ArrayVec<(u8, Option<std::net::IpAddr>), 8>,
     /// We set C: no joins to our initial address and port.
     deny_join_initial: bool,
     /// The peer set C (RFC 8684 §3.1).
@@ -293,6 +297,7 @@ impl MptcpConn {
             fastclose: false,
             announced: Vec::new(),
             remote_addrs: Vec::new(),
+            pending_rm: arrayvec::ArrayVec::new(),
             deny_join_initial: cfg.deny_join_initial,
             peer_deny_join_initial: false,
         }
