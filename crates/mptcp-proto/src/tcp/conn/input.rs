@@ -69,6 +69,25 @@ impl TcpConn {
         self.ack_due = true;
     }
 
+    /// Whether `seg` passes the window test of RFC 9293 §3.10.7.4 (true where
+    /// that test does not apply: SYN-SENT, CLOSED, TIME-WAIT). A segment that
+    /// fails it is only acknowledged: nothing it carries is looked at.
+    pub fn in_window(&self, seg: &Segment<'_>) -> bool {
+        matches!(self.state, State::SynSent | State::Closed | State::TimeWait) || self.window_accepts(seg)
+    }
+
+    fn window_accepts(&self, seg: &Segment<'_>) -> bool {
+        let wnd = self.rcv_adv_edge - self.rcv_nxt;
+        let len = seg.seq_len();
+        let in_window = |s: Seq| s.in_range(self.rcv_nxt, self.rcv_nxt + wnd);
+        match (len, wnd) {
+            (0, 0) => seg.seq == self.rcv_nxt,
+            (0, _) => in_window(seg.seq),
+            (_, 0) => false,
+            (_, _) => in_window(seg.seq) || in_window(seg.seq + (len - 1)),
+        }
+    }
+
     fn on_segment_synchronized(&mut self, now: Instant, seg: &Segment<'_>, cc: &mut CcCtx<'_>) {
         let f = seg.flags;
         // RFC 7323 §5.3: PAWS. A segment older than TS.Recent is a duplicate.
@@ -86,15 +105,7 @@ impl TcpConn {
             return;
         }
         // RFC 9293 §3.10.7.4 first: is the segment in the window?
-        let wnd = self.rcv_adv_edge - self.rcv_nxt;
-        let len = seg.seq_len();
-        let in_window = |s: Seq| s.in_range(self.rcv_nxt, self.rcv_nxt + wnd);
-        let acceptable = match (len, wnd) {
-            (0, 0) => seg.seq == self.rcv_nxt,
-            (0, _) => in_window(seg.seq),
-            (_, 0) => false,
-            (_, _) => in_window(seg.seq) || in_window(seg.seq + (len - 1)),
-        };
+        let acceptable = self.window_accepts(seg);
         // A retransmitted SYN in SYN-RECEIVED: our SYN/ACK was lost.
         if self.state == State::SynReceived && f.syn() && !f.ack() && seg.seq == self.irs {
             self.syn_due = true;

@@ -1,0 +1,58 @@
+//! Segments forged by someone who saw a subflow's packets but not where its
+//! window is: outside the receive window they are only acknowledged, and
+//! their MPTCP options (or the lack of them) change nothing. Found by the
+//! `endpoints` fuzz target: an out-of-window ACK without MP_CAPABLE, reaching
+//! the server before the real third ACK, made it fall back to TCP while the
+//! client stayed MPTCP; the client's data-level retransmission then reached
+//! the server's application a second time, as if it were new bytes.
+
+mod common;
+
+use common::*;
+use mptcp_proto::EndpointConfig;
+use mptcp_proto::time::Duration;
+
+#[test]
+fn an_out_of_window_ack_without_mp_capable_does_not_make_the_server_fall_back() {
+    let mut cfg = EndpointConfig::default();
+    cfg.mptcp.enabled = true;
+    let link = LinkConfig {
+        delay: Duration::from_millis(5),
+        rate_bps: 100_000_000,
+        queue_bytes: 1_000_000,
+        ..Default::default()
+    };
+    let mut p = Pair::new(cfg, link, 80);
+    p.b.listen(80).unwrap();
+    let a = p.a.connect(p.now, p.a_addr, p.server(80)).unwrap();
+    let far = p.now + Duration::from_secs(1);
+    // The SYN to B, its SYN/ACK to A.
+    p.flush();
+    for pkt in p.ab.take_due(far) {
+        p.b.handle(p.now, &pkt);
+    }
+    p.flush();
+    for pkt in p.ba.take_due(far) {
+        p.a.handle(p.now, &pkt);
+    }
+    p.flush();
+    // A's third ACK is on its way; a copy 3000 bytes behind it, without
+    // MPTCP options, gets there first.
+    let third = p.ab.take_due(far);
+    assert!(!third.is_empty(), "A sent its third ACK");
+    let mut forged = third[0].clone();
+    let (ihl, th) = pkt::lens(&forged);
+    forged.truncate(ihl + th);
+    let seq = pkt::seq(&forged).wrapping_sub(3000);
+    forged[ihl + 4..ihl + 8].copy_from_slice(&seq.to_be_bytes());
+    pkt::strip_mptcp(&mut forged);
+    p.b.handle(p.now, &forged);
+    for pkt in third {
+        p.b.handle(p.now, &pkt);
+    }
+    assert!(p.run_until(Duration::from_secs(5), |p| accepted(p).is_some()), "B accepted");
+    let b = accepted(&p).unwrap();
+    assert_eq!(p.b.mptcp_fallback(b), Some(None), "B is still MPTCP");
+    transfer(&mut p, a, b, 1 << 20, Duration::from_secs(60));
+    assert_eq!(p.a.mptcp_fallback(a), Some(None));
+}
