@@ -12,8 +12,9 @@ use common::*;
 use mptcp_proto::EndpointConfig;
 use mptcp_proto::time::Duration;
 
-#[test]
-fn an_out_of_window_ack_without_mp_capable_does_not_make_the_server_fall_back() {
+/// A handshake where `forge` makes a copy of A's third ACK that reaches B
+/// first (without MPTCP options, no payload); then 1 MiB each way.
+fn handshake_with_forged_third_ack(seed: u64, forge: impl Fn(&mut Vec<u8>, usize)) {
     let mut cfg = EndpointConfig::default();
     cfg.mptcp.enabled = true;
     let link = LinkConfig {
@@ -22,7 +23,7 @@ fn an_out_of_window_ack_without_mp_capable_does_not_make_the_server_fall_back() 
         queue_bytes: 1_000_000,
         ..Default::default()
     };
-    let mut p = Pair::new(cfg, link, 80);
+    let mut p = Pair::new(cfg, link, seed);
     p.b.listen(80).unwrap();
     let a = p.a.connect(p.now, p.a_addr, p.server(80)).unwrap();
     let far = p.now + Duration::from_secs(1);
@@ -36,15 +37,12 @@ fn an_out_of_window_ack_without_mp_capable_does_not_make_the_server_fall_back() 
         p.a.handle(p.now, &pkt);
     }
     p.flush();
-    // A's third ACK is on its way; a copy 3000 bytes behind it, without
-    // MPTCP options, gets there first.
     let third = p.ab.take_due(far);
     assert!(!third.is_empty(), "A sent its third ACK");
     let mut forged = third[0].clone();
     let (ihl, th) = pkt::lens(&forged);
     forged.truncate(ihl + th);
-    let seq = pkt::seq(&forged).wrapping_sub(3000);
-    forged[ihl + 4..ihl + 8].copy_from_slice(&seq.to_be_bytes());
+    forge(&mut forged, ihl);
     pkt::strip_mptcp(&mut forged);
     p.b.handle(p.now, &forged);
     for pkt in third {
@@ -55,4 +53,22 @@ fn an_out_of_window_ack_without_mp_capable_does_not_make_the_server_fall_back() 
     assert_eq!(p.b.mptcp_fallback(b), Some(None), "B is still MPTCP");
     transfer(&mut p, a, b, 1 << 20, Duration::from_secs(60));
     assert_eq!(p.a.mptcp_fallback(a), Some(None));
+}
+
+#[test]
+fn an_out_of_window_ack_without_mp_capable_does_not_make_the_server_fall_back() {
+    // 3000 bytes behind the window.
+    handshake_with_forged_third_ack(80, |p, ihl| {
+        let seq = pkt::seq(p).wrapping_sub(3000);
+        p[ihl + 4..ihl + 8].copy_from_slice(&seq.to_be_bytes());
+    });
+}
+
+#[test]
+fn an_ack_of_nothing_sent_does_not_make_the_server_fall_back() {
+    // In the window, but acknowledging what B never sent: in SYN-RECEIVED
+    // that gets a RST of its own (RFC 9293 §3.10.7.4), nothing more.
+    handshake_with_forged_third_ack(81, |p, ihl| {
+        p[ihl + 8..ihl + 12].copy_from_slice(&16u32.to_be_bytes());
+    });
 }

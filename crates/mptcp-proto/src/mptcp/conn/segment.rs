@@ -22,11 +22,12 @@ impl MptcpConn {
 
     /// Processes a segment that arrived on subflow `i`.
     pub fn on_segment(&mut self, now: Instant, i: usize, seg: &Segment<'_>) {
-        // Outside the subflow's window a segment is only acknowledged, and its
-        // options are not looked at (Linux reads them after
-        // tcp_validate_incoming): a forged ACK must not make the connection
-        // fall back, nor carry a signal.
-        if !self.subflows[i].tcp.in_window(seg) {
+        // Outside the subflow's window, or acknowledging what was never sent, a
+        // segment is only acknowledged (or reset), and its options are not
+        // looked at (Linux reads them after tcp_validate_incoming and the
+        // ACK check): a forged ACK must not make the connection fall back,
+        // nor carry a signal.
+        if !self.subflows[i].tcp.accepts(seg) {
             self.subflow_input(now, i, seg);
             self.after_events(now);
             return;

@@ -69,11 +69,27 @@ impl TcpConn {
         self.ack_due = true;
     }
 
-    /// Whether `seg` passes the window test of RFC 9293 §3.10.7.4 (true where
-    /// that test does not apply: SYN-SENT, CLOSED, TIME-WAIT). A segment that
-    /// fails it is only acknowledged: nothing it carries is looked at.
-    pub fn in_window(&self, seg: &Segment<'_>) -> bool {
-        matches!(self.state, State::SynSent | State::Closed | State::TimeWait) || self.window_accepts(seg)
+    /// Whether `seg` passes RFC 9293 §3.10.7.4's tests of its sequence number
+    /// (in the window) and of its acknowledgment (in SYN-RECEIVED, of our
+    /// SYN; later, of nothing not yet sent, nor older than RFC 5961 §5.2
+    /// allows); true where they do not apply: SYN-SENT, CLOSED, TIME-WAIT,
+    /// and for RSTs and SYNs, which TCP checks its own way. A segment that
+    /// fails is only acknowledged or reset: nothing it carries is looked at.
+    pub fn accepts(&self, seg: &Segment<'_>) -> bool {
+        let f = seg.flags;
+        if matches!(self.state, State::SynSent | State::Closed | State::TimeWait) || f.rst() || f.syn() {
+            return true;
+        }
+        if !self.window_accepts(seg) {
+            return false;
+        }
+        if !f.ack() {
+            return true;
+        }
+        if self.state == State::SynReceived {
+            return seg.ack > self.snd_una && seg.ack <= self.snd_nxt;
+        }
+        seg.ack <= self.snd_nxt && (seg.ack >= self.snd_una || self.snd_una - seg.ack <= self.max_snd_wnd as u32)
     }
 
     fn window_accepts(&self, seg: &Segment<'_>) -> bool {
