@@ -56,6 +56,14 @@ for kind in range(10):
     seeds["inject%d-b" % kind] = hs + data + inject(B, 0x10, kind, 0x01) + both(4) + data
 seeds["inject-rst"] = hs + inject(B, 0x14, 9, 0x01, bytes([0, 2])) + both(4)
 seeds["inject-syn-join"] = hs + inject(A, 0x02, 1, 0x00) + both(4)
+# The target's first two crashes (forged ACKs that made the server fall back
+# to TCP: tests/mptcp_forged.rs), kept as seeds.
+seeds["crash-out-of-window-ack"] = bytes.fromhex(
+    "061000eb1000eb0010001000100054555555555555050010001007ffff0b10f71087100010001000"
+    "100010ffffffffffffff0710f7000010108710100010080006")
+seeds["crash-ack-of-nothing-sent"] = bytes.fromhex(
+    "0610c600eb1000eb001000100010000073faffff1000100010001007ffff0b10f710871000100010"
+    "001000100010001007ffff0b10f7108710001000100010080006")
 n = 0
 for name, data in seeds.items():
     path = os.path.join(out, name)
