@@ -11,12 +11,67 @@
 #   corpus/pcap/     small capture files: the first records of each capture,
 #                    in the four classic pcap variants (µs/ns, little/big
 #                    endian), and as pcapng when editcap is installed
+#   corpus/endpoints/ action sequences for the endpoints target (written
+#                    first, captures or not): handshakes, data both ways,
+#                    loss and timers, crafted MPTCP options, closes
 #
 # Usage: fuzz/seed-corpus.sh [CAPTURE_DIR]   (default: ../shared/captures
 # next to the repository, or /work/shared/captures). Needs python3.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
+
+# The endpoints target's actions (fuzz_targets/endpoints/world.rs): the low
+# nibble of a byte is the kind, bit 4 the side or direction (0x10: B, or B to A).
+mkdir -p "$here/corpus/endpoints"
+python3 - "$here/corpus/endpoints" <<'PY'
+import hashlib, os, struct, sys
+
+out = sys.argv[1]
+A, B = 0x00, 0x10
+def deliver(d, n=1): return bytes([d]) * n
+def write(s, n): return bytes([s | 6]) + struct.pack("!H", n)
+def read(s, n=0xffff): return bytes([s | 7]) + struct.pack("!H", n)
+def advance(v): return bytes([5]) + struct.pack("!H", v)  # v*v/4 microseconds
+def both(n): return (deliver(A) + deliver(B)) * n
+# An injected segment: flags, seq and ack deltas, payload, fill, REMOVE_ADDR
+# ids, then the option kind, its bits and its fields (zeros past the end).
+def inject(d, flags, kind, bits, fields=b""):
+    return bytes([d | 11, flags]) + bytes(4) + bytes([0, 0]) + bytes([1, 2, 3, 0]) + bytes([kind, bits]) + fields
+
+hs = deliver(A) + deliver(B) + deliver(A) + both(4)
+data = write(A, 4096) + both(8) + read(B) + write(B, 4096) + both(8) + read(A)
+seeds = {
+    "handshake": hs,
+    "data": hs + data,
+    "loss": hs + write(A, 8000) + bytes([1]) + both(4) + advance(2000) + both(8) + read(B),
+    "reorder": hs + write(B, 8000) + bytes([B | 3]) + both(8) + read(A),
+    "corrupt": hs + write(A, 3000) + bytes([4, 0, 40, 0x55]) + both(4) + advance(2000) + both(6) + read(B),
+    "close": hs + data + bytes([8]) + both(4) + bytes([B | 8]) + both(4) + read(A) + read(B) + bytes([9, B | 9]) + both(4),
+    "abort": hs + data + bytes([10]) + both(4),
+    "timers": hs + write(A, 2000) + advance(4000) + advance(8000) + advance(30000) + both(8) + read(B),
+}
+for kind in range(10):
+    seeds["inject%d" % kind] = hs + data + inject(A, 0x10, kind, 0x07) + both(4) + data
+    seeds["inject%d-b" % kind] = hs + data + inject(B, 0x10, kind, 0x01) + both(4) + data
+seeds["inject-rst"] = hs + inject(B, 0x14, 9, 0x01, bytes([0, 2])) + both(4)
+seeds["inject-syn-join"] = hs + inject(A, 0x02, 1, 0x00) + both(4)
+# The target's first two crashes (forged ACKs that made the server fall back
+# to TCP: tests/mptcp_forged.rs), kept as seeds.
+seeds["crash-out-of-window-ack"] = bytes.fromhex(
+    "061000eb1000eb0010001000100054555555555555050010001007ffff0b10f71087100010001000"
+    "100010ffffffffffffff0710f7000010108710100010080006")
+seeds["crash-ack-of-nothing-sent"] = bytes.fromhex(
+    "0610c600eb1000eb001000100010000073faffff1000100010001007ffff0b10f710871000100010"
+    "001000100010001007ffff0b10f7108710001000100010080006")
+n = 0
+for name, data in seeds.items():
+    path = os.path.join(out, name)
+    if not os.path.exists(path):
+        open(path, "wb").write(data)
+        n += 1
+print("new seeds: endpoints %d" % n)
+PY
 captures="${1:-}"
 if [[ -z "$captures" ]]; then
     for c in "$here/../../shared/captures" "$here/../shared/captures" /work/shared/captures; do
@@ -238,6 +293,6 @@ else
     echo "editcap not found: no pcapng seeds" >&2
 fi
 
-for t in packet options pcap; do
+for t in packet options pcap endpoints; do
     echo "corpus/$t: $(find "$here/corpus/$t" -type f | wc -l) files"
 done

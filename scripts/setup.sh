@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a fresh machine (Debian, root): tshark for the
 # Wireshark cross-check; iproute2, iptables and ethtool for the network-namespace
-# interop tests; iperf3, mptcpize, curl and python3 for the tests
+# interop tests; python3-scapy for the SYN flood; iperf3, mptcpize, curl and python3 for the tests
 # against programs no one here wrote (mptcp perf, mptcp pm); time for the
 # benchmark. Safe to run again: it installs only what is missing.
 set -euo pipefail
@@ -16,6 +16,8 @@ command -v iperf3 >/dev/null 2>&1 || need+=(iperf3)
 command -v mptcpize >/dev/null 2>&1 || need+=(mptcpize)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+# scapy for the SYN flood of tests/netns/synflood.sh (Debian's interpreter).
+/usr/bin/python3 -c 'import scapy.all' >/dev/null 2>&1 || need+=(python3-scapy)
 command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -518,7 +518,8 @@ pub async fn serve(
     let (conn, transfer) = crate::transfer::run(conn, mode, progress, !net.no_hash, &net.at, &mut act, &*outstanding)
         .await
         .with_context(|| format!("connection {} -> {}", ctx.local, ctx.remote))?;
-    let report = crate::transfer::Report::new(&ctx, mode, &transfer, conn.figures());
+    let mut report = crate::transfer::Report::new(&ctx, mode, &transfer, conn.figures());
+    report.endpoint = stack.and_then(|st| serde_json::to_value(st.endpoint_stats()).ok());
     if let Some(a) = transfer.stopped {
         conn.finish(a).await;
     }

@@ -512,6 +512,10 @@ pub struct Report {
     pub mptcp: Option<MptcpFigures>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stats: Option<serde_json::Value>,
+    /// Our stack's endpoint counters when the connection ended (packets,
+    /// SYN cookies, half-open queue drops): every connection's, not this one's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<serde_json::Value>,
 }
 
 fn bps(bytes: u64, d: Duration) -> f64 {
@@ -553,6 +557,7 @@ impl Report {
             non_pattern_bytes: t.pattern_mismatch.map(|m| m.bytes),
             mptcp: figures.mptcp,
             stats: figures.details,
+            endpoint: None,
         }
     }
 

@@ -282,3 +282,50 @@ fn add_subflow_keeps_to_the_subflow_limit() {
     let over = p.a.add_subflow(p.now, a, ip("10.0.2.1"), server, 2, false);
     assert!(over.is_err(), "a second join beyond the limit of one: {over:?}");
 }
+
+/// Break before make (singlepath): the only subflow's address goes away, so
+/// its REMOVE_ADDR of id 0 (RFC 8684 §3.4.2: the initial subflow's address)
+/// has no live subflow to ride at that moment. It waits for the next one to
+/// be established and goes out on it, and B closes the initial subflow
+/// there and then; it used to keep it and retransmit on the dead path until
+/// its RTO gave up (6 s in the simulator's handover / singlepath).
+#[test]
+fn singlepath_withdraws_id_0_on_the_subflow_that_replaces_it() {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    let mut c = cfg(1, 0);
+    c.mptcp.path_manager = "singlepath".to_owned();
+    let mut p = Pair::new(c, link(), 75);
+    p.a.add_address(ip("10.0.1.1"));
+    let (a, b) = open(&mut p);
+    let gone = Rc::new(Cell::new(false));
+    let (g1, g2) = (gone.clone(), gone.clone());
+    let first = |pkt: &[u8]| pkt[12..16] == [10, 0, 0, 1] || pkt[16..20] == [10, 0, 0, 1];
+    p.ab.filter = Some(Box::new(move |pkt| g1.get() && first(pkt)));
+    p.ba.filter = Some(Box::new(move |pkt| g2.get() && first(pkt)));
+    let mut ta = Bulk::new(0, 1, 2);
+    let mut tb = Bulk::new(4 * MB, 2, 1);
+    let mut removed_at = None;
+    let mut closed_at = None;
+    let done = p.run_until(Duration::from_secs(60), |p| {
+        ta.pump(&mut p.a, a);
+        tb.pump(&mut p.b, b);
+        if removed_at.is_none() && ta.read > MB {
+            gone.set(true);
+            p.a.remove_address(p.now, ip("10.0.0.1"));
+            removed_at = Some(p.now);
+        }
+        let initial = p.b.subflow_stats(b).and_then(|s| s.first().map(|s| s.state));
+        if closed_at.is_none() && removed_at.is_some() && initial != Some(mptcp_proto::State::Established) {
+            closed_at = Some(p.now);
+        }
+        ta.eof && tb.eof
+    });
+    assert!(done && !ta.corrupt && !tb.corrupt, "a read {} b read {}", ta.read, tb.read);
+    assert_eq!(p.a.subflow_stats(a).unwrap().len(), 2, "{:?}", remotes(&p, a));
+    assert_eq!(p.b.mptcp_counters(b).unwrap().rm_addr, 1, "the REMOVE_ADDR reached B");
+    let after = closed_at.zip(removed_at).map(|(c, r)| c - r);
+    assert!(after.is_some_and(|d| d < Duration::from_secs(1)), "B closed the initial subflow {after:?} after");
+    let retrans = p.b.subflow_stats(b).unwrap()[0].retransmitted_bytes;
+    assert!(retrans < 100_000, "B did not keep retransmitting on the dead path: {retrans} bytes");
+}

@@ -15,6 +15,11 @@ struct Counting;
 
 thread_local! {
     static ALLOCS: Cell<u64> = const { Cell::new(0) };
+    static LIVE: Cell<i64> = const { Cell::new(0) };
+}
+
+fn live_add(n: i64) {
+    let _ = LIVE.try_with(|c| c.set(c.get() + n));
 }
 
 // SAFETY: every call is forwarded to the system allocator unchanged; the
@@ -22,15 +27,18 @@ thread_local! {
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        live_add(layout.size() as i64);
         // SAFETY: the caller's contract is passed on as is.
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        live_add(-(layout.size() as i64));
         // SAFETY: as above.
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        live_add(new_size as i64 - layout.size() as i64);
         // SAFETY: as above.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -41,6 +49,11 @@ static GLOBAL: Counting = Counting;
 
 fn allocations() -> u64 {
     ALLOCS.with(Cell::get)
+}
+
+/// Bytes allocated and not freed by this thread.
+fn live_bytes() -> i64 {
+    LIVE.with(Cell::get)
 }
 
 /// An MP_CAPABLE SYN from `src`, as Linux sends it.
@@ -108,4 +121,32 @@ fn a_cookied_syn_allocates_nothing() {
     assert_eq!(spent, 0, "allocations for 10,000 cookied SYNs");
     assert_eq!((ep.connection_count(), ep.half_open_count()), (16, 16));
     assert_eq!(ep.stats_endpoint().syncookies_sent, 20_000 - 16);
+}
+
+#[test]
+fn a_half_open_connection_holds_little_memory() {
+    let mut cfg = EndpointConfig::default();
+    cfg.mptcp.enabled = true;
+    let mut ep = Endpoint::new(cfg, 10);
+    let addr: IpAddr = "10.0.0.2".parse().unwrap();
+    ep.add_address(addr);
+    ep.listen(80).unwrap();
+    let server = SocketAddr::new(addr, 80);
+    let pkts: Vec<Vec<u8>> = (0..1000u32)
+        .map(|i| {
+            let src = SocketAddr::new(IpAddr::V4(Ipv4Addr::from(0x6440_0000 | i)), 1024 + i as u16);
+            syn(src, server, i.wrapping_mul(2_654_435_761))
+        })
+        .collect();
+    let mut buf = vec![0u8; 1500];
+    let t = Instant::from_micros(1_000_000);
+    let before = live_bytes();
+    for p in &pkts {
+        ep.handle(t, p);
+        while ep.poll_transmit(t, &mut buf).is_some() {}
+    }
+    assert_eq!(ep.half_open_count(), 1000);
+    let each = (live_bytes() - before) / 1000;
+    eprintln!("a half-open connection holds {each} bytes");
+    assert!(each < 8192, "a half-open connection holds {each} bytes");
 }

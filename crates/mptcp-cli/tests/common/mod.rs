@@ -59,14 +59,29 @@ pub fn can_run(test: &str, tools: &[&str]) -> bool {
     if missing.is_empty() {
         return true;
     }
-    let why = format!("{test} needs {} (network namespaces)", missing.join(", "));
+    skip_or_fail(&format!("{test} needs {} (network namespaces)", missing.join(", ")))
+}
+
+/// Whether `python` imports `module` (python3-scapy, say).
+pub fn python_has(python: &str, module: &str) -> bool {
+    Command::new(python)
+        .args(["-c", &format!("import {module}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// A test that cannot run for `why`: a loud skip (false), or under CI a failure.
+pub fn skip_or_fail(why: &str) -> bool {
     if std::env::var_os("CI").is_some() {
         panic!("{why}; CI is set, so this is a failure, not a skip");
     }
     eprintln!();
     eprintln!("************************************************************************");
     eprintln!("** SKIPPED: {why}");
-    eprintln!("** run the tests as root to run the interop tests");
+    eprintln!("** run the tests as root (scripts/setup.sh installs the tools) to run them");
     eprintln!("************************************************************************");
     eprintln!();
     false

@@ -112,6 +112,9 @@ struct Announcement {
     resend_at: Option<Instant>,
 }
 
+/// The size of the receive staging buffer.
+pub(super) const SCRATCH_LEN: usize = 65_536;
+
 /// ADD_ADDR retransmissions when no echo comes (the kernel's ADD_ADDR_RETRANS_MAX).
 const ADD_ADDR_RETRANS_MAX: u8 = 3;
 
@@ -132,7 +135,8 @@ pub struct MptcpConn {
     // `snd_una`); `snd_nxt` is the next one to map. Subflows hold references
     // to these chunks, never copies.
     snd_buf: ChunkQueue,
-    /// Receive staging: subflow bytes on their way to the data level.
+    /// Receive staging: subflow bytes on their way to the data level
+    /// (`SCRATCH_LEN` once the general path is first taken).
     scratch: Vec<u8>,
     /// The GSO segment size of the segment last written (0: one segment).
     last_gso: u16,
@@ -205,6 +209,10 @@ pub struct MptcpConn {
     announced: Vec<Announcement>,
     /// What the peer announced: (id, address, port).
     remote_addrs: Vec<(u8, std::net::IpAddr, Option<u16>)>,
+    /// Address ids withdrawn while no live subflow could carry the REMOVE_ADDR
+    /// (with the address that went away, which must not carry it): it goes
+    /// out on the next subflow established.
+    pending_rm: arrayvec::ArrayVec<(u8, Option<std::net::IpAddr>), 8>,
     /// We set C: no joins to our initial address and port.
     deny_join_initial: bool,
     /// The peer set C (RFC 8684 §3.1).
@@ -249,7 +257,7 @@ impl MptcpConn {
             cc,
             sched,
             snd_buf: ChunkQueue::new(usize::MAX, 0),
-            scratch: vec![0u8; 65_536],
+            scratch: Vec::new(),
             last_gso: 0,
             tx_by_ref: false,
             last_emitter: 0,
@@ -306,6 +314,7 @@ impl MptcpConn {
             fastclose: false,
             announced: Vec::new(),
             remote_addrs: Vec::new(),
+            pending_rm: arrayvec::ArrayVec::new(),
             deny_join_initial: cfg.deny_join_initial,
             peer_deny_join_initial: false,
         }

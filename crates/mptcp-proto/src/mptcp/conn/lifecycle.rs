@@ -6,6 +6,9 @@ use super::*;
 impl MptcpConn {
     /// Subflow-level events: the handshake, failures and closes.
     pub(super) fn after_events(&mut self, now: Instant) {
+        if !self.pending_rm.is_empty() {
+            self.send_pending_withdrawals();
+        }
         for i in 0..self.subflows.len() {
             while let Some(e) = self.subflows[i].tcp.poll_event() {
                 match e {

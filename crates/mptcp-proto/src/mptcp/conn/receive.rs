@@ -3,7 +3,7 @@
 //! mappings (§3.3.1), MP_FAIL and the infinite mapping (§3.7), and the
 //! fallback to TCP after data flowed, when it is still allowed.
 
-use super::{Fallback, MptcpConn};
+use super::{Fallback, MptcpConn, SCRATCH_LEN};
 use crate::mptcp::mapping::RecvMapping;
 use crate::tcp::ConnEvent;
 use crate::tcp::segment::Segment;
@@ -284,6 +284,10 @@ impl MptcpConn {
 
     /// Reads up to `max` in-order bytes of subflow `i` into the scratch buffer.
     fn read_subflow(&mut self, i: usize, max: usize) -> usize {
+        // Made on first use: a half-open connection (a SYN flood's) holds none.
+        if self.scratch.is_empty() {
+            self.scratch = vec![0u8; SCRATCH_LEN];
+        }
         let room = max.min(self.scratch.len());
         self.subflows[i].tcp.read(&mut self.scratch[..room]).unwrap_or_default()
     }

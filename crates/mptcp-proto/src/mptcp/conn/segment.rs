@@ -22,6 +22,16 @@ impl MptcpConn {
 
     /// Processes a segment that arrived on subflow `i`.
     pub fn on_segment(&mut self, now: Instant, i: usize, seg: &Segment<'_>) {
+        // Outside the subflow's window, or acknowledging what was never sent, a
+        // segment is only acknowledged (or reset), and its options are not
+        // looked at (Linux reads them after tcp_validate_incoming and the
+        // ACK check): a forged ACK must not make the connection fall back,
+        // nor carry a signal.
+        if !self.subflows[i].tcp.accepts(seg) {
+            self.subflow_input(now, i, seg);
+            self.after_events(now);
+            return;
+        }
         let opts = if self.fallback.is_some() { SegOptions::default() } else { SegOptions::parse(seg.options_raw) };
         if seg.flags.rst() && opts.rst_reason.is_some() {
             self.subflows[i].mp.peer_reset_reason = opts.rst_reason;
@@ -136,21 +146,7 @@ impl MptcpConn {
                 _ => {}
             }
         }
-        {
-            let lend = self.may_lend(i);
-            self.subflows[i].tcp.set_lend(lend);
-            let facts = self.facts();
-            // Coupled congestion control sees the other subflows (RFC 6356).
-            let others = self.views_except(self.subflows[i].id);
-            let sf = &mut self.subflows[i];
-            let mut hook = Hook { mp: &mut sf.mp, conn: facts };
-            let mut ctx = CcCtx { cc: &mut *self.cc, others: &others, hook: Some(&mut hook) };
-            let una = sf.tcp.una_rel_seq();
-            sf.tcp.on_segment(now, seg, &mut ctx);
-            if sf.tcp.una_rel_seq() > una {
-                sf.mp.stale = false;
-            }
-        }
+        self.subflow_input(now, i, seg);
         // RFC 8684 §3.1: data with MP_CAPABLE (the client's first data, sent
         // until the connection is fully established) maps from IDSN + 1 at
         // subflow sequence 1, for the data-level length it carries.
@@ -189,6 +185,23 @@ impl MptcpConn {
             self.drain_subflow(now, i, mapped);
         }
         self.after_events(now);
+    }
+
+    /// Subflow `i`'s TCP takes the segment.
+    fn subflow_input(&mut self, now: Instant, i: usize, seg: &Segment<'_>) {
+        let lend = self.may_lend(i);
+        self.subflows[i].tcp.set_lend(lend);
+        let facts = self.facts();
+        // Coupled congestion control sees the other subflows (RFC 6356).
+        let others = self.views_except(self.subflows[i].id);
+        let sf = &mut self.subflows[i];
+        let mut hook = Hook { mp: &mut sf.mp, conn: facts };
+        let mut ctx = CcCtx { cc: &mut *self.cc, others: &others, hook: Some(&mut hook) };
+        let una = sf.tcp.una_rel_seq();
+        sf.tcp.on_segment(now, seg, &mut ctx);
+        if sf.tcp.una_rel_seq() > una {
+            sf.mp.stale = false;
+        }
     }
 
     /// The joiner sends its third ACK again, with backoff, until the fourth

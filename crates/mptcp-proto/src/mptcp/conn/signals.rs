@@ -43,19 +43,53 @@ impl MptcpConn {
         }
     }
 
-    /// Withdraws the address id `id` with REMOVE_ADDR (RFC 8684 §3.4.2).
+    /// Withdraws the address id `id` with REMOVE_ADDR (RFC 8684 §3.4.2), on
+    /// a live subflow not from `gone_addr`; with none (break before make) it
+    /// waits for the next subflow to be established.
     pub fn withdraw(&mut self, id: u8, gone_addr: Option<std::net::IpAddr>) {
         if self.fallback.is_some() || self.remote_key.is_none() {
             return;
         }
         self.announced.retain(|a| a.id != id);
-        let Some(i) = self.signal_subflow(gone_addr) else { return };
+        match self.withdraw_subflow(gone_addr) {
+            Some(i) => self.queue_remove(i, id),
+            None if !self.pending_rm.iter().any(|p| p.0 == id) => {
+                let _ = self.pending_rm.try_push((id, gone_addr));
+            }
+            None => {}
+        }
+    }
+
+    /// A subflow that can carry a REMOVE_ADDR for an address gone away.
+    fn withdraw_subflow(&self, gone_addr: Option<std::net::IpAddr>) -> Option<usize> {
+        match gone_addr {
+            None => self.signal_subflow(None),
+            Some(g) => self.subflows.iter().position(|s| s.mp.ready && !s.mp.gone && s.tcp.local().ip() != g),
+        }
+    }
+
+    fn queue_remove(&mut self, i: usize, id: u8) {
         let sf = &mut self.subflows[i].mp;
         if !sf.rm_ids.contains(&id) {
             let _ = sf.rm_ids.try_push(id);
         }
         sf.rm_due = true;
         sf.ack_due = true;
+    }
+
+    /// Withdrawals that found no subflow go out once one is established.
+    pub(super) fn send_pending_withdrawals(&mut self) {
+        let mut k = 0;
+        while k < self.pending_rm.len() {
+            let (id, gone) = self.pending_rm[k];
+            match self.withdraw_subflow(gone) {
+                Some(i) => {
+                    self.queue_remove(i, id);
+                    self.pending_rm.remove(k);
+                }
+                None => k += 1,
+            }
+        }
     }
 
     /// The local address id used on subflows from `addr`, if any.

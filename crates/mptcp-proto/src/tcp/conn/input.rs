@@ -69,6 +69,41 @@ impl TcpConn {
         self.ack_due = true;
     }
 
+    /// Whether `seg` passes RFC 9293 §3.10.7.4's tests of its sequence number
+    /// (in the window) and of its acknowledgment (in SYN-RECEIVED, of our
+    /// SYN; later, of nothing not yet sent, nor older than RFC 5961 §5.2
+    /// allows); true where they do not apply: SYN-SENT, CLOSED, TIME-WAIT,
+    /// and for RSTs and SYNs, which TCP checks its own way. A segment that
+    /// fails is only acknowledged or reset: nothing it carries is looked at.
+    pub fn accepts(&self, seg: &Segment<'_>) -> bool {
+        let f = seg.flags;
+        if matches!(self.state, State::SynSent | State::Closed | State::TimeWait) || f.rst() || f.syn() {
+            return true;
+        }
+        if !self.window_accepts(seg) {
+            return false;
+        }
+        if !f.ack() {
+            return true;
+        }
+        if self.state == State::SynReceived {
+            return seg.ack > self.snd_una && seg.ack <= self.snd_nxt;
+        }
+        seg.ack <= self.snd_nxt && (seg.ack >= self.snd_una || self.snd_una - seg.ack <= self.max_snd_wnd as u32)
+    }
+
+    fn window_accepts(&self, seg: &Segment<'_>) -> bool {
+        let wnd = self.rcv_adv_edge - self.rcv_nxt;
+        let len = seg.seq_len();
+        let in_window = |s: Seq| s.in_range(self.rcv_nxt, self.rcv_nxt + wnd);
+        match (len, wnd) {
+            (0, 0) => seg.seq == self.rcv_nxt,
+            (0, _) => in_window(seg.seq),
+            (_, 0) => false,
+            (_, _) => in_window(seg.seq) || in_window(seg.seq + (len - 1)),
+        }
+    }
+
     fn on_segment_synchronized(&mut self, now: Instant, seg: &Segment<'_>, cc: &mut CcCtx<'_>) {
         let f = seg.flags;
         // RFC 7323 §5.3: PAWS. A segment older than TS.Recent is a duplicate.
@@ -86,15 +121,7 @@ impl TcpConn {
             return;
         }
         // RFC 9293 §3.10.7.4 first: is the segment in the window?
-        let wnd = self.rcv_adv_edge - self.rcv_nxt;
-        let len = seg.seq_len();
-        let in_window = |s: Seq| s.in_range(self.rcv_nxt, self.rcv_nxt + wnd);
-        let acceptable = match (len, wnd) {
-            (0, 0) => seg.seq == self.rcv_nxt,
-            (0, _) => in_window(seg.seq),
-            (_, 0) => false,
-            (_, _) => in_window(seg.seq) || in_window(seg.seq + (len - 1)),
-        };
+        let acceptable = self.window_accepts(seg);
         // A retransmitted SYN in SYN-RECEIVED: our SYN/ACK was lost.
         if self.state == State::SynReceived && f.syn() && !f.ack() && seg.seq == self.irs {
             self.syn_due = true;
