@@ -4,6 +4,7 @@ mod actions;
 mod analyze;
 mod connect;
 mod endpoints;
+mod halves;
 mod listen;
 mod logging;
 mod net;
