@@ -57,6 +57,10 @@ pub enum Fallback {
     InfiniteMapping,
     /// A DSS checksum failed: MP_FAIL, then the infinite mapping (§3.7).
     MpFail,
+    /// The peer acknowledged our first data with a plain TCP header, no
+    /// MPTCP option (RFC 8684 §3.7: it fell back, or something stripped
+    /// the options after the SYNs).
+    DataAckedWithoutDss,
 }
 
 /// The MPTCP options of one segment.
@@ -71,6 +75,8 @@ struct SegOptions {
     prio: Option<bool>,
     fail: Option<u64>,
     rst_reason: Option<u8>,
+    /// Any MPTCP option at all, understood or not.
+    any: bool,
 }
 
 impl SegOptions {
@@ -78,6 +84,7 @@ impl SegOptions {
         let mut s = SegOptions::default();
         for o in TcpOptionIter::new(raw).flatten() {
             if let TcpOption::Mptcp(m) = o {
+                s.any = true;
                 match m {
                     MptcpOption::MpCapable(c) => s.mpc = Some(c),
                     MptcpOption::MpJoin(j) => s.join = Some(j),

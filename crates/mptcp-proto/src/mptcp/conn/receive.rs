@@ -118,7 +118,7 @@ impl MptcpConn {
     /// Subflow `i`'s data cannot be placed by its mappings: fall back to TCP
     /// while that is allowed, else reset the subflow with `reason`
     /// (RFC 8684 §3.7; the kernel's `DssFallback` / `FallbackFailed`).
-    fn untrusted(&mut self, now: Instant, i: usize, why: Fallback, reason: ResetReason) {
+    pub(super) fn untrusted(&mut self, now: Instant, i: usize, why: Fallback, reason: ResetReason) {
         if self.fallback.is_some() {
             return;
         }

@@ -147,6 +147,21 @@ impl MptcpConn {
             }
         }
         self.subflow_input(now, i, seg);
+        // RFC 8684 §3.7: our first data acknowledged without any MPTCP option
+        // (the server fell back, say, having missed our MP_CAPABLEs): from
+        // here the subflow's bytes are the stream, and nothing may go on it
+        // again at the data level.
+        if role == SubflowRole::InitialActive
+            && !self.fully_established
+            && self.fallback.is_none()
+            && !opts.any
+            && f.ack()
+            && !f.syn()
+            && !f.rst()
+            && self.subflows[i].tcp.una_rel_seq() > 1
+        {
+            self.untrusted(now, i, Fallback::DataAckedWithoutDss, ResetReason::Middlebox);
+        }
         // RFC 8684 §3.1: data with MP_CAPABLE (the client's first data, sent
         // until the connection is fully established) maps from IDSN + 1 at
         // subflow sequence 1, for the data-level length it carries.
