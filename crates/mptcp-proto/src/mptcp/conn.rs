@@ -159,6 +159,8 @@ pub struct MptcpConn {
     snd_cap: usize,
     /// `held_before_una` when last looked at (less of it frees room: Writable).
     held_last: usize,
+    /// A write fell short since the last Writable (fallback wakes it).
+    write_short: bool,
     snd_una: u64,
     snd_nxt: u64,
     /// Opportunistic retransmission and penalisation (`MptcpConfig::opportunistic`):
@@ -273,6 +275,7 @@ impl MptcpConn {
             rcv_capacity: tcp_cfg.recv_buffer,
             snd_cap: tcp_cfg.send_buffer,
             held_last: 0,
+            write_short: false,
             // RFC 8684 §3.3: our first data byte is numbered IDSN + 1.
             snd_una: crypto::idsn(local_key).wrapping_add(1),
             snd_nxt: crypto::idsn(local_key).wrapping_add(1),
@@ -516,6 +519,7 @@ impl MptcpConn {
             return Err(Error::InvalidState("the sending side is shut down"));
         }
         let n = data.len().min(self.send_buffer_free());
+        self.write_short |= n < data.len();
         Ok(self.snd_buf.write(&data[..n]))
     }
 
@@ -530,6 +534,7 @@ impl MptcpConn {
         }
         let n = data.len();
         if n > self.send_buffer_free() || !self.snd_buf.write_bytes(data) {
+            self.write_short = true;
             return Ok(0);
         }
         Ok(n)

@@ -14,6 +14,11 @@ impl MptcpConn {
                 match e {
                     ConnEvent::Connected if i == 0 => self.events.push_back(ConnEvent::Connected),
                     ConnEvent::Closed(reason) => self.subflow_gone(now, i, reason),
+                    // In fallback the subflow's FIN is the end of the stream: the
+                    // application hears of it even when no data came with it.
+                    ConnEvent::Readable if i == 0 && self.fallback.is_some() && self.fallback_eof() => {
+                        self.events.push_back(ConnEvent::Readable)
+                    }
                     _ => {}
                 }
             }

@@ -48,7 +48,7 @@ impl MptcpConn {
 
     /// In fallback, the stream ends with the subflow's: everything read and
     /// the peer's FIN in.
-    fn fallback_eof(&self) -> bool {
+    pub(super) fn fallback_eof(&self) -> bool {
         let sf = &self.subflows[0];
         sf.tcp.readable() == 0
             && matches!(

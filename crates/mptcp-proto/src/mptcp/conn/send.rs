@@ -153,6 +153,11 @@ impl MptcpConn {
             self.snd_buf.advance_to(start + len as u64);
             self.snd_una = self.snd_una.wrapping_add(len as u64);
             self.snd_nxt = self.snd_una;
+            // The room this made is the application's: wake a writer that
+            // found the buffer full (nothing else will: no DATA_ACK comes).
+            if std::mem::take(&mut self.write_short) {
+                self.events.push_back(crate::tcp::ConnEvent::Writable);
+            }
         }
         if self.fin_queued && self.snd_buf.is_empty() {
             let _ = self.subflows[0].tcp.shutdown();
