@@ -189,12 +189,12 @@ impl CongestionControl for WVegas {
                 return;
             }
             let end = *s.epoch_end.get_or_insert(s.acked + ack.in_flight);
-            let ended = s.acked >= end;
-            if !ended {
-                // Slow start goes on per ACK between the epoch's checks.
-                s.w.slow_start(ack.bytes_acked);
-            }
-            ended
+            // Slow start goes on per ACK, the epoch's check included (which
+            // may then cut it): with a window of one or two segments after a
+            // timeout every ACK ends an epoch, and growing only between the
+            // checks left the window at one segment for good.
+            s.w.slow_start(ack.bytes_acked);
+            s.acked >= end
         };
         if ended {
             self.epoch(sf, all);
