@@ -16,6 +16,7 @@ mod proxy;
 mod proxy_convert;
 mod setup;
 mod sim;
+mod soak;
 mod transfer;
 
 use clap::{Parser, Subcommand};
@@ -47,6 +48,9 @@ enum Command {
     /// Run a simulated scenario (a built-in or a TOML file): real stacks on simulated hosts,
     /// links and middleboxes; a table, results.json, SVG plots and pcaps.
     Sim(sim::Args),
+    /// Many randomised simulated MPTCP transfers (paths, impairments, middleboxes, algorithms, interfaces going
+    /// down and up), every byte checked; a summary and the failing seeds' scenarios.
+    Soak(soak::Args),
     /// Measure a path the way iperf3 does, speaking iperf3's protocol (against
     /// `iperf3 -s` or `iperf3 -c`), on our stack or the kernel's sockets, with
     /// per-subflow figures in every interval.
@@ -73,6 +77,7 @@ fn main() -> ExitCode {
         Command::Listen(args) => listen::run(args),
         Command::Connect(args) => connect::run(args),
         Command::Sim(args) => sim::run(args),
+        Command::Soak(args) => soak::run(args),
         Command::Pm(args) => pm::run(args),
         Command::Perf(args) => perf::run(args),
         Command::Proxy(args) => proxy::run(args),

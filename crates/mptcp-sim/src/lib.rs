@@ -36,6 +36,7 @@ pub mod results;
 pub mod rng;
 pub mod scenario;
 mod sim;
+pub mod soak;
 pub mod stall;
 pub mod table;
 pub mod units;

@@ -41,6 +41,10 @@ pub struct LinkCounters {
     pub drop_down: u64,
     /// Dropped for being larger than the MTU.
     pub drop_mtu: u64,
+    /// Held back by `reorder` (later packets overtook them).
+    pub reordered: u64,
+    /// Delivered twice by `duplicate`.
+    pub duplicated: u64,
     /// Most packets waiting in the queue at once.
     pub max_queue: usize,
 }
@@ -69,7 +73,8 @@ pub struct LinkDir {
     tx: Option<(u64, Packet)>,
     /// When the transmitter is next free (ns).
     free_ns: u64,
-    /// Packets propagating, by arrival time (FIFO: jitter never reorders).
+    /// Packets propagating, by arrival time (jitter never reorders; only
+    /// `reorder` does).
     wire: VecDeque<(Instant, Packet)>,
     last_arrival: Instant,
     codel: Option<Codel>,
@@ -217,9 +222,30 @@ impl LinkDir {
         if self.params.jitter > Duration::ZERO {
             delay += self.rng.below(self.params.jitter.as_micros() * 1000 + 1);
         }
-        let arrival = ceil_us(done_ns + delay).max(self.last_arrival);
-        self.last_arrival = arrival;
-        self.wire.push_back((arrival, pkt));
+        // Randomness is drawn only for what is configured, so a scenario
+        // without reordering or duplication sees the same sequence as before.
+        let held = self.params.reorder > 0.0 && self.rng.chance(self.params.reorder);
+        let twice = self.params.duplicate > 0.0 && self.rng.chance(self.params.duplicate);
+        let arrival = if held {
+            self.counters.reordered += 1;
+            ceil_us(done_ns + delay + self.params.reorder_delay.as_micros() * 1000)
+        } else {
+            let a = ceil_us(done_ns + delay).max(self.last_arrival);
+            self.last_arrival = a;
+            a
+        };
+        if twice {
+            self.counters.duplicated += 1;
+            self.arrive(arrival, pkt.clone());
+        }
+        self.arrive(arrival, pkt);
+    }
+
+    /// Puts a packet on the wire in order of arrival (after any that
+    /// arrive at the same time).
+    fn arrive(&mut self, at: Instant, pkt: Packet) {
+        let i = self.wire.partition_point(|(t, _)| *t <= at);
+        self.wire.insert(i, (at, pkt));
     }
 
     /// Runs the direction up to `now`: finishes transmissions, starts the next
@@ -296,6 +322,9 @@ mod tests {
             rate_bps: rate,
             delay: Duration::from_micros(delay_us),
             jitter: Duration::ZERO,
+            reorder: 0.0,
+            reorder_delay: Duration::ZERO,
+            duplicate: 0.0,
             loss: 0.0,
             gilbert: None,
             limit,
@@ -400,6 +429,41 @@ mod tests {
         let spacing: std::collections::BTreeSet<u64> =
             got.windows(2).map(|w| w[1].0.as_micros() - w[0].0.as_micros()).collect();
         assert!(spacing.len() > 5);
+    }
+
+    #[test]
+    fn reordered_packets_are_overtaken_and_duplicates_arrive_twice() {
+        let mut p = params(100_000_000, 5_000, Limit::Packets(1000));
+        p.reorder = 0.05;
+        p.reorder_delay = Duration::from_millis(2);
+        p.duplicate = 0.02;
+        let mut l = LinkDir::new(p, Rng::derive(4, 0));
+        for i in 0..1000u64 {
+            l.enqueue(Instant::from_micros(i * 20), (i as u32).to_be_bytes().to_vec());
+        }
+        let mut got = Vec::new();
+        while let Some(t) = l.next_wake() {
+            let mut out = Vec::new();
+            l.advance(t, &mut out);
+            got.extend(out.into_iter().map(|p| u32::from_be_bytes([p[0], p[1], p[2], p[3]])));
+        }
+        let c = &l.counters;
+        assert!(c.reordered > 20 && c.duplicated > 5, "{c:?}");
+        assert_eq!(got.len() as u64, 1000 + c.duplicated);
+        let mut seen = std::collections::BTreeMap::<u32, u32>::new();
+        for g in &got {
+            *seen.entry(*g).or_default() += 1;
+        }
+        assert_eq!(seen.len(), 1000, "every packet arrived");
+        assert_eq!(seen.values().filter(|&&n| n == 2).count() as u64, c.duplicated);
+        // Held packets arrive after later ones.
+        let mut highest = 0;
+        let mut late = 0;
+        for &g in &got {
+            late += usize::from(g < highest);
+            highest = highest.max(g);
+        }
+        assert!(late as u64 >= c.reordered, "later packets overtook the held ones: {late}");
     }
 
     #[test]

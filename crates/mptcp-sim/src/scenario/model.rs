@@ -52,6 +52,12 @@ pub struct LinkParams {
     pub delay: Duration,
     /// Uniform extra delay bound.
     pub jitter: Duration,
+    /// Probability that a packet is held back by `reorder_delay`.
+    pub reorder: f64,
+    /// How long a reordered packet is held back.
+    pub reorder_delay: Duration,
+    /// Probability that a packet arrives twice.
+    pub duplicate: f64,
     /// Bernoulli loss.
     pub loss: f64,
     /// Bursty loss.
@@ -341,6 +347,13 @@ fn resolve_params(p: &LinkParamsSpec, base: Option<&LinkParams>, what: &str) -> 
         rate_bps,
         delay,
         jitter: p.jitter.map(|d| d.0).or(base.map(|b| b.jitter)).unwrap_or(Duration::ZERO),
+        reorder: p.reorder.map(|l| l.0).or(base.map(|b| b.reorder)).unwrap_or(0.0),
+        reorder_delay: p
+            .reorder_delay
+            .map(|d| d.0)
+            .or(base.map(|b| b.reorder_delay))
+            .unwrap_or(Duration::from_millis(5)),
+        duplicate: p.duplicate.map(|l| l.0).or(base.map(|b| b.duplicate)).unwrap_or(0.0),
         loss: p.loss.map(|l| l.0).or(base.map(|b| b.loss)).unwrap_or(0.0),
         gilbert: p
             .gilbert

@@ -249,6 +249,13 @@ pub struct LinkParamsSpec {
     pub delay: Option<Dur>,
     /// Extra delay, uniform in [0, jitter]; packets keep their order.
     pub jitter: Option<Dur>,
+    /// Probability that a packet is held back by `reorder_delay` (later
+    /// packets overtake it).
+    pub reorder: Option<Prob>,
+    /// How long a reordered packet is held back (default 5 ms).
+    pub reorder_delay: Option<Dur>,
+    /// Probability that a packet arrives twice.
+    pub duplicate: Option<Prob>,
     /// Random (Bernoulli) loss.
     pub loss: Option<Prob>,
     /// Bursty loss.
@@ -278,6 +285,12 @@ pub struct LinkSpec {
     /// See [`LinkParamsSpec`].
     pub jitter: Option<Dur>,
     /// See [`LinkParamsSpec`].
+    pub reorder: Option<Prob>,
+    /// See [`LinkParamsSpec`].
+    pub reorder_delay: Option<Dur>,
+    /// See [`LinkParamsSpec`].
+    pub duplicate: Option<Prob>,
+    /// See [`LinkParamsSpec`].
     pub loss: Option<Prob>,
     /// See [`LinkParamsSpec`].
     pub gilbert: Option<GilbertSpec>,
@@ -301,6 +314,9 @@ impl LinkSpec {
             rate: self.rate,
             delay: self.delay,
             jitter: self.jitter,
+            reorder: self.reorder,
+            reorder_delay: self.reorder_delay,
+            duplicate: self.duplicate,
             loss: self.loss,
             gilbert: self.gilbert,
             queue: self.queue,
