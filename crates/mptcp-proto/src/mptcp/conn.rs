@@ -365,14 +365,6 @@ impl MptcpConn {
         c
     }
 
-    fn push_subflow(&mut self, mut tcp: TcpConn, mp: SubflowMp) -> usize {
-        let id = SubflowId(self.next_subflow_id);
-        self.next_subflow_id += 1;
-        tcp.set_subflow_id(id);
-        self.subflows.push(Subflow { tcp, id, mp });
-        self.subflows.len() - 1
-    }
-
     /// Our token (the peer names this connection by it in MP_JOIN).
     pub fn local_token(&self) -> u32 {
         crypto::token(self.local_key)

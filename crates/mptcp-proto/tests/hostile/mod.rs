@@ -192,9 +192,14 @@ pub fn transfer_under(
 
 /// MPTCP on, the kernel-style path manager, a 100 Mb/s link of 5 ms.
 pub fn mptcp_pair(seed: u64) -> Pair {
+    Pair::new(mptcp_cfg(), link(), seed)
+}
+
+/// MPTCP on, everything else as by default.
+pub fn mptcp_cfg() -> mptcp_proto::EndpointConfig {
     let mut cfg = mptcp_proto::EndpointConfig::default();
     cfg.mptcp.enabled = true;
-    Pair::new(cfg, link(), seed)
+    cfg
 }
 
 pub fn link() -> crate::common::LinkConfig {
@@ -206,25 +211,73 @@ pub fn link() -> crate::common::LinkConfig {
     }
 }
 
-/// The peak of live bytes of the same transfer (`mptcp_pair(seed)`, `n`
-/// bytes each way, the spy on) without an attack: what an attacked run is
-/// held to.
-pub fn baseline_peak(seed: u64, n: u64) -> i64 {
-    let mut p = mptcp_pair(seed);
+/// The peak of live bytes of the same transfer (`cfg` both sides, `seed`,
+/// `n` bytes each way, the spy on) without an attack: what an attacked run
+/// is held to.
+pub fn baseline_peak(cfg: mptcp_proto::EndpointConfig, seed: u64, n: u64) -> i64 {
+    let mut p = Pair::new(cfg, link(), seed);
     let _sight = spy(&mut p);
     let (a, b) = crate::common::open(&mut p);
     reset_peak();
     transfer_under(&mut p, a, b, n, mptcp_proto::Duration::from_secs(60), |_, _| {});
-    let peak = peak_bytes();
-    drop(p);
-    peak
+    peak_bytes()
 }
 
-/// Asserts that the attacked run's peak stays within `slack` bytes of the
-/// run without the attack, and reports both.
-pub fn assert_memory(what: &str, seed: u64, n: u64, slack: i64) {
+/// Asserts that the attacked run's peak (`cfg` both sides) stays within
+/// `slack` bytes of the same run without the attack, and reports both.
+pub fn assert_memory_with(cfg: mptcp_proto::EndpointConfig, what: &str, seed: u64, n: u64, slack: i64) {
     let attacked = peak_bytes();
-    let base = baseline_peak(seed, n);
+    let base = baseline_peak(cfg, seed, n);
     eprintln!("{what}: peak {} kB, {} kB without the attack", attacked >> 10, base >> 10);
     assert!(attacked <= base + slack, "{what}: {attacked} bytes at the peak, {base} without the attack");
+}
+
+/// `assert_memory_with` for `mptcp_pair`'s configuration.
+pub fn assert_memory(what: &str, seed: u64, n: u64, slack: i64) {
+    assert_memory_with(mptcp_cfg(), what, seed, n, slack);
+}
+
+/// A TCP segment from `src` to `dst` built from nothing (a join an
+/// attacker opens from its own port).
+pub fn segment(
+    src: std::net::SocketAddr,
+    dst: std::net::SocketAddr,
+    seq: u32,
+    ack: u32,
+    flags: Flags,
+    opts: &[TcpOption<'_>],
+) -> Vec<u8> {
+    let mut raw = [0u8; 40];
+    let n = emit_options(opts, &mut raw).expect("options fit");
+    let len = 20 + n.div_ceil(4) * 4;
+    let mut tcp = vec![0u8; len];
+    tcp[20..20 + n].copy_from_slice(&raw[..n]);
+    tcp[0..2].copy_from_slice(&src.port().to_be_bytes());
+    tcp[2..4].copy_from_slice(&dst.port().to_be_bytes());
+    tcp[4..8].copy_from_slice(&seq.to_be_bytes());
+    tcp[8..12].copy_from_slice(&ack.to_be_bytes());
+    tcp[12] = ((len / 4) as u8) << 4;
+    tcp[13] = flags.0;
+    tcp[14..16].copy_from_slice(&65_535u16.to_be_bytes());
+    let mut p = vec![0u8; 20];
+    mptcp_wire::ip::emit_ip_header(src.ip(), dst.ip(), mptcp_wire::ip::PROTO_TCP, 64, len, &mut p).expect("IPv4");
+    p.extend_from_slice(&tcp);
+    pkt::fix(&mut p);
+    p
+}
+
+/// Runs B's output now: packets to `port` on A's address are handed back
+/// (an attacker's), the rest go on the link to A.
+pub fn b_output_except(p: &mut Pair, port: impl Fn(u16) -> bool) -> Vec<Vec<u8>> {
+    let mut buf = vec![0u8; 1500];
+    let mut mine = Vec::new();
+    while let Some(n) = p.b.poll_transmit(p.now, &mut buf) {
+        let pk = buf[..n].to_vec();
+        if port(pkt::ports(&pk).1) {
+            mine.push(pk);
+        } else {
+            p.ba.send(p.now, pk, &mut p.rng);
+        }
+    }
+    mine
 }
