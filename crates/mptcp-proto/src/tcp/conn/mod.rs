@@ -204,6 +204,9 @@ impl TcpConn {
             in_flight: 0,
             dropped_segments: 0,
             challenge_acks: 0,
+            ofo_queue: 0,
+            ofo_drop: 0,
+            duplicate_segments: 0,
         };
         TcpConn {
             local,
