@@ -171,6 +171,9 @@ pub struct MptcpConn {
     /// but not at the data level (the peer dropped it) is sent again.
     data_rtx_at: Option<Instant>,
     data_rtx_backoff: u32,
+    /// The data-level persist timer (see `timers.rs`) and its backoff.
+    window_probe_at: Option<Instant>,
+    window_probe_backoff: u32,
     /// The scheduler asked to be asked again then (`Decision::Wait`).
     sched_wake: Option<Instant>,
     /// Bytes set aside for a join's first mapping (subflow, DSN, length):
@@ -277,6 +280,8 @@ impl MptcpConn {
             snd_wnd_end: None,
             data_rtx_at: None,
             data_rtx_backoff: 0,
+            window_probe_at: None,
+            window_probe_backoff: 0,
             sched_wake: None,
             join_reserve: None,
             pm_external: false,

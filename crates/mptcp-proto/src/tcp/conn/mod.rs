@@ -207,6 +207,7 @@ impl TcpConn {
             ofo_queue: 0,
             ofo_drop: 0,
             duplicate_segments: 0,
+            win_probes: 0,
         };
         TcpConn {
             local,

@@ -118,4 +118,6 @@ pub struct ConnStats {
     pub ofo_drop: u64,
     /// Segments in the window whose data was all held already (duplicates).
     pub duplicate_segments: u64,
+    /// `TCPWinProbe`: zero-window probes sent.
+    pub win_probes: u64,
 }
