@@ -12,16 +12,19 @@
 # 10M`) moves 10 MiB through the echo while hostile_inject.py, beside it in
 # NAME-kern, watches the client's segments and forges COUNT each of RSTs and
 # SYNs in the window and data acknowledging what was never sent, from the
-# client's address and port. The listener's peak RSS (VmHWM) is read before
-# it is stopped.
+# client's address and port; and hostile_join.py, from the MP_CAPABLE keys it
+# saw, opens JOINS joins from the client's address whose third ACK has a bad
+# HMAC. The listener's peak RSS (VmHWM) is read before it is stopped.
 #
 # Prints one JSON line on stdout:
-#   {"vmhwm_kib": N, "inject": {...}, "echo": {...}, "subflows": [...]}
-# where echo says whether the 10 MiB came back whole and subflows are our
-# listener's figures of that connection (challenge_acks, dropped_segments...).
+#   {"vmhwm_kib": N, "inject": {...}, "join": {...}, "echo": {...},
+#    "subflows": [...], "counters": {...}}
+# where echo says whether the 10 MiB came back whole, subflows and counters
+# are our listener's figures of that connection (challenge_acks,
+# join_hmac_failures...).
 #
 # Environment: MPTCP (the binary; default target/release/mptcp), PYTHON (the
-# interpreter with scapy; default /usr/bin/python3), COUNT (300).
+# interpreter with scapy; default /usr/bin/python3), COUNT (300), JOINS (20).
 set -euo pipefail
 script=hostile.sh
 here=$(cd "$(dirname "$0")" && pwd)
@@ -33,6 +36,8 @@ check_name "$name"
 MPTCP=${MPTCP:-$here/../../target/release/mptcp}
 PYTHON=${PYTHON:-/usr/bin/python3}
 COUNT=${COUNT:-300}
+JOINS=${JOINS:-20}
+JOIN_PORT=40000
 PORT=5001
 
 out=$(mktemp -d)
@@ -71,9 +76,16 @@ ip netns exec "$NS_KERN" "$PYTHON" "$here/hostile_inject.py" --dst "$STACK_V4" -
     --count "$COUNT" >"$out/inject.json" 2>"$out/inject.err" &
 ipid=$!
 pids+=("$ipid")
-# Scapy takes a while to load: the client starts once the injector watches.
+# The forged joins' SYN/ACKs reach NAME-kern's kernel, which must not reset
+# them: they are the attacker's.
+in_ns "$NS_KERN" iptables -I INPUT -p tcp --dport "$JOIN_PORT:$((JOIN_PORT + JOINS - 1))" -j DROP
+ip netns exec "$NS_KERN" "$PYTHON" "$here/hostile_join.py" --dst "$STACK_V4" --port "$PORT" \
+    --count "$JOINS" --first-port "$JOIN_PORT" >"$out/join.json" 2>"$out/join.err" &
+jpid=$!
+pids+=("$jpid")
+# Scapy takes a while to load: the client starts once both watch.
 for _ in $(seq 100); do
-    grep -q "watching" "$out/inject.err" 2>/dev/null && break
+    grep -q "watching" "$out/inject.err" 2>/dev/null && grep -q "watching" "$out/join.err" 2>/dev/null && break
     sleep 0.1
 done
 in_ns "$NS_KERN" "$MPTCP" connect --kernel "$STACK_V4:$PORT" --send 10M --json --timeout 60 \
@@ -84,6 +96,10 @@ in_ns "$NS_KERN" "$MPTCP" connect --kernel "$STACK_V4:$PORT" --send 10M --json -
 wait "$ipid" || {
     echo "$script: the injection failed:" >&2
     cat "$out/inject.err" "$out/inject.json" >&2
+}
+wait "$jpid" || {
+    echo "$script: the joins failed:" >&2
+    cat "$out/join.err" "$out/join.json" >&2
 }
 # The listener reports the connection once it is over.
 for _ in $(seq 50); do

@@ -3,7 +3,8 @@
 
     hostile_summary.py VMHWM_KIB DIR
 
-Reads DIR/inject.json (hostile_inject.py's line), DIR/client.json (the
+Reads DIR/inject.json and DIR/join.json (hostile_inject.py's and
+hostile_join.py's lines), DIR/client.json (the
 client's `mptcp connect --json` report) and the listener's report of the
 connection in DIR/listener.json (the last JSON line with subflows in it).
 """
@@ -43,6 +44,7 @@ def find(value, key):
 def main():
     hwm, d = sys.argv[1], sys.argv[2]
     inject = (json_lines(os.path.join(d, "inject.json")) or [{}])[-1]
+    join = (json_lines(os.path.join(d, "join.json")) or [{}])[-1]
     client = (json_lines(os.path.join(d, "client.json")) or [None])[-1]
     echo = {"intact": False, "error": "no report"}
     if client is not None:
@@ -55,7 +57,19 @@ def main():
         }
     reports = [r for r in json_lines(os.path.join(d, "listener.json")) if find(r, "subflows") is not None]
     subflows = find(reports[-1], "subflows") if reports else []
-    print(json.dumps({"vmhwm_kib": int(hwm or 0), "inject": inject, "echo": echo, "subflows": subflows}))
+    counters = find(reports[-1], "counters") if reports else {}
+    print(
+        json.dumps(
+            {
+                "vmhwm_kib": int(hwm or 0),
+                "inject": inject,
+                "join": join,
+                "echo": echo,
+                "subflows": subflows,
+                "counters": counters,
+            }
+        )
+    )
     return 0
 
 

@@ -3,9 +3,12 @@
 //! 10 MiB through our listener's echo on TUN, scapy (beside the client, in
 //! the kernel's namespace) forges RSTs and SYNs in the subflow's window and
 //! data acknowledging what was never sent, from the client's address and
-//! port. The echo must come back whole, our listener must have answered
-//! with challenge ACKs (`TCPChallengeACK`) and dropped the forged data, and
-//! its peak RSS stay under 64 MiB. Its figures go to stderr.
+//! port, and opens joins (the token from the MP_CAPABLE keys it saw) whose
+//! third ACK has a bad HMAC. The echo must come back whole, our listener
+//! must have answered with challenge ACKs (`TCPChallengeACK`), reset and
+//! counted every join (`MPJoinAckHMacFailure`) and kept at most one more
+//! subflow record, and its peak RSS stay under 64 MiB. Its figures go to
+//! stderr.
 
 mod common;
 
@@ -24,18 +27,21 @@ const RSS_LIMIT_KIB: u64 = 64 << 10;
 /// Forged segments of each kind.
 const COUNT: u64 = 300;
 
+/// Joins with a bad HMAC.
+const JOINS: u64 = 20;
+
 fn script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/netns/hostile.sh")
 }
 
 #[test]
-fn blind_injection_into_our_listeners_connection() {
-    if !can_run("blind_injection_into_our_listeners_connection", &[PYTHON]) {
+fn blind_injection_and_bad_hmac_joins_into_our_listeners_connection() {
+    if !can_run("blind_injection_and_bad_hmac_joins_into_our_listeners_connection", &[PYTHON, "iptables"]) {
         return;
     }
     if !python_has(PYTHON, "scapy.all") {
         skip_or_fail(
-            "blind_injection_into_our_listeners_connection needs python3-scapy (apt-get install python3-scapy)",
+            "blind_injection_and_bad_hmac_joins_into_our_listeners_connection needs python3-scapy (apt-get install python3-scapy)",
         );
         return;
     }
@@ -46,6 +52,7 @@ fn blind_injection_into_our_listeners_connection() {
         .env("MPTCP", env!("CARGO_BIN_EXE_mptcp"))
         .env("PYTHON", PYTHON)
         .env("COUNT", COUNT.to_string())
+        .env("JOINS", JOINS.to_string())
         .output()
         .expect("run hostile.sh");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -62,9 +69,22 @@ fn blind_injection_into_our_listeners_connection() {
     let (challenges, dropped) = (sum("challenge_acks"), sum("dropped_segments"));
     let rss = r["vmhwm_kib"].as_u64().unwrap_or(u64::MAX);
     eprintln!(
-        "blind injection ({COUNT} each of RST, SYN, bad-ACK data): echo intact, our listener sent {challenges} challenge \
-         ACKs, dropped {dropped} segments, peak RSS {rss} KiB"
+        "blind injection ({COUNT} each of RST, SYN, bad-ACK data; {JOINS} bad-HMAC joins): echo intact, our listener \
+         sent {challenges} challenge ACKs, dropped {dropped} segments, MPJoinAckHMacFailure {}, {} subflow records, \
+         peak RSS {rss} KiB",
+        r["counters"]["join_hmac_failures"],
+        subflows.len()
     );
     assert!(challenges >= 1, "challenge ACKs: {r}");
+    let j = &r["join"];
+    assert_eq!(
+        (j["synacks"].as_u64(), j["rsts"].as_u64()),
+        (Some(JOINS), Some(JOINS)),
+        "each join answered, then reset: {r}"
+    );
+    let c = &r["counters"];
+    assert_eq!(c["join_hmac_failures"].as_u64(), Some(JOINS), "{c}");
+    assert_eq!(c["joins"].as_u64(), Some(0), "{c}");
+    assert!(subflows.len() <= 2, "the refused joins took one place in turn: {r}");
     assert!(rss < RSS_LIMIT_KIB, "peak RSS {rss} KiB: {r}");
 }
