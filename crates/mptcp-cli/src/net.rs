@@ -429,6 +429,8 @@ fn stack_mptcp_figures(s: &mptcp_io::TcpStream) -> Option<MptcpFigures> {
             srtt_us: f.srtt_us,
             cwnd: f.cwnd,
             retransmitted_bytes: f.retransmitted_bytes,
+            challenge_acks: Some(f.tcp.challenge_acks),
+            dropped_segments: Some(f.tcp.dropped_segments),
         })
         .collect();
     let fallback = fallback.and_then(|f| serde_json::to_value(f).ok()).and_then(|v| v.as_str().map(str::to_owned));

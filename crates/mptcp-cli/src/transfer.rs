@@ -264,7 +264,8 @@ pub struct MptcpFigures {
     pub fallback: Option<String>,
     /// The connection's counters (joins, ADD_ADDR, MP_PRIO, checksum errors...).
     pub counters: serde_json::Value,
-    /// Every subflow, the initial one first (closed ones included).
+    /// Every subflow, the initial one first (closed ones included, until a
+    /// new subflow takes a closed one's place).
     pub subflows: Vec<SubflowFigures>,
 }
 
@@ -282,6 +283,12 @@ pub struct SubflowFigures {
     pub srtt_us: u64,
     pub cwnd: u64,
     pub retransmitted_bytes: u64,
+    /// RFC 5961 challenge ACKs it sent (`TCPChallengeACK`; our stack only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub challenge_acks: Option<u64>,
+    /// Segments it dropped: outside the window, PAWS, RFC 5961 (our stack only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dropped_segments: Option<u64>,
 }
 
 /// Who we were in the connection, and over what.

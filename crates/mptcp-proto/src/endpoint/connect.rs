@@ -199,8 +199,10 @@ impl Endpoint {
         let tcp = TcpConn::connect(&self.cfg.tcp, local, remote, iss, self.cfg.mtu);
         let slot = self.slot_mut(id)?;
         let Kind::Mptcp(m) = &mut slot.kind else { return Err(Error::InvalidState("not an MPTCP connection")) };
+        let reused = m.reusable_subflow();
         let k = m.add_subflow(tcp, addr_id, backup, nonce)?;
         tracing::debug!(conn = id.0, subflow = k, %local, %remote, backup, "subflow opened");
+        self.forget_reused(id, k, reused);
         self.by_tuple.insert((local, remote), (id, k));
         self.mark(id);
         Ok(())

@@ -138,9 +138,11 @@ impl Endpoint {
         }
         let Ok(slot) = self.slot_mut(id) else { return Some(Some(ResetReason::MptcpError.code())) };
         let Kind::Mptcp(m) = &mut slot.kind else { return Some(Some(ResetReason::MptcpError.code())) };
+        let reused = m.reusable_subflow();
         match m.accept_join(tcp, seg.options_raw, nonce, max, backup) {
             Some(k) => {
                 tracing::debug!(conn = id.0, subflow = k, %local, %remote, backup, "subflow joined");
+                self.forget_reused(id, k, reused);
                 self.by_tuple.insert((local, remote), (id, k));
                 self.mark(id);
                 None
@@ -149,6 +151,17 @@ impl Endpoint {
                 self.stats.join_rejected += 1;
                 Some(Some(ResetReason::Prohibited.code()))
             }
+        }
+    }
+
+    /// Subflow `k` of `id` took the place of a gone one (`reused`): that
+    /// one's 4-tuple no longer leads there.
+    pub(super) fn forget_reused(&mut self, id: ConnId, k: usize, reused: Option<(usize, SocketAddr, SocketAddr)>) {
+        if let Some((r, l, rm)) = reused
+            && r == k
+            && self.by_tuple.get(&(l, rm)) == Some(&(id, k))
+        {
+            self.by_tuple.remove(&(l, rm));
         }
     }
 }

@@ -180,6 +180,9 @@ pub struct MptcpConn {
     /// but not at the data level (the peer dropped it) is sent again.
     data_rtx_at: Option<Instant>,
     data_rtx_backoff: u32,
+    /// The data-level persist timer (see `timers.rs`) and its backoff.
+    window_probe_at: Option<Instant>,
+    window_probe_backoff: u32,
     /// The scheduler asked to be asked again then (`Decision::Wait`).
     sched_wake: Option<Instant>,
     /// Bytes set aside for a join's first mapping (subflow, DSN, length):
@@ -287,6 +290,8 @@ impl MptcpConn {
             snd_wnd_end: None,
             data_rtx_at: None,
             data_rtx_backoff: 0,
+            window_probe_at: None,
+            window_probe_backoff: 0,
             sched_wake: None,
             join_reserve: None,
             pm_external: false,
@@ -373,14 +378,6 @@ impl MptcpConn {
         mp.remote_id = Some(0);
         c.push_subflow(tcp, mp);
         c
-    }
-
-    fn push_subflow(&mut self, mut tcp: TcpConn, mp: SubflowMp) -> usize {
-        let id = SubflowId(self.next_subflow_id);
-        self.next_subflow_id += 1;
-        tcp.set_subflow_id(id);
-        self.subflows.push(Subflow { tcp, id, mp });
-        self.subflows.len() - 1
     }
 
     /// Our token (the peer names this connection by it in MP_JOIN).

@@ -98,6 +98,12 @@ impl RecvBuffer {
         self.next
     }
 
+    /// How far beyond the next in-order byte data may still be held (the
+    /// window and the slack).
+    pub fn span(&self) -> u64 {
+        self.limit().saturating_sub(self.next)
+    }
+
     /// Free space from the next in-order byte: the window to advertise.
     pub fn window(&self) -> usize {
         self.capacity.saturating_sub(self.readable())
@@ -218,7 +224,8 @@ impl RecvBuffer {
     pub fn insert(&mut self, at: u64, data: &[u8]) -> Inserted {
         let mut r = Inserted::default();
         let window_end = self.limit().max(self.next);
-        let end = at + data.len() as u64;
+        // Saturating: a forged mapping may name an offset near 2^64.
+        let end = at.saturating_add(data.len() as u64);
         r.in_slack = end > self.base + self.capacity as u64 && self.slack > 0;
         let (s, e) = (at.max(self.next), end.min(window_end));
         if s != at || e != end {

@@ -144,6 +144,12 @@ impl ChunkQueue {
         }
         self.len -= (pos - self.start) as usize;
         self.start = pos;
+        if self.len == 0 {
+            // All acknowledged: the tail's room (up to 64 KiB, of an
+            // allocation it would otherwise keep alive) goes too, so an idle
+            // connection holds none of it (a thousand of them held 64 MiB).
+            self.tail = BytesMut::new();
+        }
     }
 
     /// Index of the chunk holding `pos`, if a sealed chunk holds it.

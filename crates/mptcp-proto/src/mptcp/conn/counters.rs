@@ -47,6 +47,9 @@ pub struct MptcpCounters {
     /// `NoDSSInWindow`: mapped data that fell beyond the data level's
     /// window and was dropped (after its subflow acknowledged it).
     pub no_dss_in_window: u32,
+    /// `DuplicateData`: segments whose data was all behind what the data
+    /// level had already received (sent twice, or a forged mapping behind).
+    pub duplicate_data: u32,
     /// Segments whose data went past the data level's advertised right edge
     /// and were kept in the buffer's slack (Linux pairs a new DATA_ACK with
     /// an older, larger subflow window; see `tcp/recv_buf.rs`).
@@ -68,6 +71,9 @@ pub struct MptcpCounters {
     pub echo_add: u32,
     /// `RmAddr`: REMOVE_ADDR received.
     pub rm_addr: u32,
+    /// `RmAddrDrop`: REMOVE_ADDR ignored, naming no address id we know of
+    /// (never announced, already removed).
+    pub rm_addr_drop: u32,
     /// `RmAddrTx`: REMOVE_ADDR sent.
     pub rm_addr_tx: u32,
     /// `MPPrioRx`: MP_PRIO received.
@@ -78,6 +84,19 @@ pub struct MptcpCounters {
     /// options (an IPv6 address with a port and its HMAC, 30 bytes, next to
     /// TCP timestamps: the kernel cannot send those either).
     pub add_addr_too_long: u32,
+    /// `MPFastcloseRx`: MP_FASTCLOSE received with our key (the connection
+    /// ends; seen only in the last snapshot).
+    pub mp_fastclose_rx: u32,
+    /// MP_FASTCLOSE received with a key that is not ours, ignored (the
+    /// kernel ignores them without a count).
+    pub mp_fastclose_bad_key: u32,
+    /// DATA_ACKs acknowledging data never sent, ignored (no kernel counter:
+    /// it ignores them too).
+    pub data_ack_beyond_sent: u32,
+    /// DATA_FINs ignored for a data sequence number behind what was
+    /// received or beyond the receive window (the kernel takes the first
+    /// DATA_FIN ahead of its DATA_ACK, wherever it is).
+    pub data_fin_out_of_window: u32,
     /// `MPFailTx`: checksum failures answered with MP_FAIL.
     pub mp_fail_tx: u32,
     /// `MPFailRx`: MP_FAIL received.

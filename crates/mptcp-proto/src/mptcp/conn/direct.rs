@@ -6,7 +6,6 @@
 //! before.
 
 use super::MptcpConn;
-use crate::tcp::ConnEvent;
 use crate::tcp::segment::Segment;
 
 impl MptcpConn {
@@ -25,30 +24,18 @@ impl MptcpConn {
         while done < len && self.may_lend(i) && !self.subflows[i].mp.gone {
             let rel = self.subflows[i].tcp.read_offset() + 1;
             let piece = &data[done..];
-            let (at, n) = if self.fallback.is_some() {
-                (self.rcv.next(), piece.len())
+            let (dsn, n) = if self.fallback.is_some() {
+                (self.rcv_base.wrapping_add(self.rcv.next()), piece.len())
             } else {
                 let Some(m) = self.subflows[i].mp.recv.find(rel) else { break };
                 let into = rel - m.rel_ssn;
                 let n = m.len.saturating_sub(into).min(piece.len() as u64) as usize;
-                (m.dsn.wrapping_add(into).wrapping_sub(self.rcv_base), n)
+                (m.dsn.wrapping_add(into), n)
             };
             if n == 0 {
                 break;
             }
-            let r = self.rcv.insert(at, &piece[..n]);
-            if r.in_order > 0 {
-                self.events.push_back(ConnEvent::Readable);
-            }
-            if r.beyond_window {
-                self.counters.no_dss_in_window += 1;
-            }
-            if r.in_slack {
-                self.counters.rcv_past_edge += 1;
-            }
-            if r.over_range_limit {
-                self.counters.ofo_drop += 1;
-            }
+            self.place_data(dsn, &piece[..n]);
             if self.fallback.is_none() {
                 self.subflows[i].mp.recv.consumed_to(rel + n as u64);
             }

@@ -1,9 +1,34 @@
-//! Subflows ending (reset, closed alone, or with the connection) and what
-//! they carried going out again; the close after both DATA_FINs.
+//! Subflows ending (reset, closed alone, or with the connection), their places
+//! taken again by new ones, and what they carried going out again; the close
+//! after both DATA_FINs.
 
 use super::*;
 
 impl MptcpConn {
+    pub(super) fn push_subflow(&mut self, mut tcp: TcpConn, mp: SubflowMp) -> usize {
+        let id = SubflowId(self.next_subflow_id);
+        self.next_subflow_id += 1;
+        tcp.set_subflow_id(id);
+        let sf = Subflow { tcp, id, mp };
+        // A gone subflow's place is taken again: joins refused for a bad HMAC,
+        // or paths that come and go, would otherwise grow the list forever.
+        if let Some((k, ..)) = self.reusable_subflow() {
+            self.subflows[k] = sf;
+            return k;
+        }
+        self.subflows.push(sf);
+        self.subflows.len() - 1
+    }
+
+    /// The place the next subflow takes, if it reuses one, and the 4-tuple
+    /// it had: a joined subflow that is gone, its TCP closed (not in
+    /// TIME-WAIT). Never the initial subflow's, which the connection keeps
+    /// referring to (fallback, the C flag, its ports).
+    pub fn reusable_subflow(&self) -> Option<(usize, SocketAddr, SocketAddr)> {
+        let mut gone = self.subflows.iter().enumerate().skip(1);
+        gone.find(|(_, s)| s.mp.gone && s.tcp.state() == State::Closed).map(|(k, s)| (k, s.tcp.local(), s.tcp.remote()))
+    }
+
     /// Subflow-level events: the handshake, failures and closes.
     pub(super) fn after_events(&mut self, now: Instant) {
         if !self.pending_rm.is_empty() {

@@ -6,6 +6,7 @@
 use super::{Fallback, MptcpConn, SCRATCH_LEN};
 use crate::mptcp::mapping::RecvMapping;
 use crate::tcp::ConnEvent;
+use crate::tcp::recv_buf::RecvBuffer;
 use crate::tcp::segment::Segment;
 use crate::time::Instant;
 use mptcp_wire::crypto::DssChecksum;
@@ -61,6 +62,8 @@ impl MptcpConn {
                     self.fin_acked = true;
                 }
                 self.events.push_back(ConnEvent::Writable);
+            } else if advance > 0 && (advance as i64) > 0 {
+                self.counters.data_ack_beyond_sent += 1;
             }
         }
         let Some(m) = dss.mapping else { return };
@@ -75,7 +78,16 @@ impl MptcpConn {
         if dss.data_fin {
             // RFC 8684 §3.3.3: the DATA_FIN takes the mapping's last data sequence number.
             let fin = dsn.wrapping_add(u64::from(m.len)).wrapping_sub(1);
-            self.peer_fin.get_or_insert(fin);
+            // Only one the buffer could reach: one behind what was received,
+            // or beyond the window, would leave the stream without an end
+            // (the first DATA_FIN taken is kept).
+            if self.peer_fin.is_none() {
+                if fin.wrapping_sub(self.data_ack()) <= self.rcv.span() {
+                    self.peer_fin = Some(fin);
+                } else {
+                    self.counters.data_fin_out_of_window += 1;
+                }
+            }
         }
         if m.len == 0 || (m.ssn == 0 && dss.data_fin) {
             return;
@@ -146,10 +158,7 @@ impl MptcpConn {
             mp.awaiting_infinite = false;
             mp.mp_fail_deadline = None;
             if let Some((m, bytes)) = mp.csum_stage.take() {
-                let r = self.rcv.insert(m.dsn.wrapping_sub(self.rcv_base), &bytes);
-                if r.in_order > 0 {
-                    self.events.push_back(ConnEvent::Readable);
-                }
+                self.place_data(m.dsn, &bytes);
             }
         }
         self.fallback = Some(why);
@@ -258,26 +267,27 @@ impl MptcpConn {
     /// Moves up to `max` in-order bytes of subflow `i` straight into the data
     /// level at `dsn` (one copy, no staging); returns how many.
     fn move_subflow_bytes(&mut self, i: usize, dsn: u64, max: usize) -> usize {
-        let at = dsn.wrapping_sub(self.rcv_base);
         let (a, b) = self.subflows[i].tcp.readable_slices(max);
         let n = a.len() + b.len();
         if n == 0 {
             return 0;
         }
-        let r1 = self.rcv.insert(at, a);
-        let r2 = if b.is_empty() { Default::default() } else { self.rcv.insert(at + a.len() as u64, b) };
+        let (base, rcv, counters) = (self.rcv_base, &mut self.rcv, &mut self.counters);
+        let r1 = place(rcv, base, counters, dsn, a);
+        let r2 = if b.is_empty() { 0 } else { place(rcv, base, counters, dsn.wrapping_add(a.len() as u64), b) };
         self.subflows[i].tcp.consume(n);
-        if r1.in_order + r2.in_order > 0 {
+        if r1 + r2 > 0 {
             self.events.push_back(ConnEvent::Readable);
         }
-        if r1.beyond_window || r2.beyond_window {
-            self.counters.no_dss_in_window += 1;
-        }
-        if r1.in_slack || r2.in_slack {
-            self.counters.rcv_past_edge += 1;
-        }
-        if r1.over_range_limit || r2.over_range_limit {
-            self.counters.ofo_drop += 1;
+        n
+    }
+
+    /// Offers data-level bytes at `dsn` to the receive buffer, counting what
+    /// falls outside it; returns how many became readable in order.
+    pub(super) fn place_data(&mut self, dsn: u64, data: &[u8]) -> usize {
+        let n = place(&mut self.rcv, self.rcv_base, &mut self.counters, dsn, data);
+        if n > 0 {
+            self.events.push_back(ConnEvent::Readable);
         }
         n
     }
@@ -379,10 +389,7 @@ impl MptcpConn {
             let mut sum = DssChecksum::new(m.dsn, m.rel_ssn as u32, wire_len);
             sum.add(&bytes);
             if m.checksum.is_some_and(|c| sum.verify(c)) {
-                let r = self.rcv.insert(m.dsn.wrapping_sub(self.rcv_base), &bytes);
-                if r.in_order > 0 {
-                    self.events.push_back(ConnEvent::Readable);
-                }
+                self.place_data(m.dsn, &bytes);
             } else {
                 self.on_csum_failure(now, i, &m);
             }
@@ -404,4 +411,35 @@ impl MptcpConn {
             sf.tcp.set_window_cap(Some(cap));
         }
     }
+}
+
+/// Offers `data`, at data sequence number `dsn`, to `rcv` (whose offset 0 is
+/// `base`), and counts in `c` what fell outside its window: bytes behind the
+/// next expected one are skipped, a segment all behind it is `DuplicateData`
+/// (DSNs compared by their signed distance, so that a forged mapping 2^63
+/// away is behind or beyond, never an overflow); bytes beyond the window are
+/// `NoDSSInWindow`. Returns the bytes made readable.
+fn place(rcv: &mut RecvBuffer, base: u64, c: &mut super::MptcpCounters, dsn: u64, data: &[u8]) -> usize {
+    let next = base.wrapping_add(rcv.next());
+    let behind = next.wrapping_sub(dsn);
+    let (at, data) = if (behind as i64) > 0 {
+        (rcv.next(), data.get(behind.min(data.len() as u64) as usize..).unwrap_or(&[]))
+    } else {
+        (dsn.wrapping_sub(base), data)
+    };
+    if data.is_empty() {
+        c.duplicate_data += 1;
+        return 0;
+    }
+    let r = rcv.insert(at, data);
+    if r.beyond_window {
+        c.no_dss_in_window += 1;
+    }
+    if r.in_slack {
+        c.rcv_past_edge += 1;
+    }
+    if r.over_range_limit {
+        c.ofo_drop += 1;
+    }
+    r.in_order
 }

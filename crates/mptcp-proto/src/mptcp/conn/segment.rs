@@ -37,7 +37,11 @@ impl MptcpConn {
             self.subflows[i].mp.peer_reset_reason = opts.rst_reason;
         }
         // RFC 8684 §3.5: MP_FASTCLOSE with our key ends the whole connection.
+        if opts.fastclose.is_some_and(|k| k != self.local_key) {
+            self.counters.mp_fastclose_bad_key += 1;
+        }
         if opts.fastclose == Some(self.local_key) {
+            self.counters.mp_fastclose_rx += 1;
             for sf in &mut self.subflows {
                 if !sf.mp.gone {
                     sf.tcp.abort();

@@ -61,6 +61,9 @@ impl MptcpConn {
                     if let Some(end) = self.snd_wnd_end {
                         let room = end.wrapping_sub(self.snd_nxt);
                         avail = if (room as i64) > 0 { avail.min(room) } else { 0 };
+                        if (room as i64) > 0 {
+                            self.window_probe_backoff = 0;
+                        }
                     }
                     (self.snd_nxt, avail, false)
                 }
@@ -72,6 +75,7 @@ impl MptcpConn {
                 if !reinjection && queued && self.window_blocked(now) {
                     continue;
                 }
+                self.arm_window_probe(now);
                 break;
             }
             if !reinjection && self.reserve_for_join(avail) {

@@ -142,23 +142,44 @@ impl MptcpConn {
         }
         if !opts.remove.is_empty() {
             self.counters.rm_addr += 1;
-            self.remote_addrs.retain(|r| !opts.remove.contains(&r.0));
-            for &id in &opts.remove {
+            // Only ids we know of (announced, or used by a live subflow) are
+            // removed and told to the path manager: a flood of REMOVE_ADDRs
+            // for others, or repeats, costs no event (`RmAddrDrop`).
+            let known = |c: &Self, id: u8| {
+                c.remote_addrs.iter().any(|r| r.0 == id)
+                    || c.subflows.iter().any(|s| !s.mp.gone && s.mp.remote_id == Some(id))
+            };
+            let ids: arrayvec::ArrayVec<u8, 8> = opts.remove.iter().copied().filter(|&id| known(self, id)).collect();
+            if ids.is_empty() {
+                self.counters.rm_addr_drop += 1;
+                return self.on_prio(i, opts);
+            }
+            self.remote_addrs.retain(|r| !ids.contains(&r.0));
+            for &id in &ids {
                 self.pm_events.push_back(PmEvent::AddressRemoved { id });
             }
             // RFC 8684 §3.4.2: subflows using a withdrawn address close.
             for sf in self.subflows.iter_mut() {
-                if !sf.mp.gone && sf.mp.remote_id.is_some_and(|id| opts.remove.contains(&id)) {
+                if !sf.mp.gone && sf.mp.remote_id.is_some_and(|id| ids.contains(&id)) {
                     sf.tcp.abort();
                 }
             }
             self.after_events(now);
         }
+        self.on_prio(i, opts);
+    }
+
+    /// MP_PRIO on subflow `i`: counted each time (`MPPrioRx`), told to the
+    /// path manager only when it changes something (a flood of them queues
+    /// no events).
+    fn on_prio(&mut self, i: usize, opts: &SegOptions) {
         if let Some(backup) = opts.prio {
             self.counters.mp_prio_rx += 1;
-            self.subflows[i].mp.peer_backup = backup;
-            let subflow = self.pm_subflow(i);
-            self.pm_events.push_back(PmEvent::PriorityChanged { subflow, backup });
+            if self.subflows[i].mp.peer_backup != backup {
+                self.subflows[i].mp.peer_backup = backup;
+                let subflow = self.pm_subflow(i);
+                self.pm_events.push_back(PmEvent::PriorityChanged { subflow, backup });
+            }
         }
     }
 

@@ -11,7 +11,8 @@ impl MptcpConn {
         let third = self.subflows.iter().filter(|s| !s.mp.gone).filter_map(|s| s.mp.third_ack_resend_at).min();
         let fail = self.subflows.iter().filter(|s| !s.mp.gone).filter_map(|s| s.mp.mp_fail_deadline).min();
         let close = [self.fin_resend_at, self.orphan_deadline, self.passive_fin_deadline];
-        [sub, add, third, self.data_rtx_at, fail, self.sched_wake].into_iter().chain(close).flatten().min()
+        let probe = self.window_probe_at;
+        [sub, add, third, self.data_rtx_at, fail, self.sched_wake, probe].into_iter().chain(close).flatten().min()
     }
 
     /// The data-level retransmission timeout: a few of the slowest subflow's
@@ -51,6 +52,43 @@ impl MptcpConn {
         self.data_rtx_at = Some(now + self.data_rto());
     }
 
+    /// Whether the peer's data-level window is closed while data waits and
+    /// nothing is outstanding: no ACK will come by itself then, and a lost
+    /// window update would stall the connection for good. Each subflow's
+    /// window is the data level's, but a subflow holds only what the window
+    /// let out, so TCP's persist timer never runs: this is the data level's.
+    fn data_window_closed(&self) -> bool {
+        let queued = self.snd_una.wrapping_add(self.snd_buf.len() as u64) != self.snd_nxt;
+        let closed = self.snd_wnd_end.is_some_and(|e| (e.wrapping_sub(self.snd_nxt) as i64) <= 0);
+        self.fallback.is_none() && queued && closed && self.snd_una == self.snd_nxt && self.reinject.is_empty()
+    }
+
+    /// Arms the data-level persist timer if the window is closed (RFC 9293
+    /// §3.8.6.1 at the data level): the data-level RTO, doubled per probe
+    /// unanswered by an open window, at most 60 s.
+    pub(super) fn arm_window_probe(&mut self, now: Instant) {
+        if self.window_probe_at.is_none() && self.data_window_closed() {
+            let wait = self.data_rto().saturating_mul(1 << self.window_probe_backoff.min(10));
+            self.window_probe_at = Some(now + wait.min(Duration::from_secs(60)));
+        }
+    }
+
+    /// The persist timer fired with the window still closed: a subflow sends
+    /// a probe the peer must answer (an old sequence number, as a
+    /// keepalive, `TCPWinProbe`), whose ACK carries the window as it is.
+    fn on_window_probe(&mut self, now: Instant) {
+        self.window_probe_at = None;
+        if !self.data_window_closed() {
+            self.window_probe_backoff = 0;
+            return;
+        }
+        if let Some(i) = self.signal_subflow(None) {
+            self.subflows[i].tcp.probe_window();
+        }
+        self.window_probe_backoff += 1;
+        self.arm_window_probe(now);
+    }
+
     /// Runs the timers due at `now`.
     pub fn on_timeout(&mut self, now: Instant) {
         let facts = self.facts();
@@ -86,6 +124,9 @@ impl MptcpConn {
         }
         if self.data_rtx_at.is_some_and(|t| t <= now) {
             self.on_data_rtx_timeout(now);
+        }
+        if self.window_probe_at.is_some_and(|t| t <= now) {
+            self.on_window_probe(now);
         }
         self.resend_third_acks(now);
         self.mp_fail_timeouts(now);

@@ -348,6 +348,9 @@ impl TcpConn {
             Some(r) => r,
             None => self.recv_buf.insert(at, data),
         };
+        self.stats.ofo_queue += u64::from(r.out_of_order);
+        self.stats.ofo_drop += u64::from(r.over_range_limit);
+        self.stats.duplicate_segments += u64::from(r.in_order == 0 && !r.out_of_order && !r.over_range_limit);
         if r.in_order > 0 {
             self.rcv_nxt += r.in_order as u32;
             self.stats.bytes_received += r.in_order as u64;

@@ -204,6 +204,10 @@ impl TcpConn {
             in_flight: 0,
             dropped_segments: 0,
             challenge_acks: 0,
+            ofo_queue: 0,
+            ofo_drop: 0,
+            duplicate_segments: 0,
+            win_probes: 0,
         };
         TcpConn {
             local,

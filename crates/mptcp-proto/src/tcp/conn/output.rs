@@ -164,6 +164,7 @@ impl TcpConn {
         if unsent > 0 && wnd_room == 0 && self.board.is_empty() {
             if self.probe_due {
                 self.probe_due = false;
+                self.stats.win_probes += 1;
                 return self.send_new(now, buf, 1, 1, false, cc);
             }
             if self.persist_deadline.is_none() {

@@ -109,6 +109,15 @@ pub struct ConnStats {
     pub in_flight: u64,
     /// Segments dropped by PAWS, by the window check, or by RFC 5961.
     pub dropped_segments: u64,
-    /// Challenge ACKs sent (RFC 5961).
+    /// Challenge ACKs sent (RFC 5961; the kernel's `TCPChallengeACK`).
     pub challenge_acks: u64,
+    /// `TCPOFOQueue`: segments whose data was held out of order.
+    pub ofo_queue: u64,
+    /// `TCPOFODrop`: segments whose out-of-order data was dropped for the
+    /// limit on held ranges (the peer sends it again).
+    pub ofo_drop: u64,
+    /// Segments in the window whose data was all held already (duplicates).
+    pub duplicate_segments: u64,
+    /// `TCPWinProbe`: zero-window probes sent.
+    pub win_probes: u64,
 }

@@ -129,6 +129,16 @@ impl TcpConn {
         self.keepalive_deadline = Some(now + ka.interval);
     }
 
+    /// Sends a window probe now (for the MPTCP data level's persist timer):
+    /// a segment with SEG.SEQ = SND.NXT - 1, which the peer answers with an
+    /// ACK carrying its window (`TCPWinProbe`).
+    pub fn probe_window(&mut self) {
+        if matches!(self.state, State::Established | State::CloseWait) {
+            self.keepalive_due = true;
+            self.stats.win_probes += 1;
+        }
+    }
+
     /// Restarts the keepalive idle timer.
     pub(super) fn arm_keepalive(&mut self, now: Instant) {
         if let Some(ka) = self.cfg.keepalive {
