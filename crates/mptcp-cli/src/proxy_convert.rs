@@ -3,6 +3,7 @@
 //! counters and access log of `mptcp proxy socks5`.
 
 use crate::proxy::{parse_duration, serve_with_stats, stop_signal};
+use crate::proxy_backend::{self, ProxyBackendArgs, Stats};
 use anyhow::{Context, bail};
 use mptcp_proxy::convert_client::Destination;
 use mptcp_proxy::tfo::{self, Role};
@@ -13,8 +14,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 pub const SERVER_AFTER_HELP: &str = "\
-Needs net.ipv4.tcp_fastopen with the server bit (2) for the Convert message to come in the SYN; the converter
-refuses to start without it. Destinations that are loopback, multicast or broadcast addresses are refused with a
+On the kernel's sockets (--kernel, the default) it needs net.ipv4.tcp_fastopen with the server bit (2) for the
+Convert message to come in the SYN, and refuses to start without it. With --tun DEV --addr IP (the flags of
+`mptcp listen`) it runs on our userspace stack, which takes no data in the SYN: a Fast Open client's SYN is
+answered without its data, which the client sends again after the handshake. Destinations that are loopback, multicast or broadcast addresses are refused with a
 Malformed Message error (RFC 8803 §4.2.2) unless --allow-loopback. A failed connection to the server is answered
 with an Error TLV: Connection Reset (96) for a RST, Destination Unreachable (97) with the ICMP code for an
 unreachable network (0) or host (1) or no answer in time (1), Resource Exceeded (64) or Network Failure (65).
@@ -22,7 +25,8 @@ unreachable network (0) or host (1) or no answer in time (1), Resource Exceeded 
 Counters (connections, data in SYN, Error TLVs by code, bytes each way) are printed on stdout when it stops
 (SIGINT or SIGTERM), and on stderr on SIGUSR1 and every --stats-interval; JSON with --json.
 
-Example: sysctl -w net.ipv4.tcp_fastopen=3; mptcp proxy convert-server --listen 0.0.0.0:5124 --kernel";
+Example: sysctl -w net.ipv4.tcp_fastopen=3; mptcp proxy convert-server --listen 0.0.0.0:5124 --kernel
+         mptcp proxy convert-server --listen 10.1.0.2:5124 --tun tun0 --addr 10.1.0.2 --endpoint 10.2.0.2,signal";
 
 pub const CLIENT_AFTER_HELP: &str = "\
 Needs net.ipv4.tcp_fastopen with the client bit (1) to put the Convert message in the SYN (not with
@@ -35,9 +39,6 @@ Example: mptcp proxy convert-client --listen 127.0.0.1:8080 --converter 192.0.2.
 /// Flags both sides share.
 #[derive(Debug, clap::Args)]
 pub struct CommonArgs {
-    /// Use the kernel's MPTCP sockets (the default, and the only backend so far).
-    #[arg(long)]
-    kernel: bool,
     /// Connections served at once; a client beyond it is closed at once (and counted).
     #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
     max_connections: u64,
@@ -58,7 +59,7 @@ pub struct CommonArgs {
     pub(crate) access_log: Option<PathBuf>,
     /// Print the counters as JSON.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 impl CommonArgs {
@@ -87,6 +88,8 @@ pub struct ConvertServerArgs {
     /// Take loopback destinations (refused by RFC 8803; for tests on one host).
     #[arg(long)]
     allow_loopback: bool,
+    #[command(flatten)]
+    backend: ProxyBackendArgs,
     /// Error TLVs sent per second at most (RFC 8803 asks for a limit); past it a refused client is reset without
     /// one. 0: no limit.
     #[arg(long, value_name = "N", default_value_t = 1000)]
@@ -114,6 +117,9 @@ pub struct ConvertClientArgs {
     /// Reach the converter with plain TCP instead of MPTCP.
     #[arg(long)]
     no_mptcp: bool,
+    /// Use the kernel's MPTCP sockets (the default, and the only backend of the client so far).
+    #[arg(long)]
+    kernel: bool,
     /// Send the Convert message right after the handshake instead of in the SYN (one round trip more; on
     /// Linux 6.18 an MPTCP connection opened with data in the SYN is slow once a second subflow joins).
     #[arg(long)]
@@ -134,13 +140,19 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 /// Runs `mptcp proxy convert-server`.
 pub fn server(a: ConvertServerArgs) -> anyhow::Result<ExitCode> {
-    check_fastopen(Role::Server)?;
     let mut config = ConverterConfig::new(a.listen);
     config.client_mptcp = !a.no_mptcp;
     config.server_mptcp = !a.target_tcp;
     config.allow_loopback = a.allow_loopback;
     config.error_rate = a.error_rate;
     config.limits = a.common.limits();
+    let what = format!("servers over {}", if a.target_tcp { "TCP" } else { "MPTCP where the server takes it" });
+    if a.backend.on_stack() {
+        let stats = Stats { json: a.common.json, interval: a.common.stats_interval };
+        proxy_backend::convert_server(&a.backend.stack, config, what, stats)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    check_fastopen(Role::Server)?;
     runtime()?.block_on(async move {
         let server = Converter::bind(config).with_context(|| format!("listening on {}", a.listen))?;
         let local = server.local_addr()?;
@@ -148,9 +160,8 @@ pub fn server(a: ConvertServerArgs) -> anyhow::Result<ExitCode> {
             eprintln!("mptcp: warning: the kernel refuses MPTCP sockets (net.mptcp.enabled=0?); listening with TCP");
         }
         eprintln!(
-            "mptcp proxy convert-server: listening on {local} ({}, TCP Fast Open), servers over {}",
+            "mptcp proxy convert-server: listening on {local} ({}, kernel, TCP Fast Open), {what}",
             if server.listens_mptcp() { "MPTCP" } else { "TCP" },
-            if a.target_tcp { "TCP" } else { "MPTCP where the server takes it" },
         );
         let counters = server.counters();
         let c = &a.common;
