@@ -23,8 +23,8 @@ pub struct StackArgs {
     #[arg(long)]
     pub create_tun: bool,
     /// An IP address the userspace stack owns, one the host kernel does not
-    /// (repeat for several; the first is the primary). With --kernel, the
-    /// local address to bind.
+    /// (repeat for several; the first is the primary). For `listen` and
+    /// `connect` with --kernel: the local address to bind.
     #[arg(long = "addr", value_name = "IP")]
     pub addrs: Vec<IpAddr>,
     /// MTU of the stack and of the TUN device (default: the device's).

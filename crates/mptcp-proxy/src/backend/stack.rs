@@ -6,7 +6,18 @@
 //! The stack does not take data in a SYN (no TCP Fast Open): its SYN+ACK
 //! acknowledges the SYN alone, so a client that put data in its SYN sends it
 //! again after the handshake (RFC 7413 §4.2.2's fallback), and a Convert
-//! message comes as the connection's first bytes either way.
+//! message comes as the connection's first bytes either way. A Linux 6.18
+//! MPTCP client sends those bytes with a DSS (a DATA_ACK only) and no
+//! MP_CAPABLE, so the stack falls back to TCP for that connection
+//! (`tests/netns/proxy_tun.sh` (c) shows it on the wire).
+//!
+//! Not done: RFC 8803 §6's SYN+ACK held until the server has answered.
+//! The stack's endpoint answers a SYN by itself; holding it would need the
+//! endpoint to queue the SYN (its options and, with Fast Open, its data) as
+//! a pending connection the listener hands out before any SYN+ACK, plus a
+//! way for the application to complete it (send the SYN+ACK, with the data
+//! acknowledged) or refuse it (a RST), with the SYN's retransmissions
+//! absorbed meanwhile.
 
 use super::{ProxyListener, ProxyStream};
 use mptcp_io::{MptcpListener, MptcpStream, Stack};
