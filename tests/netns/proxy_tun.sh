@@ -107,8 +107,8 @@ for ns in ptun-cli ptun-prx; do
     done
 done
 # The proxy resolves the server's name (curl --socks5-hostname sends it).
-[ -d /etc/netns ] || { mkdir /etc/netns; MADE_NETNS_DIR=1; }
-mkdir -p /etc/netns/ptun-prx
+[ -d /etc/netns ] || { mkdir /etc/netns && MADE_NETNS_DIR=1; } || fail "cannot make /etc/netns (ip netns exec's per-namespace /etc)"
+mkdir -p /etc/netns/ptun-prx || fail "cannot make /etc/netns/ptun-prx"
 printf '127.0.0.1 localhost\n10.213.3.2 www.ptun.test\n' >/etc/netns/ptun-prx/hosts
 
 mkdir -p "$WORK/www"
