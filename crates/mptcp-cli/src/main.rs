@@ -13,10 +13,12 @@ mod perf;
 mod pm;
 mod progress;
 mod proxy;
+mod proxy_backend;
 mod proxy_convert;
 mod setup;
 mod sim;
 mod soak;
+mod stack_args;
 mod transfer;
 
 use clap::{Parser, Subcommand};

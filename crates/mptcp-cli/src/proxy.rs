@@ -4,6 +4,7 @@
 //! `mptcp proxy convert-server` and `convert-client` (RFC 8803) are in
 //! [`crate::proxy_convert`] and share those pieces.
 
+use crate::proxy_backend::{self, ProxyBackendArgs, Stats};
 use crate::proxy_convert::{self, ConvertClientArgs, ConvertServerArgs};
 use anyhow::{Context, bail};
 use mptcp_proxy::log::ACCESS_TARGET;
@@ -32,7 +33,8 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 enum Command {
     /// A SOCKS5 proxy (RFC 1928: CONNECT, BIND, UDP ASSOCIATE; RFC 1929 username/password) that takes clients
-    /// over MPTCP and reaches targets over MPTCP where they take it (TCP otherwise), on the kernel's sockets.
+    /// over MPTCP (on the kernel's sockets, or with --tun on our userspace stack) and reaches targets over MPTCP
+    /// where they take it (TCP otherwise) with the kernel's sockets.
     #[command(after_help = SOCKS5_AFTER_HELP)]
     Socks5(Socks5Args),
     /// An RFC 8803 Transport Converter: takes MPTCP connections whose first bytes are a Convert message (in the
@@ -40,7 +42,8 @@ enum Command {
     #[command(after_help = proxy_convert::SERVER_AFTER_HELP)]
     ConvertServer(ConvertServerArgs),
     /// An RFC 8803 client: takes plain TCP connections (redirected to it, or for one --destination) and carries
-    /// each to a converter over MPTCP, its Connect TLV and first bytes in the SYN (TCP Fast Open).
+    /// each to a converter over MPTCP, its Connect TLV and first bytes in the SYN (TCP Fast Open; with --tun, on
+    /// our userspace stack, right after the handshake).
     #[command(after_help = proxy_convert::CLIENT_AFTER_HELP)]
     ConvertClient(ConvertClientArgs),
 }
@@ -71,7 +74,13 @@ proxy stops (SIGINT or SIGTERM), and on stderr on SIGUSR1 and every --stats-inte
 with --json. The access log has one line per client connection: client, user, command, target, reply, bytes up
 and down, duration, how it ended.
 
+The MPTCP side runs on the kernel's sockets (--kernel, the default) or, with --tun DEV --addr IP... [--endpoint
+IP,FLAGS]... (the flags of `mptcp listen`), on our userspace stack on a TUN device; targets are reached with the
+kernel's sockets either way. On the userspace stack BIND and UDP ASSOCIATE fail (their sockets would be the
+kernel's, on an address only the stack owns).
+
 Example: mptcp proxy socks5 --listen 0.0.0.0:1080 --auth alice:s3cret
+         mptcp proxy socks5 --listen 10.1.0.2:1080 --tun tun0 --addr 10.1.0.2
          curl -x socks5h://alice:s3cret@PROXY:1080 http://example.com/";
 
 #[derive(Debug, clap::Args)]
@@ -82,9 +91,8 @@ struct Socks5Args {
     /// An account, USER:PASS (RFC 1929); repeatable. With none, no authentication is asked for.
     #[arg(long = "auth", value_name = "USER:PASS", value_parser = parse_account)]
     auth: Vec<(String, String)>,
-    /// Use the kernel's MPTCP sockets (the default, and the only backend so far).
-    #[arg(long)]
-    kernel: bool,
+    #[command(flatten)]
+    backend: ProxyBackendArgs,
     /// Listen with plain TCP instead of MPTCP.
     #[arg(long)]
     no_mptcp: bool,
@@ -205,6 +213,19 @@ fn socks5(a: Socks5Args) -> anyhow::Result<ExitCode> {
     config.limits.idle_timeout = a.idle_timeout;
     config.limits.connect_timeout = a.connect_timeout;
     config.rules.deny = a.deny.clone();
+    let what = format!(
+        "{}, targets over {}",
+        match a.auth.len() {
+            0 => "no authentication".to_owned(),
+            n => format!("username/password ({n} account{})", if n == 1 { "" } else { "s" }),
+        },
+        if a.target_tcp { "TCP" } else { "MPTCP where the target takes it" },
+    );
+    if a.backend.on_stack() {
+        let stats = Stats { json: a.json, interval: a.stats_interval };
+        proxy_backend::socks5(&a.backend.stack, config, what, stats)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
         let server = Socks5Server::bind(config).with_context(|| format!("listening on {}", a.listen))?;
@@ -213,13 +234,8 @@ fn socks5(a: Socks5Args) -> anyhow::Result<ExitCode> {
             eprintln!("mptcp: warning: the kernel refuses MPTCP sockets (net.mptcp.enabled=0?); listening with TCP");
         }
         eprintln!(
-            "mptcp proxy socks5: listening on {local} ({}), {}, targets over {}",
+            "mptcp proxy socks5: listening on {local} ({}, kernel), {what}",
             if server.listens_mptcp() { "MPTCP" } else { "TCP" },
-            match a.auth.len() {
-                0 => "no authentication".to_owned(),
-                n => format!("username/password ({n} account{})", if n == 1 { "" } else { "s" }),
-            },
-            if a.target_tcp { "TCP" } else { "MPTCP where the target takes it" },
         );
         let counters = server.counters();
         serve_with_stats(move || counters.snapshot(), a.json, a.stats_interval, server.run(stop_signal())).await

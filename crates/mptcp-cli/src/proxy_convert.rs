@@ -3,6 +3,7 @@
 //! counters and access log of `mptcp proxy socks5`.
 
 use crate::proxy::{parse_duration, serve_with_stats, stop_signal};
+use crate::proxy_backend::{self, ProxyBackendArgs, Stats};
 use anyhow::{Context, bail};
 use mptcp_proxy::convert_client::Destination;
 use mptcp_proxy::tfo::{self, Role};
@@ -13,8 +14,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 pub const SERVER_AFTER_HELP: &str = "\
-Needs net.ipv4.tcp_fastopen with the server bit (2) for the Convert message to come in the SYN; the converter
-refuses to start without it. Destinations that are loopback, multicast or broadcast addresses are refused with a
+On the kernel's sockets (--kernel, the default) it needs net.ipv4.tcp_fastopen with the server bit (2) for the
+Convert message to come in the SYN, and refuses to start without it. With --tun DEV --addr IP (the flags of
+`mptcp listen`) it runs on our userspace stack, which takes no data in the SYN: a Fast Open client's SYN is
+answered without its data, which the client sends again after the handshake. Destinations that are loopback, multicast or broadcast addresses are refused with a
 Malformed Message error (RFC 8803 §4.2.2) unless --allow-loopback. A failed connection to the server is answered
 with an Error TLV: Connection Reset (96) for a RST, Destination Unreachable (97) with the ICMP code for an
 unreachable network (0) or host (1) or no answer in time (1), Resource Exceeded (64) or Network Failure (65).
@@ -22,7 +25,8 @@ unreachable network (0) or host (1) or no answer in time (1), Resource Exceeded 
 Counters (connections, data in SYN, Error TLVs by code, bytes each way) are printed on stdout when it stops
 (SIGINT or SIGTERM), and on stderr on SIGUSR1 and every --stats-interval; JSON with --json.
 
-Example: sysctl -w net.ipv4.tcp_fastopen=3; mptcp proxy convert-server --listen 0.0.0.0:5124 --kernel";
+Example: sysctl -w net.ipv4.tcp_fastopen=3; mptcp proxy convert-server --listen 0.0.0.0:5124 --kernel
+         mptcp proxy convert-server --listen 10.1.0.2:5124 --tun tun0 --addr 10.1.0.2 --endpoint 10.2.0.2,signal";
 
 pub const CLIENT_AFTER_HELP: &str = "\
 Needs net.ipv4.tcp_fastopen with the client bit (1) to put the Convert message in the SYN (not with
@@ -30,14 +34,14 @@ Needs net.ipv4.tcp_fastopen with the client bit (1) to put the Convert message i
 REDIRECT (SO_ORIGINAL_DST) or TPROXY (the accepted socket's local address; the listener gets IP_TRANSPARENT). An
 Error TLV from the converter resets the client's connection.
 
+With --tun DEV --addr IP... [--endpoint IP,FLAGS]... (the flags of `mptcp connect`) the connections to the
+converter run on our userspace stack, which sends no data in its SYN: the Convert message follows the handshake.
+
 Example: mptcp proxy convert-client --listen 127.0.0.1:8080 --converter 192.0.2.1:5124 --destination 198.51.100.7:80";
 
 /// Flags both sides share.
 #[derive(Debug, clap::Args)]
 pub struct CommonArgs {
-    /// Use the kernel's MPTCP sockets (the default, and the only backend so far).
-    #[arg(long)]
-    kernel: bool,
     /// Connections served at once; a client beyond it is closed at once (and counted).
     #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
     max_connections: u64,
@@ -58,7 +62,7 @@ pub struct CommonArgs {
     pub(crate) access_log: Option<PathBuf>,
     /// Print the counters as JSON.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 impl CommonArgs {
@@ -87,6 +91,8 @@ pub struct ConvertServerArgs {
     /// Take loopback destinations (refused by RFC 8803; for tests on one host).
     #[arg(long)]
     allow_loopback: bool,
+    #[command(flatten)]
+    backend: ProxyBackendArgs,
     /// Error TLVs sent per second at most (RFC 8803 asks for a limit); past it a refused client is reset without
     /// one. 0: no limit.
     #[arg(long, value_name = "N", default_value_t = 1000)]
@@ -114,6 +120,8 @@ pub struct ConvertClientArgs {
     /// Reach the converter with plain TCP instead of MPTCP.
     #[arg(long)]
     no_mptcp: bool,
+    #[command(flatten)]
+    backend: ProxyBackendArgs,
     /// Send the Convert message right after the handshake instead of in the SYN (one round trip more; on
     /// Linux 6.18 an MPTCP connection opened with data in the SYN is slow once a second subflow joins).
     #[arg(long)]
@@ -134,13 +142,19 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 /// Runs `mptcp proxy convert-server`.
 pub fn server(a: ConvertServerArgs) -> anyhow::Result<ExitCode> {
-    check_fastopen(Role::Server)?;
     let mut config = ConverterConfig::new(a.listen);
     config.client_mptcp = !a.no_mptcp;
     config.server_mptcp = !a.target_tcp;
     config.allow_loopback = a.allow_loopback;
     config.error_rate = a.error_rate;
     config.limits = a.common.limits();
+    let what = format!("servers over {}", if a.target_tcp { "TCP" } else { "MPTCP where the server takes it" });
+    if a.backend.on_stack() {
+        let stats = Stats { json: a.common.json, interval: a.common.stats_interval };
+        proxy_backend::convert_server(&a.backend.stack, config, what, stats)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    check_fastopen(Role::Server)?;
     runtime()?.block_on(async move {
         let server = Converter::bind(config).with_context(|| format!("listening on {}", a.listen))?;
         let local = server.local_addr()?;
@@ -148,9 +162,8 @@ pub fn server(a: ConvertServerArgs) -> anyhow::Result<ExitCode> {
             eprintln!("mptcp: warning: the kernel refuses MPTCP sockets (net.mptcp.enabled=0?); listening with TCP");
         }
         eprintln!(
-            "mptcp proxy convert-server: listening on {local} ({}, TCP Fast Open), servers over {}",
+            "mptcp proxy convert-server: listening on {local} ({}, kernel, TCP Fast Open), {what}",
             if server.listens_mptcp() { "MPTCP" } else { "TCP" },
-            if a.target_tcp { "TCP" } else { "MPTCP where the server takes it" },
         );
         let counters = server.counters();
         let c = &a.common;
@@ -161,7 +174,10 @@ pub fn server(a: ConvertServerArgs) -> anyhow::Result<ExitCode> {
 
 /// Runs `mptcp proxy convert-client`.
 pub fn client(a: ConvertClientArgs) -> anyhow::Result<ExitCode> {
-    if !a.no_syn_data {
+    let on_stack = a.backend.on_stack();
+    if on_stack {
+        a.backend.stack.check(a.no_mptcp)?;
+    } else if !a.no_syn_data {
         check_fastopen(Role::Client)?;
     }
     let destination = match (a.transparent, a.destination) {
@@ -173,15 +189,29 @@ pub fn client(a: ConvertClientArgs) -> anyhow::Result<ExitCode> {
     config.mptcp = !a.no_mptcp;
     config.syn_data = !a.no_syn_data;
     config.limits = a.common.limits();
-    runtime()?.block_on(async move {
+    // The userspace stack runs on one thread, as `mptcp connect` does.
+    let rt = if on_stack { crate::net::runtime()? } else { runtime()? };
+    rt.block_on(async move {
+        let mut over = if a.no_mptcp { "TCP" } else { "MPTCP" }.to_owned();
+        let mut syn_data = !a.no_syn_data;
+        let stack = if on_stack {
+            let (st, desc) = a.backend.stack.start(!a.no_mptcp)?;
+            over = format!("{over} ({desc})");
+            // Our stack sends no data in its SYN.
+            syn_data = false;
+            config.stack = Some(st.clone());
+            Some(st)
+        } else {
+            None
+        };
         let client = ConvertClient::bind(config).with_context(|| format!("listening on {}", a.listen))?;
         eprintln!(
             "mptcp proxy convert-client: listening on {} (TCP), converter {} over {} (Convert message {}), \
              destination {}",
             client.local_addr()?,
             a.converter,
-            if a.no_mptcp { "TCP" } else { "MPTCP" },
-            if a.no_syn_data { "after the handshake" } else { "in the SYN" },
+            over,
+            if syn_data { "in the SYN" } else { "after the handshake" },
             match destination {
                 Destination::Transparent => "the original one (REDIRECT or TPROXY)".to_owned(),
                 Destination::Fixed(d) => d.to_string(),
@@ -189,7 +219,12 @@ pub fn client(a: ConvertClientArgs) -> anyhow::Result<ExitCode> {
         );
         let counters = client.counters();
         let c = &a.common;
-        serve_with_stats(move || counters.snapshot(), c.json, c.stats_interval, client.run(stop_signal())).await
+        let result =
+            serve_with_stats(move || counters.snapshot(), c.json, c.stats_interval, client.run(stop_signal())).await;
+        if let Some(st) = stack {
+            st.linger(crate::net::LINGER).await;
+        }
+        result
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -143,3 +143,44 @@ fn convert_flags_and_the_fast_open_check() {
         let _ = child.wait();
     }
 }
+
+#[test]
+fn backend_flags_kernel_or_tun() {
+    // --kernel and --tun exclude each other, for both proxies.
+    for cmd in ["socks5", "convert-server", "convert-client"] {
+        let client = ["--converter", "10.9.0.2:5124", "--destination", "10.9.0.3:80"];
+        let out = Command::new(BIN)
+            .args(["proxy", cmd, "--listen", "10.9.0.1:1080", "--kernel", "--tun", "t0", "--addr", "10.9.0.1"])
+            .args(if cmd == "convert-client" { &client[..] } else { &[] })
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.lines().next().unwrap_or("").contains("'--kernel' cannot be used with"), "{cmd}: {err}");
+    }
+    // The stack's flags without a device, and a device that does not exist
+    // (the converter on the stack does not ask for Fast Open first).
+    let cases: [(&[&str], &str); 3] = [
+        (&["socks5", "--addr", "10.9.0.1"], "needs a TUN device"),
+        (&["socks5", "--tun", "t0"], "needs an address to own"),
+        (&["convert-server", "--tun", "mptcp-no-such", "--addr", "10.9.0.1"], "mptcp-no-such does not exist"),
+    ];
+    for (args, want) in cases {
+        let out = Command::new(BIN)
+            .args(["proxy"])
+            .args(&args[..1])
+            .args(["--listen", "10.9.0.1:1080"])
+            .args(&args[1..])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{args:?}: one line: {err}");
+        assert!(err.starts_with("mptcp: error: ") && err.contains(want), "{args:?}: {err}");
+    }
+    let out = Command::new(BIN).args(["proxy", "socks5", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in ["--kernel", "--tun <DEV>", "--addr <IP>", "--endpoint <IP[,FLAGS]>", "--limits"] {
+        assert!(help.contains(flag), "--help names {flag}");
+    }
+}

@@ -7,8 +7,7 @@ use crate::log::ACCESS_TARGET;
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// How much is read at a time while waiting for a message.
 const READ_CHUNK: usize = 2048;
@@ -40,7 +39,10 @@ impl std::fmt::Display for ReadError {
 /// Reads from `stream` into `buf` until it starts with a whole message;
 /// returns it and its length (the bytes after it in `buf` are data). A
 /// message is at most 1,020 bytes, so `buf` stays small.
-pub async fn read_message(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<(Message, usize), ReadError> {
+pub async fn read_message<R: AsyncRead + Unpin>(
+    stream: &mut R,
+    buf: &mut Vec<u8>,
+) -> Result<(Message, usize), ReadError> {
     loop {
         match Message::parse(buf) {
             Ok(Some(m)) => return Ok(m),
@@ -59,7 +61,7 @@ pub async fn read_message(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<(
 /// Sends `last` and closes: FIN, then what the peer still sends is read and
 /// dropped for a moment (closing with unread bytes would send a RST, which
 /// can destroy the reply before the peer reads it).
-pub async fn send_and_close(mut stream: TcpStream, last: &[u8]) {
+pub async fn send_and_close<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, last: &[u8]) {
     let _ = stream.write_all(last).await;
     let _ = stream.shutdown().await;
     let drain = async {

@@ -1,7 +1,7 @@
 //! Proxies for Multipath TCP deployments (RFC 8041 §2.3).
 //!
-//! Today: an MPTCP SOCKS5 proxy ([`Socks5Server`]) on the Linux kernel's
-//! MPTCP sockets. Clients reach it over MPTCP (plain TCP when the kernel
+//! An MPTCP SOCKS5 proxy ([`Socks5Server`]) on the Linux kernel's MPTCP
+//! sockets or on our userspace stack. Clients reach it over MPTCP (plain TCP when the kernel
 //! refuses MPTCP or when asked); it reaches targets over MPTCP where they
 //! take it (the kernel falls back to TCP by itself) or over TCP when asked.
 //! RFC 1928's three commands (CONNECT, BIND, UDP ASSOCIATE) with IPv4, IPv6
@@ -18,8 +18,12 @@
 //!   [`ConvertClient`] its client (TCP in, MPTCP with the Connect TLV in the
 //!   SYN out), with [`tfo`] for data in the SYN.
 //!
-//! It does not run on the userspace MPTCP stack yet (the `--tun` backend).
+//! - [`backend`] is what the two backends of the MPTCP side share: the
+//!   kernel's MPTCP sockets, or our userspace stack on a TUN device
+//!   ([`backend::stack::StackListener`]); the plain TCP side is always the
+//!   kernel's.
 
+pub mod backend;
 pub mod config;
 pub mod convert;
 pub mod convert_client;

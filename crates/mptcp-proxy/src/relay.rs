@@ -3,17 +3,18 @@
 //! socket's write side (the half-close is carried through) while the other
 //! direction goes on; an error on either ends both, with a RST toward the
 //! side that did not fail; nothing moving either way for the idle timeout
-//! ends both.
+//! ends both. Written once over [`ProxyStream`]: the kernel's sockets and
+//! the userspace stack's connections relay the same way.
 
+use crate::backend::ProxyStream;
 use crate::counters::Counters;
-use crate::socket::reset_on_close;
 use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::Poll;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::time::Instant;
 
 /// How a relay ended.
@@ -65,21 +66,37 @@ impl Activity {
     }
 }
 
+/// Reads what `from` has now, without waiting: 0 when nothing is there
+/// (or at EOF, which the next read sees again).
+async fn read_ready<R: AsyncRead + Unpin>(from: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    let mut rb = ReadBuf::new(buf);
+    std::future::poll_fn(|cx| match Pin::new(&mut *from).poll_read(cx, &mut rb) {
+        Poll::Ready(r) => Poll::Ready(r.map(|()| rb.filled().len())),
+        Poll::Pending => Poll::Ready(Ok(0)),
+    })
+    .await
+}
+
 /// One direction: copies until EOF (then shuts `to`'s write side) or an error.
-async fn pump(
-    from: &mut OwnedReadHalf,
-    to: &mut OwnedWriteHalf,
+async fn pump<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
+    from: &mut R,
+    to: &mut W,
     buf_size: usize,
     moved: &AtomicU64,
     total: &AtomicU64,
     activity: &Activity,
 ) -> io::Result<()> {
-    // The buffer is allocated once the first byte is there: an idle
-    // connection holds no buffer.
-    from.readable().await?;
-    let mut buf = vec![0u8; buf_size];
+    // The buffer is allocated once the first byte is there (read alone, on
+    // its own): an idle connection holds no buffer.
+    let mut first = [0u8; 1];
+    let mut n = from.read(&mut first).await?;
+    let mut buf = Vec::new();
+    if n == 1 {
+        buf = vec![0u8; buf_size.max(1)];
+        buf[0] = first[0];
+        n += read_ready(from, &mut buf[1..]).await?;
+    }
     loop {
-        let n = from.read(&mut buf).await?;
         if n == 0 {
             // The peer sent FIN: send ours the other way, keep the reverse open.
             let _ = to.shutdown().await;
@@ -89,20 +106,21 @@ async fn pump(
         moved.fetch_add(n as u64, Ordering::Relaxed);
         Counters::add(total, n as u64);
         activity.touch();
+        n = from.read(&mut buf).await?;
     }
 }
 
 /// Relays between `client` and `target`, counting bytes into `counters` as
 /// they move.
-pub async fn relay(
-    client: TcpStream,
-    target: TcpStream,
+pub async fn relay<C: ProxyStream, T: ProxyStream>(
+    client: C,
+    target: T,
     idle_timeout: Duration,
     buf_size: usize,
     counters: &Arc<Counters>,
 ) -> RelayOutcome {
-    let (mut cr, mut cw) = client.into_split();
-    let (mut tr, mut tw) = target.into_split();
+    let (mut cr, mut cw) = tokio::io::split(client);
+    let (mut tr, mut tw) = tokio::io::split(target);
     let up = AtomicU64::new(0);
     let down = AtomicU64::new(0);
     let activity = Activity { start: Instant::now(), last_ms: AtomicU64::new(0) };
@@ -130,8 +148,8 @@ pub async fn relay(
     };
     if !matches!(end, RelayEnd::Closed) {
         // Abort both sides: whoever is still there learns it by a RST.
-        reset_on_close(cw.as_ref());
-        reset_on_close(tw.as_ref());
+        cr.unsplit(cw).reset_on_close();
+        tr.unsplit(tw).reset_on_close();
     }
     if matches!(end, RelayEnd::Idle) {
         Counters::bump(&counters.idle_timeouts);

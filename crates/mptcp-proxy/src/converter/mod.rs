@@ -1,6 +1,7 @@
-//! The Transport Converter of RFC 8803 on the kernel's sockets: an MPTCP
-//! listener with Fast Open (the client's Convert message may come in the
-//! SYN), and per client a session ([`session`]) that reads the message,
+//! The Transport Converter of RFC 8803, on either backend
+//! ([`crate::backend`]): on the kernel's sockets an MPTCP listener with Fast
+//! Open (the client's Convert message may come in the SYN), on the
+//! userspace stack its listener (the message comes after the handshake), and per client a session ([`session`]) that reads the message,
 //! decides ([`request`]), connects to the server, answers (a Convert header
 //! with an Extended TCP Header TLV, or an Error TLV from [`failure`]), then
 //! relays.
@@ -14,6 +15,7 @@ pub mod ratelimit;
 pub mod request;
 mod session;
 
+use crate::backend::ProxyListener;
 use crate::convert_counters::{ConvertCounters, ConvertSnapshot};
 use crate::counters::Counters;
 use crate::limits::{Limits, Slot};
@@ -74,9 +76,11 @@ pub(crate) struct Ctx {
     pub(crate) error_limit: ratelimit::RateLimit,
 }
 
-/// A converter bound to its address, ready to run.
-pub struct Converter {
-    listener: TcpListener,
+/// A converter bound to its address, ready to run: on the kernel's sockets
+/// ([`Converter::bind`]) or another backend's listener
+/// ([`Converter::with_listener`]).
+pub struct Converter<L = TcpListener> {
+    listener: L,
     listens_mptcp: bool,
     ctx: Arc<Ctx>,
 }
@@ -92,6 +96,16 @@ impl Converter {
         let error_limit = ratelimit::RateLimit::new(config.error_rate);
         let ctx = Arc::new(Ctx { config, counters: Arc::new(ConvertCounters::default()), error_limit });
         Ok(Converter { listener, listens_mptcp, ctx })
+    }
+}
+
+impl<L: ProxyListener> Converter<L> {
+    /// A converter on `listener` (the userspace stack's, say);
+    /// `config.listen` and `config.fastopen_queue` are not used.
+    pub fn with_listener(listener: L, listens_mptcp: bool, config: ConverterConfig) -> Converter<L> {
+        let error_limit = ratelimit::RateLimit::new(config.error_rate);
+        let ctx = Arc::new(Ctx { config, counters: Arc::new(ConvertCounters::default()), error_limit });
+        Converter { listener, listens_mptcp, ctx }
     }
 
     /// The address clients connect to.

@@ -4,6 +4,7 @@
 use super::Ctx;
 use super::failure::connect_error;
 use super::request::{Decision, SUPPORTED_KINDS, decide, is_hairpin, refuse_parse_error};
+use crate::backend::ProxyStream;
 use crate::convert::{ErrorCode, Message, Tlv};
 use crate::convert_counters::code_name;
 use crate::convert_io::{ConvertRecord, ReadError, read_message, send_and_close};
@@ -15,19 +16,18 @@ use crate::tcpinfo::Negotiated;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 /// Serves one client until its relay ends.
-pub(crate) async fn serve(mut stream: TcpStream, peer: SocketAddr, ctx: Arc<Ctx>, slot: Slot) {
+pub(crate) async fn serve<S: ProxyStream>(mut stream: S, peer: SocketAddr, ctx: Arc<Ctx>, slot: Slot) {
     let start = Instant::now();
     let counters = &ctx.counters;
     let mut rec = ConvertRecord::new("convert-server", peer);
-    rec.mptcp = socket::is_mptcp(&stream);
+    rec.mptcp = stream.speaks_mptcp();
     if rec.mptcp {
         Counters::bump(&counters.base.accepted_mptcp);
     }
-    rec.data_in_syn = Negotiated::of(&stream).is_some_and(Negotiated::syn_data);
+    rec.data_in_syn = stream.syn_data();
     if rec.data_in_syn {
         Counters::bump(&counters.data_in_syn);
     }
@@ -67,13 +67,13 @@ pub(crate) async fn serve(mut stream: TcpStream, peer: SocketAddr, ctx: Arc<Ctx>
 
 /// Sends an Error TLV and closes, or, past the rate limit, resets the
 /// client without one.
-async fn send_error(client: TcpStream, code: ErrorCode, value: Vec<u8>, ctx: &Ctx, rec: &mut ConvertRecord) {
+async fn send_error<S: ProxyStream>(client: S, code: ErrorCode, value: Vec<u8>, ctx: &Ctx, rec: &mut ConvertRecord) {
     ctx.counters.error(code);
     rec.error = Some(code_name(code));
     if !ctx.error_limit.allow() {
         Counters::bump(&ctx.counters.errors_rate_limited);
         rec.end = format!("{} (rate-limited: reset without an Error TLV)", rec.end);
-        socket::reset_on_close(&client);
+        client.reset_on_close();
         return;
     }
     let mut out = Vec::new();
@@ -82,7 +82,7 @@ async fn send_error(client: TcpStream, code: ErrorCode, value: Vec<u8>, ctx: &Ct
 }
 
 /// Acts on the decision; `early` is the client's data read past the message.
-async fn answer(mut client: TcpStream, early: &[u8], decision: Decision, ctx: &Ctx, rec: &mut ConvertRecord) {
+async fn answer<S: ProxyStream>(mut client: S, early: &[u8], decision: Decision, ctx: &Ctx, rec: &mut ConvertRecord) {
     let counters = &ctx.counters;
     let (dst, mptcp, info) = match decision {
         Decision::Refuse { code, value } => {
@@ -142,7 +142,7 @@ async fn answer(mut client: TcpStream, early: &[u8], decision: Decision, ctx: &C
 }
 
 /// Answers a failed connection to the server with its Error TLV, and closes.
-async fn refuse_connect(client: TcpStream, e: &std::io::Error, ctx: &Ctx, rec: &mut ConvertRecord) {
+async fn refuse_connect<S: ProxyStream>(client: S, e: &std::io::Error, ctx: &Ctx, rec: &mut ConvertRecord) {
     let (code, value) = connect_error(e);
     tracing::debug!("connect to {:?}: {e}", rec.target);
     rec.end = format!("connect: {e}");

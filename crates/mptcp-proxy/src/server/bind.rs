@@ -7,6 +7,7 @@ use super::Ctx;
 use super::conn::ControlConn;
 use super::connect::resolve;
 use super::session::{queue_reply, run_relay};
+use crate::backend::ProxyStream;
 use crate::counters::Counters;
 use crate::log::AccessRecord;
 use crate::socket;
@@ -15,7 +16,12 @@ use std::net::{IpAddr, SocketAddr};
 use tokio::time::Instant;
 
 /// Serves a BIND request to its end.
-pub(super) async fn serve(mut conn: ControlConn, request: &Request, ctx: &Ctx, rec: &mut AccessRecord) {
+pub(super) async fn serve<S: ProxyStream>(
+    mut conn: ControlConn<S>,
+    request: &Request,
+    ctx: &Ctx,
+    rec: &mut AccessRecord,
+) {
     // The socket listens on the address the client reached us at: the one
     // an application server told by the client can be expected to reach.
     let local_ip = conn.stream().local_addr().map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
@@ -80,7 +86,13 @@ pub(super) async fn serve(mut conn: ControlConn, request: &Request, ctx: &Ctx, r
 }
 
 /// Replies with a failure and closes.
-async fn fail(mut conn: ControlConn, ctx: &Ctx, rec: &mut AccessRecord, code: ReplyCode, why: String) {
+async fn fail<S: ProxyStream>(
+    mut conn: ControlConn<S>,
+    ctx: &Ctx,
+    rec: &mut AccessRecord,
+    code: ReplyCode,
+    why: String,
+) {
     queue_reply(&mut conn, ctx, rec, Reply::failure(code));
     rec.end = why;
     conn.close().await;

@@ -6,10 +6,10 @@
 //! authentication, request and data in one go gets every reply in one
 //! segment, with no round trip waited for.
 
+use crate::backend::ProxyStream;
 use crate::socks5::{CodecError, Parsed};
 use std::io;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 /// How much is read at a time while negotiating.
 const READ_CHUNK: usize = 4096;
@@ -29,21 +29,21 @@ pub enum NextError {
 }
 
 /// The control connection with its buffers.
-pub struct ControlConn {
-    stream: TcpStream,
+pub struct ControlConn<S> {
+    stream: S,
     inbuf: Vec<u8>,
     pos: usize,
     outbuf: Vec<u8>,
 }
 
-impl ControlConn {
+impl<S: ProxyStream> ControlConn<S> {
     /// Wraps an accepted client.
-    pub fn new(stream: TcpStream) -> ControlConn {
+    pub fn new(stream: S) -> ControlConn<S> {
         ControlConn { stream, inbuf: Vec::new(), pos: 0, outbuf: Vec::new() }
     }
 
     /// The socket.
-    pub fn stream(&self) -> &TcpStream {
+    pub fn stream(&self) -> &S {
         &self.stream
     }
 
@@ -100,7 +100,7 @@ impl ControlConn {
     }
 
     /// Sends what is queued, then the socket and the bytes past the request.
-    pub async fn finish(mut self) -> io::Result<(TcpStream, Vec<u8>)> {
+    pub async fn finish(mut self) -> io::Result<(S, Vec<u8>)> {
         self.flush().await?;
         let rest = self.inbuf.split_off(self.pos);
         Ok((self.stream, rest))

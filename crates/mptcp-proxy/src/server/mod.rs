@@ -1,4 +1,4 @@
-//! The SOCKS5 server on the kernel's sockets: the accept loop (with the
+//! The SOCKS5 server, on either backend ([`crate::backend`]): the accept loop (with the
 //! connection limit) and, per client, a session that negotiates
 //! ([`session`]) and then serves CONNECT ([`connect`] then the relay), BIND
 //! ([`bind`]) or UDP ASSOCIATE ([`udp`]).
@@ -9,6 +9,7 @@ mod connect;
 mod session;
 mod udp;
 
+use crate::backend::ProxyListener;
 use crate::config::Socks5Config;
 use crate::counters::{Counters, Snapshot};
 use crate::limits::Slot;
@@ -27,9 +28,11 @@ pub(crate) struct Ctx {
     pub(crate) counters: Arc<Counters>,
 }
 
-/// A SOCKS5 proxy bound to its address, ready to run.
-pub struct Socks5Server {
-    listener: TcpListener,
+/// A SOCKS5 proxy bound to its address, ready to run: on the kernel's
+/// sockets (a `TcpListener`, from [`Socks5Server::bind`]) or on another
+/// backend's listener ([`Socks5Server::with_listener`]).
+pub struct Socks5Server<L = TcpListener> {
+    listener: L,
     listens_mptcp: bool,
     ctx: Arc<Ctx>,
 }
@@ -41,6 +44,15 @@ impl Socks5Server {
         let (listener, listens_mptcp) = socket::listen(config.listen, config.client_mptcp)?;
         let ctx = Arc::new(Ctx { config, counters: Arc::new(Counters::default()) });
         Ok(Socks5Server { listener, listens_mptcp, ctx })
+    }
+}
+
+impl<L: ProxyListener> Socks5Server<L> {
+    /// A proxy on `listener` (the userspace stack's, say); `config.listen`
+    /// is not used. `listens_mptcp`: whether the listener takes MPTCP.
+    pub fn with_listener(listener: L, listens_mptcp: bool, config: Socks5Config) -> Socks5Server<L> {
+        let ctx = Arc::new(Ctx { config, counters: Arc::new(Counters::default()) });
+        Socks5Server { listener, listens_mptcp, ctx }
     }
 
     /// The address clients connect to (the port chosen if 0 was asked).

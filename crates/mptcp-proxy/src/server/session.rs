@@ -4,6 +4,7 @@
 use super::conn::{ControlConn, NextError};
 use super::connect::connect_target;
 use super::{Ctx, bind, udp};
+use crate::backend::ProxyStream;
 use crate::counters::Counters;
 use crate::limits::Slot;
 use crate::log::AccessRecord;
@@ -17,9 +18,9 @@ use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout};
 
 /// Serves one accepted client to the end, then writes its access-log line.
-pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<Ctx>, _slot: Slot) {
+pub(super) async fn serve<S: ProxyStream>(stream: S, peer: SocketAddr, ctx: Arc<Ctx>, _slot: Slot) {
     let started = Instant::now();
-    let client_mptcp = socket::is_mptcp(&stream);
+    let client_mptcp = stream.speaks_mptcp();
     if client_mptcp {
         Counters::bump(&ctx.counters.accepted_mptcp);
     }
@@ -58,7 +59,7 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<Ctx>, _s
 }
 
 /// Queues a reply, counted and recorded.
-pub(super) fn queue_reply(conn: &mut ControlConn, ctx: &Ctx, rec: &mut AccessRecord, reply: Reply) {
+pub(super) fn queue_reply<S: ProxyStream>(conn: &mut ControlConn<S>, ctx: &Ctx, rec: &mut AccessRecord, reply: Reply) {
     ctx.counters.reply(reply.code);
     rec.reply = Some(reply.code);
     conn.queue(|out| reply.emit(out));
@@ -66,7 +67,11 @@ pub(super) fn queue_reply(conn: &mut ControlConn, ctx: &Ctx, rec: &mut AccessRec
 
 /// The negotiation up to a parsed request; on failure the answer (if any)
 /// is queued and the reason returned for the log.
-async fn negotiate(conn: &mut ControlConn, ctx: &Ctx, rec: &mut AccessRecord) -> Result<Request, String> {
+async fn negotiate<S: ProxyStream>(
+    conn: &mut ControlConn<S>,
+    ctx: &Ctx,
+    rec: &mut AccessRecord,
+) -> Result<Request, String> {
     let counters = &ctx.counters;
     let greeting = conn.next(Greeting::parse).await.map_err(|e| fail(counters, "greeting", e))?;
     let method = greeting.select(ctx.config.credentials.required());
@@ -114,7 +119,7 @@ fn fail(counters: &Counters, stage: &str, e: NextError) -> String {
 
 /// CONNECT: reach the target, reply, hand over the bytes that came behind
 /// the request, relay.
-async fn serve_connect(mut conn: ControlConn, request: &Request, ctx: &Ctx, rec: &mut AccessRecord) {
+async fn serve_connect<S: ProxyStream>(mut conn: ControlConn<S>, request: &Request, ctx: &Ctx, rec: &mut AccessRecord) {
     let target = match connect_target(&request.dst, ctx).await {
         Ok(t) => t,
         Err(code) => {
@@ -135,7 +140,12 @@ async fn serve_connect(mut conn: ControlConn, request: &Request, ctx: &Ctx, rec:
 }
 
 /// Sends the queued replies, the client's early bytes to `target`, then relays.
-pub(super) async fn run_relay(conn: ControlConn, mut target: TcpStream, ctx: &Ctx, rec: &mut AccessRecord) {
+pub(super) async fn run_relay<S: ProxyStream>(
+    conn: ControlConn<S>,
+    mut target: TcpStream,
+    ctx: &Ctx,
+    rec: &mut AccessRecord,
+) {
     let (client, early) = match conn.finish().await {
         Ok(x) => x,
         Err(e) => {

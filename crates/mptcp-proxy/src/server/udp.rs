@@ -13,6 +13,7 @@ use super::Ctx;
 use super::conn::ControlConn;
 use super::connect::resolve;
 use super::session::queue_reply;
+use crate::backend::ProxyStream;
 use crate::counters::Counters;
 use crate::log::AccessRecord;
 use crate::socks5::{Addr, Reply, ReplyCode, Request, UdpHeader};
@@ -47,7 +48,12 @@ struct Association {
 }
 
 /// Serves a UDP ASSOCIATE request to its end.
-pub(super) async fn serve(mut conn: ControlConn, request: &Request, ctx: &Ctx, rec: &mut AccessRecord) {
+pub(super) async fn serve<S: ProxyStream>(
+    mut conn: ControlConn<S>,
+    request: &Request,
+    ctx: &Ctx,
+    rec: &mut AccessRecord,
+) {
     let local_ip = conn.stream().local_addr().map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
     let client_ip = conn.stream().peer_addr().map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
     let client_sock = match UdpSocket::bind(SocketAddr::new(local_ip, 0)).await {
@@ -102,7 +108,7 @@ async fn recv_opt(sock: &Option<UdpSocket>, buf: &mut [u8]) -> io::Result<(usize
 impl Association {
     /// Relays until the control connection closes or nothing moves for the
     /// idle timeout; returns how it ended.
-    async fn run(&mut self, conn: &mut ControlConn, ctx: &Ctx) -> String {
+    async fn run<S: ProxyStream>(&mut self, conn: &mut ControlConn<S>, ctx: &Ctx) -> String {
         let idle = ctx.config.limits.idle_timeout;
         let mut from_client = vec![0u8; MAX_DATAGRAM];
         let mut from_peer4 = vec![0u8; MAX_DATAGRAM];
