@@ -42,8 +42,7 @@ enum Command {
     #[command(after_help = proxy_convert::SERVER_AFTER_HELP)]
     ConvertServer(ConvertServerArgs),
     /// An RFC 8803 client: takes plain TCP connections (redirected to it, or for one --destination) and carries
-    /// each to a converter over MPTCP, its Connect TLV and first bytes in the SYN (TCP Fast Open; with --tun, on
-    /// our userspace stack, right after the handshake).
+    /// each to a converter over MPTCP, its Connect TLV and first bytes in the SYN (TCP Fast Open).
     #[command(after_help = proxy_convert::CLIENT_AFTER_HELP)]
     ConvertClient(ConvertClientArgs),
 }

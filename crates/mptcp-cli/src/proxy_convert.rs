@@ -34,9 +34,6 @@ Needs net.ipv4.tcp_fastopen with the client bit (1) to put the Convert message i
 REDIRECT (SO_ORIGINAL_DST) or TPROXY (the accepted socket's local address; the listener gets IP_TRANSPARENT). An
 Error TLV from the converter resets the client's connection.
 
-With --tun DEV --addr IP... [--endpoint IP,FLAGS]... (the flags of `mptcp connect`) the connections to the
-converter run on our userspace stack, which sends no data in its SYN: the Convert message follows the handshake.
-
 Example: mptcp proxy convert-client --listen 127.0.0.1:8080 --converter 192.0.2.1:5124 --destination 198.51.100.7:80";
 
 /// Flags both sides share.
@@ -120,8 +117,9 @@ pub struct ConvertClientArgs {
     /// Reach the converter with plain TCP instead of MPTCP.
     #[arg(long)]
     no_mptcp: bool,
-    #[command(flatten)]
-    backend: ProxyBackendArgs,
+    /// Use the kernel's MPTCP sockets (the default, and the only backend of the client so far).
+    #[arg(long)]
+    kernel: bool,
     /// Send the Convert message right after the handshake instead of in the SYN (one round trip more; on
     /// Linux 6.18 an MPTCP connection opened with data in the SYN is slow once a second subflow joins).
     #[arg(long)]
@@ -174,10 +172,7 @@ pub fn server(a: ConvertServerArgs) -> anyhow::Result<ExitCode> {
 
 /// Runs `mptcp proxy convert-client`.
 pub fn client(a: ConvertClientArgs) -> anyhow::Result<ExitCode> {
-    let on_stack = a.backend.on_stack();
-    if on_stack {
-        a.backend.stack.check(a.no_mptcp)?;
-    } else if !a.no_syn_data {
+    if !a.no_syn_data {
         check_fastopen(Role::Client)?;
     }
     let destination = match (a.transparent, a.destination) {
@@ -189,29 +184,15 @@ pub fn client(a: ConvertClientArgs) -> anyhow::Result<ExitCode> {
     config.mptcp = !a.no_mptcp;
     config.syn_data = !a.no_syn_data;
     config.limits = a.common.limits();
-    // The userspace stack runs on one thread, as `mptcp connect` does.
-    let rt = if on_stack { crate::net::runtime()? } else { runtime()? };
-    rt.block_on(async move {
-        let mut over = if a.no_mptcp { "TCP" } else { "MPTCP" }.to_owned();
-        let mut syn_data = !a.no_syn_data;
-        let stack = if on_stack {
-            let (st, desc) = a.backend.stack.start(!a.no_mptcp)?;
-            over = format!("{over} ({desc})");
-            // Our stack sends no data in its SYN.
-            syn_data = false;
-            config.stack = Some(st.clone());
-            Some(st)
-        } else {
-            None
-        };
+    runtime()?.block_on(async move {
         let client = ConvertClient::bind(config).with_context(|| format!("listening on {}", a.listen))?;
         eprintln!(
             "mptcp proxy convert-client: listening on {} (TCP), converter {} over {} (Convert message {}), \
              destination {}",
             client.local_addr()?,
             a.converter,
-            over,
-            if syn_data { "in the SYN" } else { "after the handshake" },
+            if a.no_mptcp { "TCP" } else { "MPTCP" },
+            if a.no_syn_data { "after the handshake" } else { "in the SYN" },
             match destination {
                 Destination::Transparent => "the original one (REDIRECT or TPROXY)".to_owned(),
                 Destination::Fixed(d) => d.to_string(),
@@ -219,12 +200,7 @@ pub fn client(a: ConvertClientArgs) -> anyhow::Result<ExitCode> {
         );
         let counters = client.counters();
         let c = &a.common;
-        let result =
-            serve_with_stats(move || counters.snapshot(), c.json, c.stats_interval, client.run(stop_signal())).await;
-        if let Some(st) = stack {
-            st.linger(crate::net::LINGER).await;
-        }
-        result
+        serve_with_stats(move || counters.snapshot(), c.json, c.stats_interval, client.run(stop_signal())).await
     })?;
     Ok(ExitCode::SUCCESS)
 }

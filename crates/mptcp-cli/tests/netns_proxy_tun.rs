@@ -4,10 +4,7 @@
 //! checks them with clients no one here wrote: curl under `mptcpize` (a
 //! second path as an `ip mptcp` endpoint; SHA-256 of a 30 MB download, the
 //! join, with and without `--auth`, a wrong password refused) and the RFC
-//! 8803 Python client of `convert.sh` (its Fast Open SYN, as tshark sees it);
-//! and curl through `convert-client` (kernel) to `convert-server --tun`, and
-//! through `convert-client --tun` to the kernel's `convert-server`, each
-//! 30 MB with its second subflow joined.
+//! 8803 Python client of `convert.sh` (its Fast Open SYN, as tshark sees it).
 //!
 //! Needs root (a loud skip without it, a failure under CI). Run it alone with
 //! `cargo test --release -p mptcp-cli --test netns_proxy_tun -- --nocapture`.

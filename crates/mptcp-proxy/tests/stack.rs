@@ -13,9 +13,8 @@ use mptcp_io::{MemoryDevice, MptcpStream, Stack, StackConfig};
 use mptcp_proxy::backend::ProxyStream;
 use mptcp_proxy::backend::stack::StackListener;
 use mptcp_proxy::convert::{Connect, Message, Tlv};
-use mptcp_proxy::convert_client::Destination;
 use mptcp_proxy::socks5::{Addr, Command, Greeting, Reply, ReplyCode, Request, UserPass};
-use mptcp_proxy::{ConvertClient, ConvertClientConfig, Converter, ConverterConfig, Socks5Server};
+use mptcp_proxy::{Converter, ConverterConfig, Socks5Server};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -158,48 +157,6 @@ async fn converter_on_the_stack_answers_then_relays() {
     assert!(back[used..] == data[..], "the data behind the reply is the echo");
     let snap = counters.snapshot();
     assert_eq!((snap.connected, snap.accepted_mptcp, snap.data_in_syn), (1, 1, 0), "{snap:?}");
-}
-
-#[tokio::test(flavor = "current_thread")]
-async fn convert_client_and_converter_both_on_stacks() {
-    // The client's upstream on one stack, the converter on the other.
-    let (client_stack, proxy) = stacks();
-    let listener = StackListener::bind(&proxy, proxy_addr(5124)).expect("listen on the stack");
-    let mut config = ConverterConfig::new(proxy_addr(5124));
-    config.allow_loopback = true;
-    let conv = Converter::with_listener(listener, true, config);
-    let conv_counters = conv.counters();
-    let (_stop, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(conv.run(async move {
-        let _ = rx.await;
-    }));
-    let target = echo_server().await;
-    let mut config =
-        ConvertClientConfig::new("127.0.0.1:0".parse().unwrap(), proxy_addr(5124), Destination::Fixed(target));
-    config.stack = Some(client_stack);
-    let client = ConvertClient::bind(config).expect("bind the client");
-    let (at, counters) = (client.local_addr().unwrap(), client.counters());
-    let (_stop2, rx2) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(client.run(async move {
-        let _ = rx2.await;
-    }));
-
-    let mut s = tokio::net::TcpStream::connect(at).await.unwrap();
-    let data = pattern(500_000);
-    let (mut r, mut w) = s.split();
-    let send = async {
-        w.write_all(&data).await.unwrap();
-        w.shutdown().await.unwrap();
-    };
-    let mut back = Vec::new();
-    let recv = async {
-        r.read_to_end(&mut back).await.unwrap();
-    };
-    tokio::time::timeout(Duration::from_secs(30), async { tokio::join!(send, recv) }).await.expect("in time");
-    assert!(back == data, "the echo came back whole through both");
-    let (c, v) = (counters.snapshot(), conv_counters.snapshot());
-    assert_eq!((c.connected, c.upstream_mptcp, c.data_in_syn), (1, 1, 0), "{c:?}");
-    assert_eq!((v.connected, v.accepted_mptcp), (1, 1), "{v:?}");
 }
 
 #[tokio::test(flavor = "current_thread")]

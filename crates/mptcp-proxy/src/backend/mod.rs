@@ -7,7 +7,6 @@
 //! over [`ProxyListener`]. The plain-TCP side (toward targets and servers)
 //! is always the host kernel's sockets.
 
-pub mod either;
 pub mod kernel;
 pub mod stack;
 

@@ -1,11 +1,8 @@
-//! The client side of RFC 8803: it takes plain TCP connections on the
-//! kernel's sockets (redirected to it transparently, or made to it for one
-//! fixed destination), and carries each to a converter over MPTCP with a
-//! Connect TLV in the SYN (Fast Open, no cookie), along with the first bytes
-//! the client sent if they are already there ([`session`]). Toward the
-//! converter it uses the kernel's MPTCP sockets, or our userspace stack
-//! (`stack` in the configuration; the Connect TLV then follows the
-//! handshake).
+//! The client side of RFC 8803 on the kernel's sockets: it takes plain TCP
+//! connections (redirected to it transparently, or made to it for one fixed
+//! destination), and carries each to a converter over MPTCP with a Connect
+//! TLV in the SYN (Fast Open, no cookie), along with the first bytes the
+//! client sent if they are already there ([`session`]).
 
 pub mod origdst;
 mod session;
@@ -53,9 +50,6 @@ pub struct ConvertClientConfig {
     pub limits: Limits,
     /// The relay's buffer size per direction.
     pub relay_buffer: usize,
-    /// Reach the converter on this userspace stack instead of the kernel's
-    /// sockets (it takes no data in the SYN: `syn_data` is not used).
-    pub stack: Option<mptcp_io::Stack>,
 }
 
 impl ConvertClientConfig {
@@ -69,7 +63,6 @@ impl ConvertClientConfig {
             syn_data: true,
             limits: Limits::default(),
             relay_buffer: crate::config::DEFAULT_RELAY_BUFFER,
-            stack: None,
         }
     }
 }

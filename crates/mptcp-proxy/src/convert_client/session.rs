@@ -4,8 +4,6 @@
 //! cannot be reached or answers something else, resets the client.
 
 use super::{Ctx, Destination, origdst};
-use crate::backend::ProxyStream;
-use crate::backend::either::{EitherStream, connect_on_stack};
 use crate::convert::tlv::TYPE_ERROR;
 use crate::convert::{Connect, Message, Tlv};
 use crate::convert_counters::code_name;
@@ -13,6 +11,7 @@ use crate::convert_io::{ConvertRecord, read_message};
 use crate::counters::Counters;
 use crate::limits::Slot;
 use crate::relay::relay;
+use crate::tcpinfo::Negotiated;
 use crate::{socket, tfo};
 use std::io;
 use std::net::SocketAddr;
@@ -38,27 +37,19 @@ pub(crate) async fn serve(client: TcpStream, peer: SocketAddr, ctx: Arc<Ctx>, sl
 }
 
 /// Closes `stream` with a RST.
-fn reset<S: ProxyStream>(stream: S) {
-    stream.reset_on_close();
+fn reset(stream: TcpStream) {
+    socket::reset_on_close(&stream);
     drop(stream);
 }
 
 /// Connects to the converter with `syn` (the Convert message and the
-/// client's first bytes): in the SYN, or right after the handshake (always
-/// on the userspace stack).
-async fn connect_upstream(config: &super::ConvertClientConfig, syn: &[u8]) -> io::Result<(EitherStream, usize)> {
+/// client's first bytes): in the SYN, or right after the handshake.
+async fn connect_upstream(config: &super::ConvertClientConfig, syn: &[u8]) -> io::Result<(TcpStream, usize)> {
     let timeout = config.limits.connect_timeout;
-    if config.syn_data && config.stack.is_none() {
-        let (s, n) = tfo::connect_with_data_timeout(config.converter, config.mptcp, syn, timeout).await?;
-        return Ok((EitherStream::Kernel(s), n));
+    if config.syn_data {
+        return tfo::connect_with_data_timeout(config.converter, config.mptcp, syn, timeout).await;
     }
-    let connect = async {
-        match &config.stack {
-            Some(stack) => connect_on_stack(stack, config.converter).await,
-            None => socket::connect(config.converter, config.mptcp).await.map(EitherStream::Kernel),
-        }
-    };
-    let mut s = match tokio::time::timeout(timeout, connect).await {
+    let mut s = match tokio::time::timeout(timeout, socket::connect(config.converter, config.mptcp)).await {
         Ok(r) => r?,
         Err(_) => return Err(io::Error::new(io::ErrorKind::TimedOut, format!("no answer in {timeout:?}"))),
     };
@@ -102,11 +93,11 @@ async fn convert(mut client: TcpStream, ctx: &Ctx, rec: &mut ConvertRecord) -> R
     };
     Counters::add(&counters.base.bytes_up, first.len() as u64);
     rec.up = first.len() as u64;
-    rec.mptcp = upstream.speaks_mptcp();
+    rec.mptcp = socket::is_mptcp(&upstream);
     if rec.mptcp {
         Counters::bump(&counters.base.targets_mptcp);
     }
-    rec.data_in_syn = upstream.syn_data();
+    rec.data_in_syn = Negotiated::of(&upstream).is_some_and(Negotiated::syn_data);
     if rec.data_in_syn {
         Counters::bump(&counters.data_in_syn);
     }
