@@ -5,6 +5,9 @@
 use crate::proxy::{parse_duration, serve_with_stats, stop_signal};
 use anyhow::{Context, bail};
 use mptcp_proxy::convert_client::Destination;
+use mptcp_proxy::convert_client::bypass::Bypass;
+use mptcp_proxy::convert_client::links::HybridConfig;
+use mptcp_proxy::convert_client::policy::Policy;
 use mptcp_proxy::tfo::{self, Role};
 use mptcp_proxy::{ConvertClient, ConvertClientConfig, Converter, ConverterConfig, Limits};
 use std::net::SocketAddr;
@@ -29,6 +32,21 @@ Needs net.ipv4.tcp_fastopen with the client bit (1) to put the Convert message i
 --no-syn-data). With --transparent the destination is where the connection was going before an iptables/nftables
 REDIRECT (SO_ORIGINAL_DST) or TPROXY (the accepted socket's local address; the listener gets IP_TRANSPARENT). An
 Error TLV from the converter resets the client's connection.
+
+Hybrid access (--policy with --fixed DEV --lte DEV): each new connection's first subflow leaves from the fixed line's
+address while that link is up (else from LTE's; policy routing by source address must send each address over its
+link). The kernel offers no per-socket choice of backup subflows, so the policy is carried out on the in-kernel path
+manager's endpoints, which hold for every MPTCP connection of the network namespace: both addresses become `subflow`
+endpoints, and the LTE one carries the `backup` flag as the policy says (live connections learn a change by MP_PRIO).
+  lte-backup  LTE is a backup subflow while the fixed line is up (the peer sends nothing on it), a regular one while
+              the fixed line is down.
+  overflow    both are regular subflows: the kernel's scheduler sends on the one that can take data soonest, so the
+              fixed line carries what it can and LTE the rest.
+Endpoints the client added are removed when it stops. Links are polled every --link-poll; their state, endpoint flag
+and bytes (the converter connections' subflows, sampled at each poll: the bytes of a subflow's last poll interval
+before it closes can be missed) are in the counters (`links` in --json).
+--bypass PORT|IP[/LEN] (repeatable): connections to that port or network go straight to their destination as plain
+TCP, without the converter.
 
 Example: mptcp proxy convert-client --listen 127.0.0.1:8080 --converter 192.0.2.1:5124 --destination 198.51.100.7:80";
 
@@ -118,6 +136,21 @@ pub struct ConvertClientArgs {
     /// Linux 6.18 an MPTCP connection opened with data in the SYN is slow once a second subflow joins).
     #[arg(long)]
     no_syn_data: bool,
+    /// A hybrid-access policy over --fixed and --lte: lte-backup or overflow (see below).
+    #[arg(long, value_name = "POLICY", requires_all = ["fixed", "lte"])]
+    policy: Option<Policy>,
+    /// The fixed line's interface (with --policy).
+    #[arg(long, value_name = "DEV", requires = "policy")]
+    fixed: Option<String>,
+    /// The LTE link's interface (with --policy).
+    #[arg(long, value_name = "DEV", requires = "policy")]
+    lte: Option<String>,
+    /// How often the links' state and bytes are polled (with --policy).
+    #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = parse_duration)]
+    link_poll: Duration,
+    /// Connections to this port or IP[/LEN] bypass conversion: plain TCP straight to the destination (repeatable).
+    #[arg(long, value_name = "PORT|IP[/LEN]")]
+    bypass: Vec<Bypass>,
     #[command(flatten)]
     pub(crate) common: CommonArgs,
 }
@@ -173,6 +206,10 @@ pub fn client(a: ConvertClientArgs) -> anyhow::Result<ExitCode> {
     config.mptcp = !a.no_mptcp;
     config.syn_data = !a.no_syn_data;
     config.limits = a.common.limits();
+    config.bypass = a.bypass.clone();
+    if let (Some(policy), Some(fixed), Some(lte)) = (a.policy, &a.fixed, &a.lte) {
+        config.hybrid = Some(HybridConfig { policy, fixed: fixed.clone(), lte: lte.clone(), interval: a.link_poll });
+    }
     runtime()?.block_on(async move {
         let client = ConvertClient::bind(config).with_context(|| format!("listening on {}", a.listen))?;
         eprintln!(
@@ -187,6 +224,13 @@ pub fn client(a: ConvertClientArgs) -> anyhow::Result<ExitCode> {
                 Destination::Fixed(d) => d.to_string(),
             }
         );
+        if let (Some(p), Some(f), Some(l)) = (a.policy, &a.fixed, &a.lte) {
+            eprintln!("mptcp proxy convert-client: policy {p}, fixed line {f}, LTE {l}");
+        }
+        if !a.bypass.is_empty() {
+            let b: Vec<String> = a.bypass.iter().map(ToString::to_string).collect();
+            eprintln!("mptcp proxy convert-client: bypass {}", b.join(", "));
+        }
         let counters = client.counters();
         let c = &a.common;
         serve_with_stats(move || counters.snapshot(), c.json, c.stats_interval, client.run(stop_signal())).await

@@ -44,12 +44,16 @@ fn reset(stream: TcpStream) {
 
 /// Connects to the converter with `syn` (the Convert message and the
 /// client's first bytes): in the SYN, or right after the handshake.
-async fn connect_upstream(config: &super::ConvertClientConfig, syn: &[u8]) -> io::Result<(TcpStream, usize)> {
+/// With a hybrid-access policy, the first subflow leaves from the link it picks.
+async fn connect_upstream(ctx: &Ctx, syn: &[u8]) -> io::Result<(TcpStream, usize)> {
+    let config = &ctx.config;
     let timeout = config.limits.connect_timeout;
+    let source = ctx.hybrid.as_ref().and_then(|h| h.source());
     if config.syn_data {
-        return tfo::connect_with_data_timeout(config.converter, config.mptcp, syn, timeout).await;
+        return tfo::connect_with_data_timeout(config.converter, source, config.mptcp, syn, timeout).await;
     }
-    let mut s = match tokio::time::timeout(timeout, socket::connect(config.converter, config.mptcp)).await {
+    let connect = socket::connect_from(config.converter, source, config.mptcp);
+    let mut s = match tokio::time::timeout(timeout, connect).await {
         Ok(r) => r?,
         Err(_) => return Err(io::Error::new(io::ErrorKind::TimedOut, format!("no answer in {timeout:?}"))),
     };
@@ -72,6 +76,10 @@ async fn convert(mut client: TcpStream, ctx: &Ctx, rec: &mut ConvertRecord) -> R
         },
     };
     rec.target = Some(dst);
+    if let Some(b) = config.bypass.iter().find(|b| b.matches(dst)) {
+        tracing::debug!("{dst}: bypass ({b})");
+        return direct(client, dst, ctx, rec).await;
+    }
     // What the client has sent already goes with the SYN.
     let mut first = vec![0u8; FIRST_DATA_MAX];
     let n = match client.try_read(&mut first) {
@@ -83,7 +91,7 @@ async fn convert(mut client: TcpStream, ctx: &Ctx, rec: &mut ConvertRecord) -> R
     let mut syn = Vec::new();
     Message { tlvs: vec![Tlv::Connect(Connect::to(dst))] }.emit(&mut syn);
     syn.extend_from_slice(&first);
-    let (mut upstream, _) = match connect_upstream(config, &syn).await {
+    let (mut upstream, _) = match connect_upstream(ctx, &syn).await {
         Ok(c) => c,
         Err(e) => {
             Counters::bump(&counters.converter_failures);
@@ -138,5 +146,29 @@ async fn convert(mut client: TcpStream, ctx: &Ctx, rec: &mut ConvertRecord) -> R
     rec.up += outcome.up;
     rec.down = outcome.down + early.len() as u64;
     rec.end = outcome.end.describe();
+    Ok(())
+}
+
+/// A bypassed connection: plain TCP straight to `dst`, then the relay.
+async fn direct(client: TcpStream, dst: SocketAddr, ctx: &Ctx, rec: &mut ConvertRecord) -> Result<(), String> {
+    let config = &ctx.config;
+    let counters = &ctx.counters;
+    Counters::bump(&counters.bypassed);
+    let timeout = config.limits.connect_timeout;
+    let server = match tokio::time::timeout(timeout, socket::connect(dst, false)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            reset(client);
+            return Err(format!("bypass to {dst}: {e}"));
+        }
+        Err(_) => {
+            reset(client);
+            return Err(format!("bypass to {dst}: no answer in {timeout:?}"));
+        }
+    };
+    let outcome = relay(client, server, config.limits.idle_timeout, config.relay_buffer, &counters.base).await;
+    rec.up = outcome.up;
+    rec.down = outcome.down;
+    rec.end = format!("bypass, {}", outcome.end.describe());
     Ok(())
 }
