@@ -8,6 +8,7 @@ use mptcp_proxy::convert_client::Destination;
 use mptcp_proxy::convert_client::bypass::Bypass;
 use mptcp_proxy::convert_client::links::HybridConfig;
 use mptcp_proxy::convert_client::policy::Policy;
+use mptcp_proxy::converter::cookie::CookieKey;
 use mptcp_proxy::tfo::{self, Role};
 use mptcp_proxy::{ConvertClient, ConvertClientConfig, Converter, ConverterConfig, Limits};
 use std::net::SocketAddr;
@@ -21,6 +22,10 @@ refuses to start without it. Destinations that are loopback, multicast or broadc
 Malformed Message error (RFC 8803 §4.2.2) unless --allow-loopback. A failed connection to the server is answered
 with an Error TLV: Connection Reset (96) for a RST, Destination Unreachable (97) with the ICMP code for an
 unreachable network (0) or host (1) or no answer in time (1), Resource Exceeded (64) or Network Failure (65).
+
+With --require-cookie every Convert message must carry a Cookie TLV: the first 16 bytes of an HMAC-SHA256 of the
+client's address under the converter's secret (RFC 8803 §4.2.5, validated as RFC 7413's Fast Open cookies).
+convert-client caches the cookie a Missing Cookie error carries and retries with it at once.
 
 Counters (connections, data in SYN, Error TLVs by code, bytes each way) are printed on stdout when it stops
 (SIGINT or SIGTERM), and on stderr on SIGUSR1 and every --stats-interval; JSON with --json.
@@ -109,6 +114,13 @@ pub struct ConvertServerArgs {
     /// one. 0: no limit.
     #[arg(long, value_name = "N", default_value_t = 1000)]
     error_rate: u32,
+    /// Require a valid Cookie TLV bound to the client's address (RFC 8803 §4.2.5): without one a client gets
+    /// Missing Cookie with its cookie, with a wrong one Not Authorized.
+    #[arg(long)]
+    require_cookie: bool,
+    /// The cookies' secret, 64 hex digits (give every instance behind one load balancer the same); default: random.
+    #[arg(long, value_name = "HEX", requires = "require_cookie", value_parser = CookieKey::from_hex)]
+    cookie_key: Option<CookieKey>,
     #[command(flatten)]
     pub(crate) common: CommonArgs,
 }
@@ -174,6 +186,12 @@ pub fn server(a: ConvertServerArgs) -> anyhow::Result<ExitCode> {
     config.allow_loopback = a.allow_loopback;
     config.error_rate = a.error_rate;
     config.limits = a.common.limits();
+    if a.require_cookie {
+        config.cookies = Some(match a.cookie_key.clone() {
+            Some(k) => k,
+            None => CookieKey::random().context("a random cookie key")?,
+        });
+    }
     runtime()?.block_on(async move {
         let server = Converter::bind(config).with_context(|| format!("listening on {}", a.listen))?;
         let local = server.local_addr()?;
@@ -181,9 +199,10 @@ pub fn server(a: ConvertServerArgs) -> anyhow::Result<ExitCode> {
             eprintln!("mptcp: warning: the kernel refuses MPTCP sockets (net.mptcp.enabled=0?); listening with TCP");
         }
         eprintln!(
-            "mptcp proxy convert-server: listening on {local} ({}, TCP Fast Open), servers over {}",
+            "mptcp proxy convert-server: listening on {local} ({}, TCP Fast Open), servers over {}{}",
             if server.listens_mptcp() { "MPTCP" } else { "TCP" },
             if a.target_tcp { "TCP" } else { "MPTCP where the server takes it" },
+            if a.require_cookie { ", cookies required" } else { "" },
         );
         let counters = server.counters();
         let c = &a.common;

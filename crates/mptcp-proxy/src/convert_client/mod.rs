@@ -7,6 +7,7 @@
 //! of traffic that bypass conversion ([`bypass`]).
 
 pub mod bypass;
+mod cookies;
 pub mod links;
 pub mod origdst;
 pub mod policy;
@@ -86,6 +87,7 @@ pub(crate) struct Ctx {
     pub(crate) config: ConvertClientConfig,
     pub(crate) counters: Arc<ConvertCounters>,
     pub(crate) hybrid: Option<Arc<Hybrid>>,
+    pub(crate) cookies: cookies::CookieCache,
 }
 
 /// Stops the link poller and removes the endpoints the client added.
@@ -129,7 +131,7 @@ impl ConvertClient {
             }
             None => None,
         };
-        let ctx = Arc::new(Ctx { config, counters, hybrid });
+        let ctx = Arc::new(Ctx { config, counters, hybrid, cookies: cookies::CookieCache::default() });
         Ok(ConvertClient { listener, ctx })
     }
 
