@@ -19,6 +19,9 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 # scapy for the SYN flood of tests/netns/synflood.sh (Debian's interpreter).
 /usr/bin/python3 -c 'import scapy.all' >/dev/null 2>&1 || need+=(python3-scapy)
 command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
+# nft for the scale-out load balancer (tests/netns/convert_scaleout.sh), danted for the benchmarks against dante.
+command -v nft >/dev/null 2>&1 || need+=(nftables)
+command -v danted >/dev/null 2>&1 || [ -x /usr/sbin/danted ] || need+=(dante-server)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

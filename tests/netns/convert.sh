@@ -28,7 +28,12 @@
 #       equal: fixed destination (Convert in the SYN, and with --no-syn-data
 #       after the handshake), transparent after REDIRECT (curl in cv-cli) and
 #       after TPROXY (curl in cv-lan), all over IPv6, with the clients' JSON
-#       counters. The converter listens dual-stack on [::]:5124.
+#       counters. The converter listens dual-stack on [::]:5124;
+#   (e) a second converter on :5125 requires cookies (RFC 8803 §4.2.5): a
+#       Connect without one gets Missing Cookie (3) with the cookie, with it
+#       the server's options, altered Not Authorized (32); curl through a
+#       convert-client to it works (the client retries once with the cookie
+#       and keeps it for the next connection).
 # Exits non-zero on the first failed check. Every namespace is named cv-* and
 # deleted at the end.
 set -euo pipefail
@@ -106,6 +111,15 @@ ip netns exec cv-cnv "$BIN" proxy convert-server --listen [::]:5124 --kernel --j
     >"$WORK/server.out" 2>"$WORK/server.err" &
 PIDS+=($!)
 SERVER=$!
+# The same converter requiring cookies (RFC 8803 §4.2.5), and a client of it.
+ip netns exec cv-cnv "$BIN" proxy convert-server --listen 10.212.1.2:5125 --require-cookie --kernel --json \
+    >"$WORK/cserver.out" 2>"$WORK/cserver.err" &
+PIDS+=($!)
+CSERVER=$!
+ip netns exec cv-cli "$BIN" proxy convert-client --listen 10.212.1.1:8086 --converter 10.212.1.2:5125 \
+    --destination 10.212.2.2:8000 --kernel --json >"$WORK/cclient.out" 2>"$WORK/cclient.err" &
+PIDS+=($!)
+CCLIENT=$!
 ip netns exec cv-cli "$BIN" proxy convert-client --listen 10.212.1.1:8081 --converter 10.212.1.2:5124 \
     --destination 10.212.2.2:8000 --kernel --json >"$WORK/client.out" 2>"$WORK/client.err" &
 PIDS+=($!)
@@ -152,6 +166,8 @@ wait_log "$WORK/tclient.err"
 wait_log "$WORK/pclient.err"
 wait_log "$WORK/lclient.err"
 wait_log "$WORK/vclient.err"
+wait_log "$WORK/cserver.err"
+wait_log "$WORK/cclient.err"
 for _ in $(seq 100); do
     ip netns exec cv-srv bash -c "exec 3<>/dev/tcp/fd00:212:2::2/8000" 2>/dev/null && break
     sleep 0.1
@@ -161,10 +177,12 @@ done
 #   rfc8803_client.py fetch HOST PORT PATH OUT   -> prints nothing, writes the body
 #   rfc8803_client.py raw HEXBYTES               -> prints the reply's TLVs
 #   rfc8803_client.py connect HOST PORT          -> a Connect alone, prints the reply's TLVs
+#   rfc8803_client.py connect-cookie HOST PORT HEX -> a Connect and a Cookie TLV, prints the reply's TLVs
+# (to the converter on CONVERTER_PORT, 5124 unless set)
 cat >"$WORK/rfc8803_client.py" <<'PY'
-import ipaddress, socket, struct, sys
+import ipaddress, os, socket, struct, sys
 
-CONVERTER = ("10.212.1.2", 5124)
+CONVERTER = ("10.212.1.2", int(os.environ.get("CONVERTER_PORT", "5124")))
 IPPROTO_MPTCP = 262
 TCP_FASTOPEN_NO_COOKIE = 34
 
@@ -241,6 +259,12 @@ if cmd == "fetch":
 elif cmd == "connect":
     s = open_with(message(connect_tlv(sys.argv[2], int(sys.argv[3]))))
     show(read_reply(s)[0])
+elif cmd == "connect-cookie":
+    # A Connect, then a Cookie TLV: Type 22, Zero(16), the cookie (a whole number of words here).
+    cookie = bytes.fromhex(sys.argv[4])
+    cookie_tlv = struct.pack("!BBH", 22, 1 + len(cookie) // 4, 0) + cookie
+    s = open_with(message(connect_tlv(sys.argv[2], int(sys.argv[3])), cookie_tlv))
+    show(read_reply(s)[0])
 elif cmd == "raw":
     s = open_with(bytes.fromhex(sys.argv[2]))
     show(read_reply(s)[0])
@@ -282,6 +306,24 @@ expect "(c) hairpin" "30 2000.*" "$(py connect 10.212.1.2 5124)"
 # Info alone: Supported TCP Extensions (21) listing MPTCP (30 = 0x1e).
 expect "(c) Info" "21 0000.*1e.*" "$(py raw 0102226301010000)"
 echo "(c) malformed -> 1 with the echo; version 2 -> 0 listing 1; loopback -> 1; hairpin -> 32; Info -> Supported TCP Extensions with 30"
+
+# (e) Cookies: none -> Missing Cookie (3) with a zero byte and the cookie;
+# with it -> the server's SYN+ACK options (Extended TCP Header, 20); altered
+# -> Not Authorized (32).
+reply=$(CONVERTER_PORT=5125 py connect 10.212.2.2 8000)
+cookie=$(echo "$reply" | sed -n 's/^30 0300\([0-9a-f]*\)$/\1/p')
+[ ${#cookie} -eq 32 ] || fail "(e) no Missing Cookie with a 16-byte cookie: $reply"
+expect "(e) with the cookie" "20 .*" "$(CONVERTER_PORT=5125 py connect-cookie 10.212.2.2 8000 "$cookie")"
+bad="ff${cookie:2}"
+[ "$bad" != "$cookie" ] || bad="00${cookie:2}"
+expect "(e) a wrong cookie" "30 2000.*" "$(CONVERTER_PORT=5125 py connect-cookie 10.212.2.2 8000 "$bad")"
+for k in 1 2; do
+    ip netns exec cv-cli curl -sS --max-time 60 -o "$WORK/e.bin" http://10.212.1.1:8086/file.bin \
+        || fail "(e) curl $k through convert-client to the converter requiring cookies"
+    got=$(sha256sum "$WORK/e.bin" | cut -d' ' -f1)
+    [ "$got" = "$WANT" ] || fail "(e) cookies: SHA-256 $got, want $WANT"
+done
+echo "(e) cookies: none -> 3 with a 16-byte cookie; with it -> 20; altered -> 32; curl through convert-client twice (it retried once with the cookie, then kept it): sha256 ok"
 
 # (d)
 ip netns exec cv-cli curl -sS --max-time 60 -o "$WORK/d.bin" http://10.212.1.1:8081/file.bin \
@@ -325,14 +367,17 @@ done
 grep -q '^{"accepted":' "$WORK/server.err" || fail "no JSON counters on stderr after SIGUSR1"
 kill -0 "$SERVER" 2>/dev/null || fail "the converter stopped on SIGUSR1"
 echo "SIGUSR1: $(grep '^{"accepted":' "$WORK/server.err" | tail -1 | cut -c1-60)..."
-kill -INT "$CLIENT" "$TCLIENT" "$PCLIENT" "$LCLIENT" "$VCLIENT" "$SERVER"
-for p in "$CLIENT" "$TCLIENT" "$PCLIENT" "$LCLIENT" "$VCLIENT" "$SERVER"; do
+kill -INT "$CLIENT" "$TCLIENT" "$PCLIENT" "$LCLIENT" "$VCLIENT" "$SERVER" "$CCLIENT" "$CSERVER"
+for p in "$CLIENT" "$TCLIENT" "$PCLIENT" "$LCLIENT" "$VCLIENT" "$SERVER" "$CCLIENT" "$CSERVER"; do
     wait "$p" || fail "a converter or client (pid $p) exited with an error"
 done
 python3 - "$WORK/client.out" "$WORK/tclient.out" "$WORK/pclient.out" "$WORK/lclient.out" "$WORK/vclient.out" \
-    "$WORK/server.out" <<'PY' || fail "counters"
+    "$WORK/server.out" "$WORK/cclient.out" "$WORK/cserver.out" <<'PY' || fail "counters"
 import json, sys
-client, tclient, pclient, lclient, vclient, server = (json.loads(open(p).read().strip().splitlines()[-1]) for p in sys.argv[1:])
+client, tclient, pclient, lclient, vclient, server, cclient, cserver = (json.loads(open(p).read().strip().splitlines()[-1]) for p in sys.argv[1:])
+# The cookie client was told once (its first connection), then kept the cookie.
+assert cclient["connected"] == 2 and cclient["errors"] == {"missing_cookie": 1}, cclient
+assert cserver["errors"] == {"missing_cookie": 2, "not_authorized": 1} and cserver["connected"] == 3, cserver
 assert client["connected"] == 1 and client["upstream_mptcp"] == 1, client
 assert client["data_in_syn"] == 1, client
 assert tclient["connected"] == 1 and tclient["errors"].get("connection_reset") == 1, tclient

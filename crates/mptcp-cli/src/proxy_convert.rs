@@ -6,6 +6,10 @@ use crate::proxy::{parse_duration, serve_with_stats, stop_signal};
 use crate::proxy_backend::{self, ProxyBackendArgs, Stats};
 use anyhow::{Context, bail};
 use mptcp_proxy::convert_client::Destination;
+use mptcp_proxy::convert_client::bypass::Bypass;
+use mptcp_proxy::convert_client::links::HybridConfig;
+use mptcp_proxy::convert_client::policy::Policy;
+use mptcp_proxy::converter::cookie::CookieKey;
 use mptcp_proxy::tfo::{self, Role};
 use mptcp_proxy::{ConvertClient, ConvertClientConfig, Converter, ConverterConfig, Limits};
 use std::net::SocketAddr;
@@ -22,6 +26,10 @@ Malformed Message error (RFC 8803 §4.2.2) unless --allow-loopback. A failed con
 with an Error TLV: Connection Reset (96) for a RST, Destination Unreachable (97) with the ICMP code for an
 unreachable network (0) or host (1) or no answer in time (1), Resource Exceeded (64) or Network Failure (65).
 
+With --require-cookie every Convert message must carry a Cookie TLV: the first 16 bytes of an HMAC-SHA256 of the
+client's address under the converter's secret (RFC 8803 §4.2.5, validated as RFC 7413's Fast Open cookies).
+convert-client caches the cookie a Missing Cookie error carries and retries with it at once.
+
 Counters (connections, data in SYN, Error TLVs by code, bytes each way) are printed on stdout when it stops
 (SIGINT or SIGTERM), and on stderr on SIGUSR1 and every --stats-interval; JSON with --json.
 
@@ -33,6 +41,21 @@ Needs net.ipv4.tcp_fastopen with the client bit (1) to put the Convert message i
 --no-syn-data). With --transparent the destination is where the connection was going before an iptables/nftables
 REDIRECT (SO_ORIGINAL_DST) or TPROXY (the accepted socket's local address; the listener gets IP_TRANSPARENT). An
 Error TLV from the converter resets the client's connection.
+
+Hybrid access (--policy with --fixed DEV --lte DEV): each new connection's first subflow leaves from the fixed line's
+address while that link is up (else from LTE's; policy routing by source address must send each address over its
+link). The kernel offers no per-socket choice of backup subflows, so the policy is carried out on the in-kernel path
+manager's endpoints, which hold for every MPTCP connection of the network namespace: both addresses become `subflow`
+endpoints, and the LTE one carries the `backup` flag as the policy says (live connections learn a change by MP_PRIO).
+  lte-backup  LTE is a backup subflow while the fixed line is up (the peer sends nothing on it), a regular one while
+              the fixed line is down.
+  overflow    both are regular subflows: the kernel's scheduler sends on the one that can take data soonest, so the
+              fixed line carries what it can and LTE the rest.
+Endpoints the client added are removed when it stops. Links are polled every --link-poll; their state, endpoint flag
+and bytes (the converter connections' subflows, sampled at each poll: the bytes of a subflow's last poll interval
+before it closes can be missed) are in the counters (`links` in --json).
+--bypass PORT|IP[/LEN] (repeatable): connections to that port or network go straight to their destination as plain
+TCP, without the converter.
 
 Example: mptcp proxy convert-client --listen 127.0.0.1:8080 --converter 192.0.2.1:5124 --destination 198.51.100.7:80";
 
@@ -94,6 +117,13 @@ pub struct ConvertServerArgs {
     /// one. 0: no limit.
     #[arg(long, value_name = "N", default_value_t = 1000)]
     error_rate: u32,
+    /// Require a valid Cookie TLV bound to the client's address (RFC 8803 §4.2.5): without one a client gets
+    /// Missing Cookie with its cookie, with a wrong one Not Authorized.
+    #[arg(long)]
+    require_cookie: bool,
+    /// The cookies' secret, 64 hex digits (give every instance behind one load balancer the same); default: random.
+    #[arg(long, value_name = "HEX", requires = "require_cookie", value_parser = CookieKey::from_hex)]
+    cookie_key: Option<CookieKey>,
     #[command(flatten)]
     pub(crate) common: CommonArgs,
 }
@@ -124,6 +154,21 @@ pub struct ConvertClientArgs {
     /// Linux 6.18 an MPTCP connection opened with data in the SYN is slow once a second subflow joins).
     #[arg(long)]
     no_syn_data: bool,
+    /// A hybrid-access policy over --fixed and --lte: lte-backup or overflow (see below).
+    #[arg(long, value_name = "POLICY", requires_all = ["fixed", "lte"])]
+    policy: Option<Policy>,
+    /// The fixed line's interface (with --policy).
+    #[arg(long, value_name = "DEV", requires = "policy")]
+    fixed: Option<String>,
+    /// The LTE link's interface (with --policy).
+    #[arg(long, value_name = "DEV", requires = "policy")]
+    lte: Option<String>,
+    /// How often the links' state and bytes are polled (with --policy).
+    #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = parse_duration)]
+    link_poll: Duration,
+    /// Connections to this port or IP[/LEN] bypass conversion: plain TCP straight to the destination (repeatable).
+    #[arg(long, value_name = "PORT|IP[/LEN]")]
+    bypass: Vec<Bypass>,
     #[command(flatten)]
     pub(crate) common: CommonArgs,
 }
@@ -146,7 +191,17 @@ pub fn server(a: ConvertServerArgs) -> anyhow::Result<ExitCode> {
     config.allow_loopback = a.allow_loopback;
     config.error_rate = a.error_rate;
     config.limits = a.common.limits();
-    let what = format!("servers over {}", if a.target_tcp { "TCP" } else { "MPTCP where the server takes it" });
+    if a.require_cookie {
+        config.cookies = Some(match a.cookie_key.clone() {
+            Some(k) => k,
+            None => CookieKey::random().context("a random cookie key")?,
+        });
+    }
+    let what = format!(
+        "servers over {}{}",
+        if a.target_tcp { "TCP" } else { "MPTCP where the server takes it" },
+        if a.require_cookie { ", cookies required" } else { "" }
+    );
     if a.backend.on_stack() {
         let stats = Stats { json: a.common.json, interval: a.common.stats_interval };
         proxy_backend::convert_server(&a.backend.stack, config, what, stats)?;
@@ -184,6 +239,10 @@ pub fn client(a: ConvertClientArgs) -> anyhow::Result<ExitCode> {
     config.mptcp = !a.no_mptcp;
     config.syn_data = !a.no_syn_data;
     config.limits = a.common.limits();
+    config.bypass = a.bypass.clone();
+    if let (Some(policy), Some(fixed), Some(lte)) = (a.policy, &a.fixed, &a.lte) {
+        config.hybrid = Some(HybridConfig { policy, fixed: fixed.clone(), lte: lte.clone(), interval: a.link_poll });
+    }
     runtime()?.block_on(async move {
         let client = ConvertClient::bind(config).with_context(|| format!("listening on {}", a.listen))?;
         eprintln!(
@@ -198,6 +257,13 @@ pub fn client(a: ConvertClientArgs) -> anyhow::Result<ExitCode> {
                 Destination::Fixed(d) => d.to_string(),
             }
         );
+        if let (Some(p), Some(f), Some(l)) = (a.policy, &a.fixed, &a.lte) {
+            eprintln!("mptcp proxy convert-client: policy {p}, fixed line {f}, LTE {l}");
+        }
+        if !a.bypass.is_empty() {
+            let b: Vec<String> = a.bypass.iter().map(ToString::to_string).collect();
+            eprintln!("mptcp proxy convert-client: bypass {}", b.join(", "));
+        }
         let counters = client.counters();
         let c = &a.common;
         serve_with_stats(move || counters.snapshot(), c.json, c.stats_interval, client.run(stop_signal())).await

@@ -64,11 +64,20 @@ impl Diag {
 
     /// Every established MPTCP subflow of both families.
     pub fn subflows(&mut self) -> Result<Vec<SubflowDiag>, ReqError> {
+        self.subflows_in(1 << TCP_ESTABLISHED)
+    }
+
+    /// Every MPTCP subflow of both families in one of the TCP states of
+    /// `states` (a mask of `1 << TCP_*`): with the closing states too, a
+    /// subflow's last byte counts are seen before it goes.
+    pub fn subflows_in(&mut self, states: u32) -> Result<Vec<SubflowDiag>, ReqError> {
         let mut out = Vec::new();
         for family in [libc::AF_INET as u8, libc::AF_INET6 as u8] {
             let seq = self.req.next_seq();
-            let reply = self.req.request(&request(family, seq), seq)?;
-            out.extend(reply.iter().filter_map(|f| parse(&f.bytes[16..])));
+            let mut v = request(family, seq);
+            v[20..24].copy_from_slice(&states.to_ne_bytes());
+            let reply = self.req.request(&v, seq)?;
+            out.extend(reply.iter().filter_map(|f| parse(f.bytes.get(16..)?)));
         }
         Ok(out)
     }
@@ -167,6 +176,10 @@ pub fn request(family: u8, seq: u32) -> Vec<u8> {
     v
 }
 
+fn u64_at(b: &[u8], off: usize) -> Option<u64> {
+    Some(u64::from_ne_bytes(b.get(off..off + 8)?.try_into().ok()?))
+}
+
 fn u32_at(b: &[u8], off: usize) -> Option<u32> {
     Some(u32::from_ne_bytes(b.get(off..off + 4)?.try_into().ok()?))
 }
@@ -228,7 +241,8 @@ fn tcp_info(v: &[u8]) -> Option<Health> {
         rtt_us: u32_at(v, 68)?,
         total_retrans: u32_at(v, 100).unwrap_or(0),
         last_recv_ms: u32_at(v, 52)?,
-        bytes_received: v.get(128..136).map(|b| u64::from_ne_bytes(b.try_into().unwrap_or([0; 8]))).unwrap_or(0),
+        bytes_received: u64_at(v, 128).unwrap_or(0),
+        bytes_acked: u64_at(v, 120).unwrap_or(0),
     })
 }
 
@@ -291,8 +305,10 @@ mod tests {
         b[6..8].copy_from_slice(&5201u16.to_be_bytes());
         b[8..12].copy_from_slice(&[10, 0, 2, 2]);
         b[24..28].copy_from_slice(&[10, 0, 1, 1]);
-        let mut info = vec![0u8; 104];
+        let mut info = vec![0u8; 136];
         info[2] = 3;
+        info[120..128].copy_from_slice(&7000u64.to_ne_bytes());
+        info[128..136].copy_from_slice(&9000u64.to_ne_bytes());
         info[24..28].copy_from_slice(&9u32.to_ne_bytes());
         info[56..60].copy_from_slice(&2500u32.to_ne_bytes());
         b.extend_from_slice(&((4 + info.len()) as u16).to_ne_bytes());
@@ -309,8 +325,9 @@ mod tests {
         assert_eq!(s.local, "10.0.2.2:41000".parse().unwrap());
         assert_eq!(s.remote, "10.0.1.1:5201".parse().unwrap());
         assert_eq!((s.health.rto_count, s.health.unacked, s.health.last_ack_ms), (3, 9, 2500));
+        assert_eq!((s.health.bytes_acked, s.health.bytes_received), (7000, 9000));
         // A plain TCP socket (no ULP info) is not a subflow; truncations never panic.
-        assert_eq!(parse(&b[..72 + 108]), None);
+        assert_eq!(parse(&b[..72 + 140]), None);
         for n in 0..b.len() {
             let _ = parse(&b[..n]);
         }

@@ -8,8 +8,9 @@ use crate::counters::Counters;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Live counters of a converter or a client.
 #[derive(Debug)]
@@ -28,6 +29,35 @@ pub struct ConvertCounters {
     pub(crate) converter_failures: AtomicU64,
     /// Converter: refusals reset without an Error TLV (the rate limit).
     pub(crate) errors_rate_limited: AtomicU64,
+    /// Client: connections that bypassed conversion (`--bypass`).
+    pub(crate) bypassed: AtomicU64,
+    /// Client: the hybrid-access links as last polled.
+    links: Mutex<Vec<LinkSnapshot>>,
+}
+
+/// One link of a hybrid-access client (`--policy`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LinkSnapshot {
+    /// `fixed` or `lte`.
+    pub role: &'static str,
+    /// The interface.
+    pub dev: String,
+    /// Its address (the path-manager endpoint).
+    pub addr: Option<IpAddr>,
+    /// Administratively up with a carrier.
+    pub up: bool,
+    /// Its endpoint carries the backup flag now.
+    pub backup: bool,
+    /// Up/down changes seen.
+    pub transitions: u64,
+    /// Connections whose first subflow left from it.
+    pub connections: u64,
+    /// Subflows of converter connections on it now.
+    pub subflows: u64,
+    /// Bytes sent over it (acknowledged), closed subflows included.
+    pub bytes_sent: u64,
+    /// Bytes received over it, closed subflows included.
+    pub bytes_received: u64,
 }
 
 impl Default for ConvertCounters {
@@ -40,6 +70,8 @@ impl Default for ConvertCounters {
             errors: std::array::from_fn(|_| AtomicU64::new(0)),
             converter_failures: AtomicU64::new(0),
             errors_rate_limited: AtomicU64::new(0),
+            bypassed: AtomicU64::new(0),
+            links: Mutex::new(Vec::new()),
         }
     }
 }
@@ -62,6 +94,11 @@ pub fn code_name(code: ErrorCode) -> String {
 }
 
 impl ConvertCounters {
+    /// Publishes the links' latest state.
+    pub fn set_links(&self, links: Vec<LinkSnapshot>) {
+        *self.links.lock().unwrap_or_else(|p| p.into_inner()) = links;
+    }
+
     pub(crate) fn error(&self, code: ErrorCode) {
         Counters::bump(&self.errors[usize::from(code.byte())]);
     }
@@ -88,6 +125,8 @@ impl ConvertCounters {
             errors,
             converter_failures: get(&self.converter_failures),
             errors_rate_limited: get(&self.errors_rate_limited),
+            bypassed: get(&self.bypassed),
+            links: self.links.lock().unwrap_or_else(|p| p.into_inner()).clone(),
             upstream_mptcp: base.targets_mptcp,
             idle_timeouts: base.idle_timeouts,
             bytes_up: base.bytes_up,
@@ -121,6 +160,11 @@ pub struct ConvertSnapshot {
     pub converter_failures: u64,
     /// Converter: refusals (counted in `errors` too) reset without an Error TLV, past the rate limit.
     pub errors_rate_limited: u64,
+    /// Client: connections sent straight to their destination as plain TCP (`--bypass`).
+    pub bypassed: u64,
+    /// Client: the hybrid-access links (`--policy`); none without a policy.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<LinkSnapshot>,
     /// Converter: connections to servers over MPTCP. Client: connections to the converter over MPTCP.
     pub upstream_mptcp: u64,
     /// Relays ended because nothing moved for `idle_timeout`.
@@ -151,9 +195,26 @@ impl fmt::Display for ConvertSnapshot {
         )?;
         write!(
             f,
-            "relay: bytes up {}, down {}; upstream over mptcp {}; idle timeouts {}",
-            self.bytes_up, self.bytes_down, self.upstream_mptcp, self.idle_timeouts
-        )
+            "relay: bytes up {}, down {}; upstream over mptcp {}; idle timeouts {}; bypassed {}",
+            self.bytes_up, self.bytes_down, self.upstream_mptcp, self.idle_timeouts, self.bypassed
+        )?;
+        for l in &self.links {
+            write!(
+                f,
+                "\nlink {} ({}, {}): {}{}, {} transitions, {} connections, {} subflows, bytes sent {}, received {}",
+                l.role,
+                l.dev,
+                l.addr.map_or_else(|| "no address".to_owned(), |a| a.to_string()),
+                if l.up { "up" } else { "down" },
+                if l.backup { " backup" } else { "" },
+                l.transitions,
+                l.connections,
+                l.subflows,
+                l.bytes_sent,
+                l.bytes_received
+            )?;
+        }
+        Ok(())
     }
 }
 

@@ -5,7 +5,7 @@
 
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
@@ -73,12 +73,43 @@ pub fn listen_with(
 /// by itself when the peer does not take MPTCP). `TCP_NODELAY` is set: the
 /// proxy writes what it read, at once.
 pub async fn connect(addr: SocketAddr, mptcp: bool) -> io::Result<TcpStream> {
+    connect_from(addr, None, mptcp).await
+}
+
+/// [`connect`] from `source` when given (see [`bind_source`]).
+pub async fn connect_from(addr: SocketAddr, source: Option<IpAddr>, mptcp: bool) -> io::Result<TcpStream> {
     let (socket, _) = stream_socket(&addr, mptcp)?;
     socket.set_nonblocking(true)?;
+    if let Some(ip) = source {
+        bind_source(&socket, ip)?;
+    }
     let socket = TcpSocket::from_std_stream(socket.into());
     let stream = socket.connect(addr).await?;
     stream.set_nodelay(true)?;
     Ok(stream)
+}
+
+/// `IP_BIND_ADDRESS_NO_PORT` (uapi `linux/in.h`): the port is chosen at
+/// connect time, for the whole 4-tuple, so bound sockets do not run out of ports.
+const IP_BIND_ADDRESS_NO_PORT: libc::c_int = 24;
+
+/// Binds a socket about to connect to `ip` (any port): the connection's
+/// first subflow leaves from that address (policy routing sends it over the
+/// link that holds it).
+pub fn bind_source(socket: &Socket, ip: IpAddr) -> io::Result<()> {
+    let one: libc::c_int = 1;
+    // SAFETY: the descriptor is open for the borrow of `socket`; the value is a c_int.
+    // Best effort: without it the port is chosen at bind time.
+    let _ = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_IP,
+            IP_BIND_ADDRESS_NO_PORT,
+            (&one as *const libc::c_int).cast::<libc::c_void>(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    socket.bind(&SocketAddr::new(ip, 0).into())
 }
 
 /// `SOL_MPTCP` and `MPTCP_INFO` (uapi `linux/mptcp.h`).

@@ -99,8 +99,22 @@ pub fn listener_options(socket: &Socket, queue: i32) -> io::Result<()> {
 /// kernel allows it), waits for the connection, then sends what the SYN did
 /// not carry. Returns the stream and how many bytes went with the SYN call.
 pub async fn connect_with_data(addr: SocketAddr, mptcp: bool, data: &[u8]) -> io::Result<(TcpStream, usize)> {
+    connect_with_data_from(addr, None, mptcp, data).await
+}
+
+/// [`connect_with_data`] from `source` when given (the first subflow's
+/// address; the port is left to the kernel).
+pub async fn connect_with_data_from(
+    addr: SocketAddr,
+    source: Option<std::net::IpAddr>,
+    mptcp: bool,
+    data: &[u8],
+) -> io::Result<(TcpStream, usize)> {
     let (socket, _) = crate::socket::stream_socket(&addr, mptcp)?;
     socket.set_nonblocking(true)?;
+    if let Some(ip) = source {
+        crate::socket::bind_source(&socket, ip)?;
+    }
     if let Err(e) = setsockopt_int(&socket, libc::IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE, 1) {
         tracing::debug!("TCP_FASTOPEN_NO_COOKIE: {e}; the first connection asks for a cookie");
     }
@@ -143,11 +157,12 @@ pub async fn connect_with_data(addr: SocketAddr, mptcp: bool, data: &[u8]) -> io
 /// [`connect_with_data`] within `timeout` (a `TimedOut` error past it).
 pub async fn connect_with_data_timeout(
     addr: SocketAddr,
+    source: Option<std::net::IpAddr>,
     mptcp: bool,
     data: &[u8],
     timeout: Duration,
 ) -> io::Result<(TcpStream, usize)> {
-    match tokio::time::timeout(timeout, connect_with_data(addr, mptcp, data)).await {
+    match tokio::time::timeout(timeout, connect_with_data_from(addr, source, mptcp, data)).await {
         Ok(r) => r,
         Err(_) => {
             Err(io::Error::new(io::ErrorKind::TimedOut, format!("connecting to {addr}: no answer in {timeout:?}")))

@@ -100,6 +100,8 @@ pub struct Health {
     pub last_recv_ms: u32,
     /// Bytes received so far (`tcpi_bytes_received`).
     pub bytes_received: u64,
+    /// Bytes sent and acknowledged so far (`tcpi_bytes_acked`).
+    pub bytes_acked: u64,
 }
 
 /// An input to the engine.

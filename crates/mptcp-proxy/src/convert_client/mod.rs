@@ -2,15 +2,23 @@
 //! connections (redirected to it transparently, or made to it for one fixed
 //! destination), and carries each to a converter over MPTCP with a Connect
 //! TLV in the SYN (Fast Open, no cookie), along with the first bytes the
-//! client sent if they are already there ([`session`]).
+//! client sent if they are already there ([`session`]). Optionally with a
+//! hybrid-access policy over two links ([`policy`], [`links`]) and classes
+//! of traffic that bypass conversion ([`bypass`]).
 
+pub mod bypass;
+mod cookies;
+pub mod links;
 pub mod origdst;
+pub mod policy;
 mod session;
 
 use crate::convert_counters::{ConvertCounters, ConvertSnapshot};
 use crate::counters::Counters;
 use crate::limits::{Limits, Slot};
 use crate::socket;
+use bypass::Bypass;
+use links::{Hybrid, HybridConfig};
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -50,6 +58,11 @@ pub struct ConvertClientConfig {
     pub limits: Limits,
     /// The relay's buffer size per direction.
     pub relay_buffer: usize,
+    /// Connections to these go straight to their destination as plain TCP.
+    pub bypass: Vec<Bypass>,
+    /// A hybrid-access policy over two links (none: the routing table and
+    /// the path manager's endpoints as they are decide).
+    pub hybrid: Option<HybridConfig>,
 }
 
 impl ConvertClientConfig {
@@ -63,6 +76,8 @@ impl ConvertClientConfig {
             syn_data: true,
             limits: Limits::default(),
             relay_buffer: crate::config::DEFAULT_RELAY_BUFFER,
+            bypass: Vec::new(),
+            hybrid: None,
         }
     }
 }
@@ -71,6 +86,22 @@ impl ConvertClientConfig {
 pub(crate) struct Ctx {
     pub(crate) config: ConvertClientConfig,
     pub(crate) counters: Arc<ConvertCounters>,
+    pub(crate) hybrid: Option<Arc<Hybrid>>,
+    pub(crate) cookies: cookies::CookieCache,
+}
+
+/// Stops the link poller and removes the endpoints the client added.
+/// The counters get the links' last state first.
+struct RestoreOnDrop(Arc<Hybrid>, tokio::task::JoinHandle<()>, Arc<ConvertCounters>);
+
+impl Drop for RestoreOnDrop {
+    fn drop(&mut self) {
+        self.1.abort();
+        if self.0.poll().is_ok() {
+            self.2.set_links(self.0.snapshot());
+        }
+        self.0.restore();
+    }
 }
 
 /// A Convert client bound to its address, ready to run.
@@ -81,7 +112,8 @@ pub struct ConvertClient {
 
 impl ConvertClient {
     /// Binds the listening socket (plain TCP; `IP_TRANSPARENT` when
-    /// transparent, so that TPROXY can hand it connections).
+    /// transparent, so that TPROXY can hand it connections), and with a
+    /// policy sets up the links' path-manager endpoints.
     pub fn bind(config: ConvertClientConfig) -> io::Result<ConvertClient> {
         let transparent = config.destination == Destination::Transparent;
         let v6 = config.listen.is_ipv6();
@@ -90,7 +122,16 @@ impl ConvertClient {
         })?;
         let mut config = config;
         config.listen = listener.local_addr()?;
-        let ctx = Arc::new(Ctx { config, counters: Arc::new(ConvertCounters::default()) });
+        let counters = Arc::new(ConvertCounters::default());
+        let hybrid = match &config.hybrid {
+            Some(h) => {
+                let h = Hybrid::start(h.clone(), config.converter)?;
+                counters.set_links(h.snapshot());
+                Some(h)
+            }
+            None => None,
+        };
+        let ctx = Arc::new(Ctx { config, counters, hybrid, cookies: cookies::CookieCache::default() });
         Ok(ConvertClient { listener, ctx })
     }
 
@@ -112,6 +153,10 @@ impl ConvertClient {
     /// Accepts and serves clients until `shutdown` completes.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> io::Result<()> {
         tokio::pin!(shutdown);
+        let _hybrid = self.ctx.hybrid.clone().map(|h| {
+            let poller = tokio::spawn(Arc::clone(&h).run(Arc::clone(&self.ctx.counters)));
+            RestoreOnDrop(h, poller, Arc::clone(&self.ctx.counters))
+        });
         let next_id = AtomicU64::new(0);
         let base = Arc::clone(&self.ctx.counters.base);
         loop {

@@ -10,6 +10,7 @@
 //! SYN+ACK does not wait for the server's; the Convert reply then comes
 //! right after the handshake, once the server's answer is known.
 
+pub mod cookie;
 pub mod failure;
 pub mod ratelimit;
 pub mod request;
@@ -51,6 +52,9 @@ pub struct ConverterConfig {
     pub fastopen_queue: i32,
     /// The relay's buffer size per direction.
     pub relay_buffer: usize,
+    /// Require a valid Cookie TLV (RFC 8803 §4.2.5) in every Convert
+    /// message, bound to the client's address under this secret.
+    pub cookies: Option<cookie::CookieKey>,
 }
 
 impl ConverterConfig {
@@ -65,6 +69,7 @@ impl ConverterConfig {
             error_rate: 1000,
             fastopen_queue: 1024,
             relay_buffer: crate::config::DEFAULT_RELAY_BUFFER,
+            cookies: None,
         }
     }
 }

@@ -48,7 +48,9 @@ pub(crate) async fn serve<S: ProxyStream>(mut stream: S, peer: SocketAddr, ctx: 
             None
         }
         Ok(Ok((msg, used))) => {
-            let mut d = decide(&msg, &buf[..used], ctx.config.allow_loopback);
+            // RFC 8803 §4.2.5: with cookies required, no cookie or a wrong one is refused first.
+            let refused = ctx.config.cookies.as_ref().and_then(|k| super::cookie::check(k, peer.ip(), &msg));
+            let mut d = refused.unwrap_or_else(|| decide(&msg, &buf[..used], ctx.config.allow_loopback));
             if let (Decision::Connect { dst, .. }, Ok(local)) = (&d, stream.local_addr())
                 && is_hairpin(*dst, local)
             {
