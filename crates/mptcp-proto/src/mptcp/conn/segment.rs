@@ -27,7 +27,12 @@ impl MptcpConn {
         // looked at (Linux reads them after tcp_validate_incoming and the
         // ACK check): a forged ACK must not make the connection fall back,
         // nor carry a signal.
-        if !self.subflows[i].tcp.accepts(seg) {
+        // In SYN-SENT only a SYN/ACK counts: a bare ACK there (forged, or
+        // from an old connection) gets TCP's answer, and its MPTCP options,
+        // a DATA_ACK say, must not make us fully established before we even
+        // have the peer's key.
+        let syn_sent_non_syn = self.subflows[i].tcp.state() == State::SynSent && !seg.flags.syn();
+        if syn_sent_non_syn || !self.subflows[i].tcp.accepts(seg) {
             self.subflow_input(now, i, seg);
             self.after_events(now);
             return;
