@@ -507,36 +507,6 @@ impl MptcpConn {
         self.rcv_base.wrapping_add(self.rcv.next()).wrapping_add(consumed)
     }
 
-    /// Queues application bytes; returns how many fit.
-    pub fn write(&mut self, data: &[u8]) -> Result<usize, Error> {
-        if self.closed.is_some() {
-            return Err(Error::NotConnected);
-        }
-        if self.fin_queued {
-            return Err(Error::InvalidState("the sending side is shut down"));
-        }
-        let n = data.len().min(self.send_buffer_free());
-        self.write_short |= n < data.len();
-        Ok(self.snd_buf.write(&data[..n]))
-    }
-
-    /// Queues `data` without copying it, if it fits whole; returns how many
-    /// bytes were taken (all or none).
-    pub fn write_bytes(&mut self, data: bytes::Bytes) -> Result<usize, Error> {
-        if self.closed.is_some() {
-            return Err(Error::NotConnected);
-        }
-        if self.fin_queued {
-            return Err(Error::InvalidState("the sending side is shut down"));
-        }
-        let n = data.len();
-        if n > self.send_buffer_free() || !self.snd_buf.write_bytes(data) {
-            self.write_short = true;
-            return Ok(0);
-        }
-        Ok(n)
-    }
-
     /// Drops the first `n` queued bytes (acknowledged, or handed to TCP in fallback).
     pub(super) fn snd_drop(&mut self, n: u64) {
         let n = n.min(self.snd_buf.len() as u64);

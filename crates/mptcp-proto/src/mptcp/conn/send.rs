@@ -2,6 +2,7 @@
 //! subflows as DSS mappings, as the scheduler decides, reinjections first.
 
 use super::MptcpConn;
+use crate::Error;
 use crate::mptcp::MAX_SUBFLOWS;
 use crate::mptcp::mapping::{MAX_MAPPING, SentMapping};
 use crate::path::PathView;
@@ -15,6 +16,36 @@ use mptcp_wire::crypto;
 type Pieces = ArrayVec<bytes::Bytes, 16>;
 
 impl MptcpConn {
+    /// Queues application bytes; returns how many fit.
+    pub fn write(&mut self, data: &[u8]) -> Result<usize, Error> {
+        if self.closed.is_some() {
+            return Err(Error::NotConnected);
+        }
+        if self.fin_queued {
+            return Err(Error::InvalidState("the sending side is shut down"));
+        }
+        let n = data.len().min(self.send_buffer_free());
+        self.write_short |= n < data.len();
+        Ok(self.snd_buf.write(&data[..n]))
+    }
+
+    /// Queues `data` without copying it, if it fits whole; returns how many
+    /// bytes were taken (all or none).
+    pub fn write_bytes(&mut self, data: bytes::Bytes) -> Result<usize, Error> {
+        if self.closed.is_some() {
+            return Err(Error::NotConnected);
+        }
+        if self.fin_queued {
+            return Err(Error::InvalidState("the sending side is shut down"));
+        }
+        let n = data.len();
+        if n > self.send_buffer_free() || !self.snd_buf.write_bytes(data) {
+            self.write_short = true;
+            return Ok(0);
+        }
+        Ok(n)
+    }
+
     /// Room in the send buffer: its size less what it holds, counting the
     /// bytes acknowledged at the data level that a subflow still holds (sent
     /// there and not yet acknowledged on it: a subflow that timed out and
