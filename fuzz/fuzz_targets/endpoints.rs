@@ -18,24 +18,5 @@ mod craft;
 mod world;
 
 use libfuzzer_sys::fuzz_target;
-use world::World;
 
-/// Steps at most per input: enough for a handshake, data and a close.
-const MAX_STEPS: usize = 512;
-
-fuzz_target!(|data: &[u8]| {
-    let mut w = World::new();
-    let mut input = world::Input::new(data);
-    let mut steps = 0;
-    while let Some(action) = input.action() {
-        w.apply(action);
-        w.check();
-        steps += 1;
-        if steps == MAX_STEPS {
-            break;
-        }
-    }
-    // Let it settle: deliver everything, then time passes, and check again.
-    w.settle();
-    w.check();
-});
+fuzz_target!(|data: &[u8]| world::run_input(data));

@@ -15,25 +15,6 @@ mod world;
 
 use std::path::Path;
 
-/// As the target: steps at most per input.
-const MAX_STEPS: usize = 512;
-
-fn replay(data: &[u8]) {
-    let mut w = world::World::new();
-    let mut input = world::Input::new(data);
-    let mut steps = 0;
-    while let Some(action) = input.action() {
-        w.apply(action);
-        w.check();
-        steps += 1;
-        if steps == MAX_STEPS {
-            break;
-        }
-    }
-    w.settle();
-    w.check();
-}
-
 #[test]
 fn every_kept_input_of_the_endpoints_target_passes_its_checks() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds/endpoints");
@@ -46,7 +27,7 @@ fn every_kept_input_of_the_endpoints_target_passes_its_checks() {
     for f in &files {
         let data = std::fs::read(f).expect("read input");
         let name = f.file_name().unwrap_or_default().to_string_lossy().into_owned();
-        if let Err(e) = std::panic::catch_unwind(|| replay(&data)) {
+        if let Err(e) = std::panic::catch_unwind(|| world::run_input(&data)) {
             let msg = e.downcast_ref::<String>().cloned().or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()));
             panic!("fuzz input {name} fails: {}", msg.unwrap_or_default());
         }

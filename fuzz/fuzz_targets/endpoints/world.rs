@@ -357,3 +357,25 @@ fn checksum(b: &[u8]) -> u16 {
     }
     !(sum as u16)
 }
+
+/// Steps at most per input: enough for a handshake, data and a close.
+pub const MAX_STEPS: usize = 512;
+
+/// One input, whole: its actions with the checks after every step, then
+/// everything delivered, time passing, and the checks once more. Panics on
+/// a violation (the fuzz target and `fuzz_replay` both run this).
+pub fn run_input(data: &[u8]) {
+    let mut w = World::new();
+    let mut input = Input::new(data);
+    let mut steps = 0;
+    while let Some(action) = input.action() {
+        w.apply(action);
+        w.check();
+        steps += 1;
+        if steps == MAX_STEPS {
+            break;
+        }
+    }
+    w.settle();
+    w.check();
+}
