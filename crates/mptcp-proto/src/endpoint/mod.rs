@@ -375,7 +375,7 @@ impl Endpoint {
         }
     }
 
-    fn iss(&self, now: Instant, local: SocketAddr, remote: SocketAddr) -> u32 {
+    fn iss(&mut self, now: Instant, local: SocketAddr, remote: SocketAddr) -> u32 {
         self.cfg.fixed_isn.unwrap_or_else(|| self.isn.isn(now, local, remote))
     }
 
