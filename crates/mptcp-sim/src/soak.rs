@@ -195,7 +195,10 @@ pub fn scenario(seed: u64) -> (String, String) {
         if i == anchor || (i == 0 && pinned) {
             continue;
         }
-        let down = g.range(200, 2500);
+        // Not during the handshake: until a join is up, the first path is
+        // the connection's only one (a failure then is the network's, not
+        // the stack's).
+        let down = g.range(1000, 3000);
         let up = down + g.range(300, 3000);
         let _ = writeln!(t, "\n[[events]]\nat = \"{down}ms\"\ninterface = \"client:if{i}\"\naction = \"down\"");
         let _ = writeln!(t, "\n[[events]]\nat = \"{up}ms\"\ninterface = \"client:if{i}\"\naction = \"up\"");
