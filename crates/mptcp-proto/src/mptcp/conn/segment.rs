@@ -32,7 +32,11 @@ impl MptcpConn {
         // a DATA_ACK say, must not make us fully established before we even
         // have the peer's key.
         let syn_sent_non_syn = self.subflows[i].tcp.state() == State::SynSent && !seg.flags.syn();
-        if syn_sent_non_syn || !self.subflows[i].tcp.accepts(seg) {
+        // Nor does a segment without ACK (nor SYN, nor RST): TCP drops it
+        // (RFC 9293 §3.10.7.4, fifth check), so its DATA_ACK must not count.
+        let f = seg.flags;
+        let no_ack = !f.ack() && !f.syn() && !f.rst();
+        if syn_sent_non_syn || no_ack || !self.subflows[i].tcp.accepts(seg) {
             self.subflow_input(now, i, seg);
             self.after_events(now);
             return;
@@ -64,7 +68,6 @@ impl MptcpConn {
         }
         let was_synchronized = self.subflows[i].tcp.is_synchronized();
         let role = self.subflows[i].mp.role;
-        let f = seg.flags;
         if f.syn() && f.ack() && !was_synchronized {
             match role {
                 SubflowRole::InitialActive => match opts.mpc {
