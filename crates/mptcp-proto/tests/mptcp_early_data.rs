@@ -34,15 +34,7 @@ fn the_client_falls_back_when_the_server_acknowledges_its_data_without_a_dss() {
     let data: Vec<u8> = (0..4295u64).map(|i| pattern(i, 1)).collect();
     assert_eq!(p.a.write(a, &data).unwrap(), data.len());
     let far = p.now + Duration::from_secs(1);
-    p.flush();
-    for pkt in p.ab.take_due(far) {
-        p.b.handle(p.now, &pkt);
-    }
-    p.flush();
-    for pkt in p.ba.take_due(far) {
-        p.a.handle(p.now, &pkt);
-    }
-    p.flush();
+    syn_and_synack(&mut p, far);
     let sent = p.ab.take_due(far);
     assert!(sent.len() >= 3, "A sent its data: {} segments", sent.len());
     // Only the last one arrives: a DSS mapping, no MP_CAPABLE.

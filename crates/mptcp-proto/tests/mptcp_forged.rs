@@ -28,15 +28,7 @@ fn handshake_with_forged_third_ack(seed: u64, forge: impl Fn(&mut Vec<u8>, usize
     let a = p.a.connect(p.now, p.a_addr, p.server(80)).unwrap();
     let far = p.now + Duration::from_secs(1);
     // The SYN to B, its SYN/ACK to A.
-    p.flush();
-    for pkt in p.ab.take_due(far) {
-        p.b.handle(p.now, &pkt);
-    }
-    p.flush();
-    for pkt in p.ba.take_due(far) {
-        p.a.handle(p.now, &pkt);
-    }
-    p.flush();
+    syn_and_synack(&mut p, far);
     let third = p.ab.take_due(far);
     assert!(!third.is_empty(), "A sent its third ACK");
     let mut forged = third[0].clone();

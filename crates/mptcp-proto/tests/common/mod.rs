@@ -3,6 +3,10 @@
 
 #![allow(dead_code)]
 
+#[allow(dead_code)]
+mod handshake;
+#[allow(unused_imports)]
+pub use handshake::syn_and_synack;
 use mptcp_proto::{ConnId, Duration, Endpoint, EndpointConfig, Event, Instant};
 use std::collections::{BTreeMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
