@@ -36,7 +36,10 @@ impl MptcpConn {
         // (RFC 9293 §3.10.7.4, fifth check), so its DATA_ACK must not count.
         let f = seg.flags;
         let no_ack = !f.ack() && !f.syn() && !f.rst();
-        if syn_sent_non_syn || no_ack || !self.subflows[i].tcp.accepts(seg) {
+        // A SYN on a synchronized subflow gets a challenge ACK (RFC 5961
+        // §4.2), and nothing it carries is taken.
+        let late_syn = f.syn() && self.subflows[i].tcp.is_synchronized();
+        if syn_sent_non_syn || no_ack || late_syn || !self.subflows[i].tcp.accepts(seg) {
             self.subflow_input(now, i, seg);
             self.after_events(now);
             return;
@@ -199,12 +202,19 @@ impl MptcpConn {
             self.subflows[i].mp.ready = true;
         }
         if self.fallback.is_none() && (!opts.add_addr.is_empty() || !opts.remove.is_empty() || opts.prio.is_some()) {
-            // RFC 8684 §3.1: a non-echo ADD_ADDR also makes the client fully established.
-            if opts.add_addr.iter().any(|a| !a.echo) && !self.fully_established && self.remote_key.is_some() {
+            let good_before = self.counters.add_addr;
+            self.on_signals(now, i, &opts);
+            // RFC 8684 §3.1: a non-echo ADD_ADDR also makes the client fully
+            // established; one whose HMAC failed proves nothing (a forged one
+            // did, and the fuzz target found the stream read twice after).
+            if self.counters.add_addr > good_before
+                && opts.add_addr.iter().any(|a| !a.echo)
+                && !self.fully_established
+                && self.remote_key.is_some()
+            {
                 self.fully_established = true;
                 self.pm_events.push_back(PmEvent::Established);
             }
-            self.on_signals(now, i, &opts);
         }
         // Always: lent bytes not taken now would be lost.
         self.drain_lent(i, seg);
